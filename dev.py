@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set up floorterm in ./.venv and run it: `python3 dev.py demo` or `python3 dev.py test`.
+
+Needs only Python 3.11+. The first run creates the virtual environment and installs
+floorterm with its test tools; later runs reinstall only when pyproject.toml changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".floorterm-installed"
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def say(text: str) -> None:
+    print(f"dev.py: {text}", flush=True)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"dev.py: floorterm needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    say("installing floorterm and its test tools (first run takes a minute)")
+    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"], check=True)
+    STAMP.write_text(wanted)
+
+
+def postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test", "setup"):
+        print(__doc__.strip())
+        print("\nusage: python3 dev.py demo [floorterm demo options] | test [pytest options] | setup")
+        return 2
+    ensure_venv()
+    command, rest = argv[0], argv[1:]
+    if command == "setup":
+        return 0
+    if command == "demo":
+        return subprocess.call([BIN / "floorterm", "demo", *rest], cwd=ROOT)
+    env = dict(os.environ)
+    if not env.get("FLOORTERM_TEST_PG"):
+        if postgres_answers():
+            env["FLOORTERM_TEST_PG"] = LOCAL_PG
+            say(f"PostgreSQL answers on 127.0.0.1:5432: its tests run too ({LOCAL_PG})")
+        else:
+            say("no PostgreSQL on 127.0.0.1:5432: its tests will be skipped (set FLOORTERM_TEST_PG to a server URL)")
+    return subprocess.call([PYTHON, "-m", "pytest", *rest], cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,3 @@
+from floorterm.cli import main
+
+raise SystemExit(main())

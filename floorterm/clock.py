@@ -1,0 +1,39 @@
+"""Time: the store keeps naive UTC; people see plant time and short durations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> dt.datetime:
+    """Now as a naive UTC datetime, the form every timestamp is stored in."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def to_plant(moment: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
+    """A stored (naive UTC) timestamp in plant time."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+
+
+def plant_today(now_utc: dt.datetime, tz: ZoneInfo) -> dt.date:
+    return to_plant(now_utc, tz).date()
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration the way the floor says it: '45 s', '12 min', '2 h 5 min', '3 d 4 h'."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -1,0 +1,932 @@
+"""Plant configuration: read, check and expose ``config.toml``.
+
+This is core code: it never imports Textual or a database driver. Everything in the file is
+checked when it is loaded; any mistake raises :class:`floorterm.errors.ConfigError` whose
+message names the file and the key (one line per problem, all problems at once), e.g.::
+
+    config.toml: [[terminals]] #3 (id "T-WELD"): "stages" must not be empty
+    config.toml: unknown key "stagez" at top level (did you mean "stages"?)
+    config.toml: routings.standard names unknown stage "WLD"
+
+File layout (sections marked *optional* may be left out; the default is shown)::
+
+    [plant]
+    name = "Müller Stahlbau, Werk 2"     # shown on the board and on job cards
+    timezone = "Europe/Berlin"           # IANA name; shifts and "today" use it
+
+    [store]                              # optional
+    url = "data/floorterm.db"            # a file path (relative to this file's folder),
+                                         # "sqlite:///relative.db", "sqlite:////abs/path.db",
+                                         # or "postgresql://user@host/db" ("postgres://" ok)
+
+    [ledger]                             # optional
+    void_window_minutes = 5              # 0..1440: how long an operator may void own entry
+
+    [[stages]]                           # one block per stage, at least one
+    code = "CUT"                         # 1-16 chars of A-Z 0-9 - _ (uppercase), unique
+    name = "Cutting"                     # shown to people
+    kind = "work"                        # "work" | "qc" | "pack" | "dispatch"
+    work_centre = "Laser bay"            # optional, default ""
+
+    [routings]                           # at least one; name = ordered stage codes
+    standard = ["CUT", "CNC", "WELD", "FQC", "PACK", "DISP"]
+                                         # no stage twice; a "dispatch" stage only last
+
+    [reasons]                            # five pick-lists, each non-empty, codes unique
+    delay = [ { code = "MAT", label = "Material shortage" } ]   # within one list
+    reject = [ ... ]
+    scrap = [ ... ]
+    qc_fail = [ ... ]
+    material_scrap = [ ... ]
+
+    [[terminals]]                        # optional; one block per terminal
+    id = "WELD-1"                        # same rules as a stage code, unique
+    name = "Welding bay 1"
+    kind = "kiosk"                       # "kiosk" | "qc" | "stores" | "board"
+    stages = ["WELD"]                    # the stages it may record, at least one
+    badge_required = true                # optional, default true
+
+    [thresholds]                         # optional
+    ageing_hours = [4, 24, 72]           # positive, strictly increasing
+    late_warning_hours = 24              # warn this long before planned completion
+
+    [[shifts]]                           # optional; default one shift "Day" at "00:00"
+    name = "Early"
+    start = "06:00"                      # "HH:MM" plant time; the last shift runs past
+                                         # midnight into the first
+
+    [scanner]                            # optional
+    prefix = ""                          # characters the scanner sends before the code
+    suffix = "enter"                     # "enter", "tab" or 1-3 literal characters
+
+    [kiosk]                              # optional
+    idle_signout_seconds = 300           # 1..86400
+    confirm_seconds = 4                  # 1..60: how long the green/red banner stays
+
+Config objects are immutable. ``Config.shifts`` is sorted by start time; every other tuple
+keeps the order of the file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import os
+import re
+import tomllib
+import unicodedata
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from floorterm.errors import ConfigError
+
+__all__ = [
+    "Config",
+    "KioskSettings",
+    "Reason",
+    "Routing",
+    "Scanner",
+    "Shift",
+    "Stage",
+    "Terminal",
+    "Thresholds",
+    "STAGE_KINDS",
+    "TERMINAL_KINDS",
+    "REASON_KINDS",
+    "DEFAULT_STORE_PATH",
+    "find_config_path",
+    "load_config",
+    "parse_config",
+]
+
+STAGE_KINDS = ("work", "qc", "pack", "dispatch")
+TERMINAL_KINDS = ("kiosk", "qc", "stores", "board")
+REASON_KINDS = ("delay", "reject", "scrap", "qc_fail", "material_scrap")
+DEFAULT_STORE_PATH = "data/floorterm.db"
+ENV_VAR = "FLOORTERM_CONFIG"
+
+_TOP_KEYS = ("plant", "store", "ledger", "stages", "routings", "reasons", "terminals",
+             "thresholds", "shifts", "scanner", "kiosk")
+# Keys that are unique to one section, to point at the right place when misplaced.
+_KEY_HOME = {
+    "timezone": "[plant]",
+    "url": "[store]",
+    "void_window_minutes": "[ledger]",
+    "work_centre": "[[stages]]",
+    "badge_required": "[[terminals]]",
+    "ageing_hours": "[thresholds]",
+    "late_warning_hours": "[thresholds]",
+    "start": "[[shifts]]",
+    "prefix": "[scanner]",
+    "suffix": "[scanner]",
+    "idle_signout_seconds": "[kiosk]",
+    "confirm_seconds": "[kiosk]",
+}
+_CODE_RE = re.compile(r"[A-Z0-9_-]{1,16}")
+_ROUTING_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_HHMM_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
+_SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_CODE_RULE = "1-16 characters of A-Z 0-9 - _ (uppercase)"
+
+
+# --------------------------------------------------------------------------- dataclasses
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    code: str
+    name: str
+    kind: str  # 'work' | 'qc' | 'pack' | 'dispatch'
+    work_centre: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    name: str
+    stages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Terminal:
+    id: str
+    name: str
+    kind: str  # 'kiosk' | 'qc' | 'stores' | 'board'
+    stages: tuple[str, ...]
+    badge_required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    name: str
+    start: datetime.time  # plant local time
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    ageing_hours: tuple[int, ...] = (4, 24, 72)
+    late_warning_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Scanner:
+    prefix: str = ""
+    suffix: str = "enter"  # "enter", "tab" or a literal of 1-3 printable characters
+
+
+@dataclass(frozen=True, slots=True)
+class KioskSettings:
+    idle_signout_seconds: int = 300
+    confirm_seconds: int = 4
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    plant_name: str
+    timezone: str
+    store_url: str
+    void_window_minutes: int
+    stages: tuple[Stage, ...]
+    routings: tuple[Routing, ...]
+    delay_reasons: tuple[Reason, ...]
+    reject_reasons: tuple[Reason, ...]
+    scrap_reasons: tuple[Reason, ...]
+    qc_fail_reasons: tuple[Reason, ...]
+    material_scrap_reasons: tuple[Reason, ...]
+    terminals: tuple[Terminal, ...]
+    shifts: tuple[Shift, ...]
+    thresholds: Thresholds = Thresholds()
+    scanner: Scanner = Scanner()
+    kiosk: KioskSettings = KioskSettings()
+    # Folder relative store paths are resolved against: the config file's folder, or the
+    # base_dir given to parse_config (else the working directory at parse time).
+    base_dir: Path | None = None
+
+    _stage_index: dict[str, Stage] = field(init=False, repr=False, compare=False)
+    _routing_index: dict[str, Routing] = field(init=False, repr=False, compare=False)
+    _terminal_index: dict[str, Terminal] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_stage_index", {s.code: s for s in self.stages})
+        object.__setattr__(self, "_routing_index", {r.name: r for r in self.routings})
+        object.__setattr__(self, "_terminal_index", {t.id: t for t in self.terminals})
+
+    # -- lookups
+
+    def stage(self, code: str) -> Stage:
+        try:
+            return self._stage_index[code]
+        except KeyError:
+            raise KeyError(f"unknown stage {code!r}") from None
+
+    def routing(self, name: str) -> Routing:
+        try:
+            return self._routing_index[name]
+        except KeyError:
+            raise KeyError(f"unknown routing {name!r}") from None
+
+    def terminal(self, id: str) -> Terminal:  # noqa: A002 - the public name is "id"
+        try:
+            return self._terminal_index[id]
+        except KeyError:
+            raise KeyError(f"unknown terminal {id!r}") from None
+
+    def reasons(self, kind: str) -> tuple[Reason, ...]:
+        if kind not in REASON_KINDS:
+            raise KeyError(f"unknown reason kind {kind!r}; expected one of {', '.join(REASON_KINDS)}")
+        return getattr(self, f"{kind}_reasons")
+
+    def reason_label(self, kind: str, code: str) -> str:
+        for reason in self.reasons(kind):
+            if reason.code == code:
+                return reason.label
+        raise KeyError(f"unknown {kind} reason {code!r}")
+
+    # -- time
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def shift_at(self, utc_dt: datetime.datetime) -> tuple[Shift, datetime.datetime]:
+        """The shift running at ``utc_dt`` and its start as an aware UTC datetime.
+
+        A naive ``utc_dt`` is taken as UTC. Shift starts are plant wall-clock times; across a
+        daylight-saving change the returned start is the real instant the wall clock showed
+        that time (for a start inside a spring-forward gap, the instant just after the gap).
+        """
+        utc = datetime.timezone.utc
+        instant = utc_dt.replace(tzinfo=utc) if utc_dt.tzinfo is None else utc_dt.astimezone(utc)
+        tz = self.tz
+        local_day = instant.astimezone(tz).date()
+        best: tuple[Shift, datetime.datetime] | None = None
+        for offset in (-2, -1, 0):
+            day = local_day + datetime.timedelta(days=offset)
+            for shift in self.shifts:
+                start = _local_to_utc(datetime.datetime.combine(day, shift.start), tz)
+                if start <= instant and (best is None or start >= best[1]):
+                    best = (shift, start)
+        assert best is not None  # shifts is never empty and a day back always qualifies
+        return best
+
+    # -- store
+
+    def resolve_store_url(self) -> str:
+        """``sqlite:////absolute/path.db`` (or ``sqlite:///:memory:``) or a ``postgresql://`` URL."""
+        url = self.store_url
+        base = self.base_dir if self.base_dir is not None else (
+            self.path.parent if self.path is not None else Path.cwd()
+        )
+        match = _SCHEME_RE.match(url)
+        if match is None:
+            raw = url
+        else:
+            scheme = match.group(1).lower()
+            if scheme in ("postgresql", "postgres"):
+                return "postgresql://" + url[match.end():]
+            if scheme != "sqlite":  # parse_config refuses these; guard direct construction
+                raise ConfigError(f"store url has unknown scheme {scheme!r}: {url}")
+            rest = url[match.end():]
+            if not rest.startswith("/"):
+                raise ConfigError(f"store url must look like sqlite:///path.db, got {url}")
+            raw = rest[1:]
+        if raw in ("", ":memory:"):
+            return "sqlite:///:memory:"
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = Path(base) / path
+        return "sqlite:///" + Path(os.path.abspath(path)).as_posix()
+
+
+def _local_to_utc(naive_local: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    """The instant a wall clock in ``tz`` shows ``naive_local`` (first time, if it shows it twice).
+
+    A wall time inside a spring-forward gap is never shown; its instant is the moment the
+    clock jumps past it.
+    """
+    utc = datetime.timezone.utc
+    early = naive_local.replace(tzinfo=tz, fold=0).astimezone(utc)
+    if early.astimezone(tz).replace(tzinfo=None) == naive_local:
+        return early
+    late = naive_local.replace(tzinfo=tz, fold=1).astimezone(utc)
+    # The wall clock shows a time before the gap at ``lo`` and after it at ``hi``.
+    lo, hi = int(min(early, late).timestamp()), int(max(early, late).timestamp())
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        wall = datetime.datetime.fromtimestamp(mid, tz).replace(tzinfo=None)
+        if wall >= naive_local:
+            hi = mid
+        else:
+            lo = mid
+    return datetime.datetime.fromtimestamp(hi, utc)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and check the config file at ``path``."""
+    p = Path(path).expanduser()
+    source = str(p)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {source}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config path is a folder, not a file: {source}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {source}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    absolute = Path(os.path.abspath(p))
+    return _parse(text, source, path=absolute, base_dir=absolute.parent)
+
+
+def parse_config(text: str, source: str = "config.toml", base_dir: Path | None = None) -> Config:
+    """Check config text; relative store paths resolve against ``base_dir`` (default: cwd)."""
+    base = Path(os.path.abspath(base_dir if base_dir is not None else Path.cwd()))
+    return _parse(text, source, path=None, base_dir=base)
+
+
+def find_config_path(cli_value: str | None = None) -> Path:
+    """Where the config lives: ``--config`` value, else $FLOORTERM_CONFIG, else
+    ``./config.toml``, else ``<user config dir>/floorterm/config.toml``.
+
+    A path given explicitly (option or environment) must exist; floorterm never silently
+    falls back to another file when the one asked for is missing.
+    """
+    if cli_value:
+        return _explicit(cli_value, "given with --config")
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return _explicit(env, f"named by {ENV_VAR}")
+    import platformdirs
+
+    tried = [Path.cwd() / "config.toml", Path(platformdirs.user_config_path("floorterm")) / "config.toml"]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        "no config file found; tried "
+        + " and ".join(str(c) for c in tried)
+        + f" (pass --config PATH or set {ENV_VAR})"
+    )
+
+
+def _explicit(value: str, how: str) -> Path:
+    p = Path(os.path.abspath(Path(value).expanduser()))
+    if p.is_dir():
+        raise ConfigError(f"config path {how} is a folder, not a file: {p}")
+    if not p.is_file():
+        raise ConfigError(f"config file {how} not found: {p}")
+    return p
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _q(value: str) -> str:
+    """Quote a string for a one-line message; control characters show escaped."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, datetime.datetime):
+        return "date-time"
+    if isinstance(value, datetime.date):
+        return "date"
+    if isinstance(value, datetime.time):
+        return "time"
+    return type(value).__name__
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, message: str) -> None:
+        self.items.append(message)
+
+
+class _Section:
+    """One TOML table being checked; ``label(key)`` names a key inside it in messages."""
+
+    def __init__(self, data: dict[str, Any], problems: _Problems, *, dotted: str | None = None,
+                 entry: str | None = None) -> None:
+        self.data = data
+        self.problems = problems
+        self.dotted = dotted  # "plant" -> plant.timezone ; "" -> top level
+        self.entry = entry  # '[[stages]] #2 (code "CUT")' -> ...: "kind"
+
+    def label(self, key: str) -> str:
+        if self.entry is not None:
+            return f'{self.entry}: {_q(key)}'
+        return f"{self.dotted}.{key}" if self.dotted else key
+
+    def where(self) -> str:
+        if self.entry is not None:
+            return f"in {self.entry}"
+        return f"in [{self.dotted}]" if self.dotted else "at top level"
+
+    def check_keys(self, allowed: tuple[str, ...]) -> None:
+        for key in self.data:
+            if key not in allowed:
+                hint = difflib.get_close_matches(key, allowed, n=1)
+                suffix = f" (did you mean {_q(hint[0])}?)" if hint else ""
+                if not hint and self.dotted != "" and key in _TOP_KEYS:
+                    # "x = ..." written after a [table] header belongs to that table in TOML
+                    suffix = f" ({_q(key)} is a top-level key: move it above the first [section])"
+                elif not hint and key in _KEY_HOME:
+                    suffix = f" ({_q(key)} belongs in {_KEY_HOME[key]})"
+                self.problems.add(f"unknown key {_q(key)} {self.where()}{suffix}")
+
+    def _get(self, key: str, required: bool, default: Any) -> tuple[bool, Any]:
+        if key not in self.data:
+            if required:
+                self.problems.add(f"{self.label(key)} is required")
+            return False, default
+        return True, self.data[key]
+
+    def text(self, key: str, *, required: bool = True, default: str = "",
+             allow_empty: bool = False) -> str | None:
+        present, value = self._get(key, required, default)
+        if not present:
+            return default if not required else None
+        if not isinstance(value, str):
+            self.problems.add(f"{self.label(key)} must be a string, not {_type_name(value)}")
+            return None
+        if not allow_empty and not value.strip():
+            self.problems.add(f"{self.label(key)} must not be empty")
+            return None
+        if _has_control(value):
+            self.problems.add(f"{self.label(key)} must not contain control characters: {_q(value)}")
+            return None
+        return value.strip()
+
+    def code(self, key: str) -> str | None:
+        present, value = self._get(key, True, None)
+        if not present:
+            return None
+        return _check_code(value, self.label(key), self.problems)
+
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        present, value = self._get(key, False, default)
+        if not present:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problems.add(f"{self.label(key)} must be an integer, not {_type_name(value)}")
+            return default
+        if not low <= value <= high:
+            self.problems.add(f"{self.label(key)} must be between {low} and {high}, got {value}")
+            return default
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        present, value = self._get(key, False, default)
+        if not present:
+            return default
+        if not isinstance(value, bool):
+            self.problems.add(f"{self.label(key)} must be true or false, not {_type_name(value)}")
+            return default
+        return value
+
+    def array(self, key: str, *, required: bool) -> list[Any] | None:
+        present, value = self._get(key, required, None)
+        if not present:
+            return None
+        if not isinstance(value, list):
+            self.problems.add(f"{self.label(key)} must be an array, not {_type_name(value)}")
+            return None
+        return value
+
+    def table(self, key: str, *, required: bool = False) -> _Section | None:
+        present, value = self._get(key, False, None)
+        if not present:
+            if required:
+                self.problems.add(f"missing required table [{key}]")
+            return None
+        if not isinstance(value, dict):
+            self.problems.add(f"{self.label(key)} must be a table ([{self.label(key)}]), not {_type_name(value)}")
+            return None
+        return _Section(value, self.problems, dotted=self.label(key))
+
+    def tables(self, key: str, *, required: bool) -> list[tuple[int, dict[str, Any]]] | None:
+        """An array of tables ([[key]]); returns (1-based number, table) for the good items."""
+        present, value = self._get(key, False, None)
+        if not present:
+            if required:
+                self.problems.add(f"missing required [[{key}]] blocks")
+            return None
+        if not isinstance(value, list):
+            self.problems.add(
+                f"{self.label(key)} must be an array of tables ([[{self.label(key)}]]), not {_type_name(value)}"
+            )
+            return None
+        good = []
+        for number, item in enumerate(value, start=1):
+            if isinstance(item, dict):
+                good.append((number, item))
+            else:
+                self.problems.add(f"{self.label(key)} #{number} must be a table, not {_type_name(item)}")
+        return good
+
+
+def _check_code(value: Any, label: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str):
+        problems.add(f"{label} must be a string, not {_type_name(value)}")
+        return None
+    if not _CODE_RE.fullmatch(value):
+        problems.add(f"{label} must be {_CODE_RULE}, got {_q(value)}")
+        return None
+    return value
+
+
+def _entry_name(what: str, number: int, item: dict[str, Any], key: str) -> str:
+    ident = item.get(key)
+    if isinstance(ident, str) and ident:
+        return f"{what} #{number} ({key} {_q(ident)})"
+    return f"{what} #{number}"
+
+
+def _code_list(section: _Section, key: str, problems: _Problems) -> list[str] | None:
+    """A list of stage codes (routing or terminal); None if the value is not usable."""
+    values = section.array(key, required=True)
+    if values is None:
+        return None
+    codes: list[str] = []
+    for position, value in enumerate(values, start=1):
+        if not isinstance(value, str):
+            problems.add(f"{section.label(key)} item {position} must be a string, not {_type_name(value)}")
+            return None
+        codes.append(value)
+    return codes
+
+
+def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Config:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+    problems = _Problems()
+    top = _Section(raw, problems, dotted="")
+    top.check_keys(_TOP_KEYS)
+
+    # [plant]
+    plant_name: str | None = None
+    timezone: str | None = None
+    plant = top.table("plant", required=True)
+    if plant is not None:
+        plant.check_keys(("name", "timezone"))
+        plant_name = plant.text("name")
+        present, tz_value = plant._get("timezone", True, None)
+        if present:
+            if not isinstance(tz_value, str):
+                problems.add(f"plant.timezone must be a string, not {_type_name(tz_value)}")
+            else:
+                try:
+                    zoneinfo.ZoneInfo(tz_value)
+                    timezone = tz_value
+                except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+                    problems.add(
+                        f"plant.timezone {_q(tz_value)} is not a known IANA time zone "
+                        '(e.g. "Europe/Berlin", "America/Chicago", "UTC")'
+                    )
+
+    # [store]
+    store_url = DEFAULT_STORE_PATH
+    store = top.table("store")
+    if store is not None:
+        store.check_keys(("url",))
+        url = store.text("url", required=False, default=DEFAULT_STORE_PATH)
+        if url is not None:
+            store_url = url
+            _check_store_url(url, problems)
+
+    # [ledger]
+    void_window = 5
+    ledger = top.table("ledger")
+    if ledger is not None:
+        ledger.check_keys(("void_window_minutes",))
+        void_window = ledger.integer("void_window_minutes", 5, 0, 1440)
+
+    # [[stages]]
+    stages: list[Stage] = []
+    named_codes: set[str] = set()  # every code written, even in a broken block
+    stage_items = top.tables("stages", required=True)
+    if stage_items is not None:
+        if not stage_items and isinstance(raw.get("stages"), list) and not raw["stages"]:
+            problems.add("stages must list at least one stage")
+        for number, item in stage_items:
+            entry = _Section(item, problems, entry=_entry_name("[[stages]]", number, item, "code"))
+            entry.check_keys(("code", "name", "kind", "work_centre"))
+            if isinstance(item.get("code"), str):
+                named_codes.add(item["code"])
+            code = entry.code("code")
+            name = entry.text("name")
+            kind = entry.text("kind")
+            if kind is not None and kind not in STAGE_KINDS:
+                problems.add(f"{entry.label('kind')} must be one of {', '.join(STAGE_KINDS)}; got {_q(kind)}")
+                kind = None
+            work_centre = entry.text("work_centre", required=False, default="", allow_empty=True)
+            if code is not None and any(s.code == code for s in stages):
+                problems.add(f"duplicate stage code {_q(code)}")
+                continue
+            if None not in (code, name, kind, work_centre):
+                stages.append(Stage(code=code, name=name, kind=kind, work_centre=work_centre))
+    stage_by_code = {s.code: s for s in stages}
+
+    def unknown_stage(code: str) -> bool:
+        return code not in stage_by_code and code not in named_codes
+
+    # [routings]
+    routings: list[Routing] = []
+    routing_table = top.table("routings", required=True)
+    if routing_table is not None:
+        if not routing_table.data:
+            problems.add("[routings] must define at least one routing")
+        for name in routing_table.data:
+            label = routing_table.label(name)
+            if not _ROUTING_NAME_RE.fullmatch(name):
+                problems.add(f"routing name {_q(name)} must be 1-32 characters of A-Z a-z 0-9 - _")
+                continue
+            codes = _code_list(routing_table, name, problems)
+            if codes is None:
+                continue
+            ok = True
+            if not codes:
+                problems.add(f"{label} must list at least one stage")
+                continue
+            seen: set[str] = set()
+            for code in codes:
+                if code in seen:
+                    problems.add(f"{label} lists stage {_q(code)} more than once")
+                    ok = False
+                seen.add(code)
+                if unknown_stage(code):
+                    problems.add(f"{label} names unknown stage {_q(code)}")
+                    ok = False
+            for position, code in enumerate(codes[:-1], start=1):
+                stage = stage_by_code.get(code)
+                if stage is not None and stage.kind == "dispatch":
+                    problems.add(
+                        f"{label}: dispatch stage {_q(code)} must be the last step, "
+                        f"but it is step {position} of {len(codes)}"
+                    )
+                    ok = False
+            if ok:
+                routings.append(Routing(name=name, stages=tuple(codes)))
+
+    # [reasons]
+    reason_lists: dict[str, list[Reason]] = {kind: [] for kind in REASON_KINDS}
+    reasons = top.table("reasons", required=True)
+    if reasons is not None:
+        reasons.check_keys(REASON_KINDS)
+        for kind in REASON_KINDS:
+            items = reasons.tables(kind, required=False)
+            if kind not in reasons.data:
+                problems.add(f"reasons.{kind} is required (a list of {{ code = ..., label = ... }})")
+                continue
+            if items is None:
+                continue
+            if not items and not reasons.data[kind]:
+                problems.add(f"reasons.{kind} must list at least one reason")
+            for number, item in items:
+                entry = _Section(item, problems, entry=_entry_name(f"reasons.{kind}", number, item, "code"))
+                entry.check_keys(("code", "label"))
+                code = entry.code("code")
+                label = entry.text("label")
+                if code is not None and any(r.code == code for r in reason_lists[kind]):
+                    problems.add(f"duplicate reason code {_q(code)} in reasons.{kind}")
+                    continue
+                if code is not None and label is not None:
+                    reason_lists[kind].append(Reason(code=code, label=label))
+
+    # [[terminals]]
+    terminals: list[Terminal] = []
+    terminal_items = top.tables("terminals", required=False) or []
+    for number, item in terminal_items:
+        entry = _Section(item, problems, entry=_entry_name("[[terminals]]", number, item, "id"))
+        entry.check_keys(("id", "name", "kind", "stages", "badge_required"))
+        tid = entry.code("id")
+        name = entry.text("name")
+        kind = entry.text("kind")
+        if kind is not None and kind not in TERMINAL_KINDS:
+            problems.add(f"{entry.label('kind')} must be one of {', '.join(TERMINAL_KINDS)}; got {_q(kind)}")
+            kind = None
+        badge = entry.boolean("badge_required", True)
+        codes = _code_list(entry, "stages", problems)
+        if codes is not None:
+            if not codes:
+                problems.add(f'{entry.label("stages")} must not be empty')
+                codes = None
+            else:
+                seen = set()
+                for code in codes:
+                    if code in seen:
+                        problems.add(f"{entry.label('stages')} lists stage {_q(code)} more than once")
+                        codes = None
+                        break
+                    seen.add(code)
+                for code in list(codes or ()):
+                    if unknown_stage(code):
+                        problems.add(f"{entry.label('stages')} names unknown stage {_q(code)}")
+                        codes = None
+        if tid is not None and any(t.id == tid for t in terminals):
+            problems.add(f"duplicate terminal id {_q(tid)}")
+            continue
+        if None not in (tid, name, kind, codes):
+            terminals.append(Terminal(id=tid, name=name, kind=kind, stages=tuple(codes), badge_required=badge))
+
+    # [thresholds]
+    thresholds = Thresholds()
+    thr = top.table("thresholds")
+    if thr is not None:
+        thr.check_keys(("ageing_hours", "late_warning_hours"))
+        ageing = thresholds.ageing_hours
+        values = thr.array("ageing_hours", required=False)
+        if values is not None:
+            ageing = _ageing(values, thr.label("ageing_hours"), problems) or ageing
+        late = thr.integer("late_warning_hours", 24, 0, 24 * 365)
+        thresholds = Thresholds(ageing_hours=ageing, late_warning_hours=late)
+
+    # [[shifts]]
+    shifts: list[Shift] = []
+    shift_items = top.tables("shifts", required=False)
+    if shift_items is None:
+        if "shifts" not in raw:
+            shifts = [Shift(name="Day", start=datetime.time(0, 0))]
+    elif not shift_items and not raw["shifts"]:
+        problems.add("shifts must list at least one shift (or leave [[shifts]] out)")
+    for number, item in shift_items or ():
+        entry = _Section(item, problems, entry=_entry_name("[[shifts]]", number, item, "name"))
+        entry.check_keys(("name", "start"))
+        name = entry.text("name")
+        start = _shift_start(entry, problems)
+        if name is not None and any(s.name == name for s in shifts):
+            problems.add(f"duplicate shift name {_q(name)}")
+            continue
+        if start is not None:
+            clash = next((s for s in shifts if s.start == start), None)
+            if clash is not None:
+                problems.add(f"{entry.label('start')} {start:%H:%M} is also the start of shift {_q(clash.name)}")
+                continue
+        if name is not None and start is not None:
+            shifts.append(Shift(name=name, start=start))
+    shifts.sort(key=lambda s: s.start)
+
+    # [scanner]
+    scanner = Scanner()
+    scan = top.table("scanner")
+    if scan is not None:
+        scan.check_keys(("prefix", "suffix"))
+        prefix = scan.text("prefix", required=False, default="", allow_empty=True)
+        if prefix is not None:
+            raw_prefix = scan.data.get("prefix", "")
+            if len(raw_prefix) > 8 or not raw_prefix.isprintable():
+                problems.add(f"scanner.prefix must be at most 8 printable characters, got {_q(raw_prefix)}")
+                prefix = None
+            else:
+                prefix = raw_prefix  # keep spaces: the scanner sends exactly these characters
+        suffix = _scanner_suffix(scan, problems)
+        scanner = Scanner(prefix=prefix if prefix is not None else "", suffix=suffix or "enter")
+
+    # [kiosk]
+    kiosk = KioskSettings()
+    ks = top.table("kiosk")
+    if ks is not None:
+        ks.check_keys(("idle_signout_seconds", "confirm_seconds"))
+        kiosk = KioskSettings(
+            idle_signout_seconds=ks.integer("idle_signout_seconds", 300, 1, 86400),
+            confirm_seconds=ks.integer("confirm_seconds", 4, 1, 60),
+        )
+
+    if problems.items:
+        raise ConfigError("\n".join(f"{source}: {message}" for message in problems.items))
+
+    assert plant_name is not None and timezone is not None
+    return Config(
+        path=path,
+        plant_name=plant_name,
+        timezone=timezone,
+        store_url=store_url,
+        void_window_minutes=void_window,
+        stages=tuple(stages),
+        routings=tuple(routings),
+        delay_reasons=tuple(reason_lists["delay"]),
+        reject_reasons=tuple(reason_lists["reject"]),
+        scrap_reasons=tuple(reason_lists["scrap"]),
+        qc_fail_reasons=tuple(reason_lists["qc_fail"]),
+        material_scrap_reasons=tuple(reason_lists["material_scrap"]),
+        terminals=tuple(terminals),
+        shifts=tuple(shifts),
+        thresholds=thresholds,
+        scanner=scanner,
+        kiosk=kiosk,
+        base_dir=base_dir,
+    )
+
+
+def _check_store_url(url: str, problems: _Problems) -> None:
+    match = _SCHEME_RE.match(url)
+    if match is None:
+        return  # a plain file path
+    scheme = match.group(1).lower()
+    rest = url[match.end():]
+    if scheme in ("postgresql", "postgres"):
+        if not rest:
+            problems.add(f"store.url {_q(url)} names no PostgreSQL server")
+        return
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            problems.add(
+                f"store.url {_q(url)} must look like sqlite:///relative/path.db or sqlite:////absolute/path.db"
+            )
+        return
+    problems.add(
+        f"store.url has unknown scheme {_q(scheme)}; use a file path, sqlite:///path.db or postgresql://..."
+    )
+
+
+def _ageing(values: list[Any], label: str, problems: _Problems) -> tuple[int, ...] | None:
+    if not values:
+        problems.add(f"{label} must list at least one number of hours")
+        return None
+    result: list[int] = []
+    for position, value in enumerate(values, start=1):
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.add(f"{label} item {position} must be an integer, not {_type_name(value)}")
+            return None
+        if value <= 0:
+            problems.add(f"{label} item {position} must be a positive number of hours, got {value}")
+            return None
+        if result and value <= result[-1]:
+            problems.add(f"{label} must be strictly increasing, but {value} follows {result[-1]}")
+            return None
+        result.append(value)
+    return tuple(result)
+
+
+def _shift_start(entry: _Section, problems: _Problems) -> datetime.time | None:
+    present, value = entry._get("start", True, None)
+    if not present:
+        return None
+    label = entry.label("start")
+    if isinstance(value, datetime.time) and not isinstance(value, datetime.datetime):
+        # TOML local time (start = 06:00:00) is accepted when it is a whole minute.
+        if value.second or value.microsecond or value.tzinfo is not None:
+            problems.add(f'{label} must be a whole minute "HH:MM", got {value.isoformat()}')
+            return None
+        return value
+    if not isinstance(value, str):
+        problems.add(f'{label} must be a string "HH:MM", not {_type_name(value)}')
+        return None
+    match = _HHMM_RE.fullmatch(value)
+    if match is None:
+        problems.add(f'{label} must be "HH:MM" (24-hour, e.g. "06:00"), got {_q(value)}')
+        return None
+    return datetime.time(int(match.group(1)), int(match.group(2)))
+
+
+def _scanner_suffix(scan: _Section, problems: _Problems) -> str | None:
+    present, value = scan._get("suffix", False, "enter")
+    if not present:
+        return "enter"
+    if not isinstance(value, str):
+        problems.add(f"scanner.suffix must be a string, not {_type_name(value)}")
+        return None
+    if value in ("enter", "tab"):
+        return value
+    if 1 <= len(value) <= 3 and value.isprintable():
+        return value
+    problems.add(
+        f'scanner.suffix must be "enter", "tab" or 1-3 printable characters, got {_q(value)}'
+    )
+    return None

@@ -1,0 +1,746 @@
+"""The job ledger: the only code that writes to the store.
+
+Every entry is validated against the current balances inside one write transaction
+(SQLite: BEGIN IMMEDIATE; PostgreSQL: the job row locked FOR UPDATE), appended as an
+event, and the balances are updated in the same transaction. An entry carries a
+client-made UUID: recording the same UUID again returns the first result and writes
+nothing, so a retry after a lost answer is always safe.
+
+Role and terminal rules (DESIGN.md §5) are checked here, not only hidden in the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from floorterm import models as m
+from floorterm import rules
+from floorterm._peewee import peewee
+from floorterm.clock import utcnow
+from floorterm.config import Config
+from floorterm.errors import DomainError, InputError, PermissionDenied
+from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_qty
+from floorterm.rules import Fact, JobState, MaterialState, StepState
+from floorterm.store import Store
+
+# What each role may record. Operators and QC inspectors are further limited to the
+# stages of their terminal; supervisors and planners may act anywhere.
+ROLE_KINDS: dict[str, frozenset[str]] = {
+    "operator": frozenset({"start", "complete", "reject", "rework", "scrap", "delay", "resume", "dispatch", "note"}),
+    "qc": frozenset({"start", "qc_pass", "qc_fail", "rework", "scrap", "delay", "resume", "note"}),
+    "stores": frozenset({"release", "dispatch", "note", *rules.MATERIAL_KINDS}),
+    "supervisor": frozenset(rules.KINDS),
+    "planner": frozenset({"release", "priority", "hold", "unhold", "note", "void"}),
+    "viewer": frozenset(),
+}
+ANYWHERE_ROLES = frozenset({"supervisor", "planner"})
+TERMINAL_ROLES = frozenset({"operator", "qc", "stores"})
+REASON_LISTS = {
+    "reject": "reject",
+    "qc_fail": "qc_fail",
+    "scrap": "scrap",
+    "delay": "delay",
+    "material_scrap": "material_scrap",
+}
+NOTE_REQUIRED = frozenset({"priority", "hold", "unhold", "void"})
+
+KIND_WORDS = {
+    "release": "release", "start": "start", "complete": "complete", "reject": "reject",
+    "rework": "send to rework", "scrap": "scrap", "delay": "record a delay", "resume": "resume",
+    "qc_pass": "record a QC pass", "qc_fail": "record a QC fail", "material_issue": "issue material",
+    "material_return": "return material", "material_scrap": "scrap material",
+    "material_substitute": "substitute material", "dispatch": "dispatch", "priority": "change priority",
+    "hold": "put a job on hold", "unhold": "take a job off hold", "note": "add a note", "void": "void entries",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who records an entry and from where. The role comes from the badge, never from here."""
+
+    badge: str
+    terminal: str | None = None
+    login_user: str | None = None
+    login_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What an entry did, for the confirmation screen or the CLI."""
+
+    event_id: int
+    uuid: str
+    kind: str
+    job: str
+    stage: str | None
+    qty: int
+    message: str
+    committed_at: dt.datetime
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    item: str
+    required: int
+    description: str = ""
+    unit: str = "pcs"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job as planned: what `jobs add` and `jobs import` create."""
+
+    number: str
+    qty: int
+    routing: str
+    order_ref: str = ""
+    customer: str = ""
+    product: str = ""
+    planned_start: dt.date | None = None
+    planned_end: dt.date | None = None
+    priority: int = 5
+    inspection: str = ""
+    notes: str = ""
+    materials: tuple[MaterialSpec, ...] = field(default_factory=tuple)
+
+    def differences(self, job: m.Job, materials: Iterable[m.MaterialLine]) -> list[str]:
+        """What differs between this spec and a stored job, in words; empty if the same."""
+        diffs = []
+        for name in ("order_ref", "customer", "product", "qty", "routing", "planned_start",
+                     "planned_end", "inspection", "notes"):
+            mine, theirs = getattr(self, name), getattr(job, name)
+            if mine != theirs:
+                diffs.append(f"{name}: store has {theirs!r}, new data {mine!r}")
+        if self.priority != job.initial_priority:
+            diffs.append(f"priority: store has {job.initial_priority}, new data {self.priority}")
+        stored = {line.item: (line.required, line.description, line.unit) for line in materials if line.substitute_for is None}
+        mine = {s.item: (s.required, s.description, s.unit) for s in self.materials}
+        if self.materials and stored != mine:
+            diffs.append("material list differs")
+        return diffs
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+class Ledger:
+    """Writes entries to the store. One per process is plenty; it holds no open transaction."""
+
+    def __init__(self, store: Store, config: Config, clock: Callable[[], dt.datetime] = utcnow):
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    # -- the entries of DESIGN.md §3 ----------------------------------------------------
+
+    def release(self, job: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                client_time: dt.datetime | None = None) -> Receipt:
+        return self.record("release", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def start(self, job: str, stage: str, *, actor: Actor, uuid: str | None = None, client_time=None) -> Receipt:
+        return self.record("start", job, stage=stage, actor=actor, uuid=uuid, client_time=client_time)
+
+    def complete(self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                 client_time=None) -> Receipt:
+        return self.record("complete", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def reject(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
+               note: str = "", client_time=None) -> Receipt:
+        return self.record("reject", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def rework(self, job: str, stage: str, qty, to_stage: str | None = None, *, actor: Actor,
+               uuid: str | None = None, note: str = "", client_time=None) -> Receipt:
+        return self.record("rework", job, stage=stage, qty=qty, to_stage=to_stage, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def scrap(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
+              note: str = "", client_time=None) -> Receipt:
+        return self.record("scrap", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def delay(self, job: str, stage: str, reason: str, *, actor: Actor, uuid: str | None = None, note: str = "",
+              client_time=None) -> Receipt:
+        return self.record("delay", job, stage=stage, reason=reason, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def resume(self, job: str, stage: str, *, actor: Actor, uuid: str | None = None, note: str = "",
+               client_time=None) -> Receipt:
+        return self.record("resume", job, stage=stage, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def qc_pass(self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                client_time=None) -> Receipt:
+        return self.record("qc_pass", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def qc_fail(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
+                note: str = "", client_time=None) -> Receipt:
+        return self.record("qc_fail", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def material_issue(self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                       client_time=None) -> Receipt:
+        return self.record("material_issue", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def material_return(self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                        client_time=None) -> Receipt:
+        return self.record("material_return", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note,
+                           client_time=client_time)
+
+    def material_scrap(self, job: str, item: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
+                       note: str = "", client_time=None) -> Receipt:
+        return self.record("material_scrap", job, item=item, qty=qty, reason=reason, actor=actor, uuid=uuid,
+                           note=note, client_time=client_time)
+
+    def material_substitute(self, job: str, item: str, substitute: str, qty, *, actor: Actor,
+                            uuid: str | None = None, note: str = "", client_time=None) -> Receipt:
+        return self.record("material_substitute", job, item=item, item2=substitute, qty=qty, actor=actor, uuid=uuid,
+                           note=note, client_time=client_time)
+
+    def dispatch(self, job: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
+                 client_time=None) -> Receipt:
+        return self.record("dispatch", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def change_priority(self, job: str, priority, *, actor: Actor, note: str, uuid: str | None = None,
+                        client_time=None) -> Receipt:
+        return self.record("priority", job, qty=priority, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def hold(self, job: str, *, actor: Actor, note: str, uuid: str | None = None, client_time=None) -> Receipt:
+        return self.record("hold", job, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def unhold(self, job: str, *, actor: Actor, note: str, uuid: str | None = None, client_time=None) -> Receipt:
+        return self.record("unhold", job, actor=actor, uuid=uuid, note=note, client_time=client_time)
+
+    def add_note(self, job: str, note: str, *, actor: Actor, stage: str | None = None, uuid: str | None = None,
+                 client_time=None) -> Receipt:
+        return self.record("note", job, stage=stage, note=note, actor=actor, uuid=uuid, client_time=client_time)
+
+    def void(self, event_uuid: str, *, actor: Actor, note: str, uuid: str | None = None,
+             client_time=None) -> Receipt:
+        """Cancel an earlier entry. Supervisors and planners may void any entry; others only
+        their own last entry within the void window. Refused if later entries depend on it."""
+        return self.record("void", None, voids=event_uuid, note=note, actor=actor, uuid=uuid, client_time=client_time)
+
+    # -- the one write path ---------------------------------------------------------------
+
+    def record(self, kind: str, job: str | None, *, actor: Actor, stage: str | None = None,
+               to_stage: str | None = None, qty=None, reason: str | None = None, item: str | None = None,
+               item2: str | None = None, note: str = "", voids: str | None = None, uuid: str | None = None,
+               client_time: dt.datetime | None = None) -> Receipt:
+        """Validate and write one entry of any kind; raise DomainError/InputError and write nothing if refused."""
+        entry = self._normalise(kind, job, actor=actor, stage=stage, to_stage=to_stage, qty=qty, reason=reason,
+                                item=item, item2=item2, note=note, voids=voids, uuid=uuid, client_time=client_time)
+        try:
+            return self.store.run_write(lambda: self._write(entry))
+        except peewee.IntegrityError:
+            # Another process wrote the same UUID between our check and our insert.
+            existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+            if existing is None:
+                raise
+            return self._duplicate(existing, entry)
+
+    def _normalise(self, kind, job, *, actor, stage, to_stage, qty, reason, item, item2, note, voids, uuid,
+                   client_time) -> "_Entry":
+        if kind not in rules.KINDS:
+            raise InputError(f"Unknown entry kind {kind!r}; known: {', '.join(rules.KINDS)}")
+        number = parse_job_number(job) if kind != "void" else None
+        stage = parse_code(stage, field="stage") if stage else None
+        to_stage = parse_code(to_stage, field="rework step") if to_stage else None
+        if kind in rules.STEP_KINDS and not stage:
+            raise InputError(f"Say at which step to {KIND_WORDS[kind]}")
+        if kind == "priority":
+            qty = parse_qty(qty, field="priority")
+        elif kind in ("release", "complete", "reject", "rework", "scrap", "qc_pass", "qc_fail", "dispatch",
+                      *rules.MATERIAL_KINDS):
+            qty = parse_qty(qty if qty is not None else "")
+        else:
+            qty = 0
+        if kind in REASON_LISTS:
+            if not reason:
+                raise InputError(f"Choose a {REASON_LISTS[kind].replace('_', ' ')} reason")
+            reason = parse_code(reason, field="reason")
+            self._check_reason(REASON_LISTS[kind], reason)
+        else:
+            reason = None
+        if kind in rules.MATERIAL_KINDS:
+            if not item:
+                raise InputError("Say which material item")
+            item = parse_code(item, field="item")
+            item2 = parse_code(item2, field="substitute item") if item2 else None
+            if kind == "material_substitute" and not item2:
+                raise InputError("Say which item is issued as the substitute")
+        else:
+            item = item2 = None
+        note = clean_text(note or "", field="note")
+        if kind in NOTE_REQUIRED and not note:
+            raise InputError(f"Give a reason to {KIND_WORDS[kind]}")
+        if kind == "note" and not note:
+            raise InputError("The note is empty")
+        if kind == "void":
+            if not voids:
+                raise InputError("Say which entry to void")
+            voids = str(voids).strip()
+        badge = parse_badge(actor.badge)
+        entry_uuid = _check_uuid(uuid) if uuid else new_uuid()
+        return _Entry(kind=kind, number=number, stage=stage, to_stage=to_stage, qty=qty, reason=reason, item=item,
+                      item2=item2, note=note, voids=voids, uuid=entry_uuid,
+                      client_time=client_time or self.clock(),
+                      actor=Actor(badge, actor.terminal, clean_text(actor.login_user or "", field="login user") or None,
+                                  clean_text(actor.login_key or "", field="login key") or None))
+
+    def _check_reason(self, list_kind: str, code: str) -> None:
+        reasons = self.config.reasons(list_kind)
+        if code not in {r.code for r in reasons}:
+            choices = ", ".join(f"{r.code} ({r.label})" for r in reasons)
+            raise DomainError(f"{code} is not a {list_kind.replace('_', ' ')} reason; choose one of: {choices}")
+
+    def _write(self, entry: "_Entry") -> Receipt:
+        existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+        if existing is not None:
+            return self._duplicate(existing, entry)
+        operator = self._operator(entry.actor.badge)
+        if entry.kind == "void":
+            return self._write_void(entry, operator)
+        self._authorise(entry, operator)
+        job = self._lock_job(entry.number)
+        state = load_state(job, with_materials=entry.kind in rules.MATERIAL_KINDS)
+        previous_priority = state.priority
+        closing = state.step(entry.stage) if entry.kind == "resume" else None
+        delay_since = closing.delay_since if closing else None
+        delay_reason = closing.delay_reason if closing else None
+        now = self.clock()
+        fact = Fact(kind=entry.kind, at=now, stage=entry.stage, to_stage=entry.to_stage, qty=entry.qty,
+                    reason=entry.reason, item=entry.item, item2=entry.item2)
+        before = snapshot(state)
+        rules.apply(state, fact)
+        event = self._insert_event(entry, job, operator, now, state)
+        if entry.kind == "delay":
+            state.step(entry.stage).delay_event_id = event.id
+        save_state(job, state, before, event.id)
+        self.store.notify(event.id, job.id)
+        label = None
+        if entry.reason:
+            label = self._label(REASON_LISTS[entry.kind], entry.reason)
+        elif delay_reason:
+            label = self._label("delay", delay_reason)
+        message = rules.describe(state, fact, label, now=now, previous_priority=previous_priority,
+                                 delay_since=delay_since)
+        return Receipt(event.id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now)
+
+    def _label(self, kind: str, code: str) -> str:
+        try:
+            return self.config.reason_label(kind, code)
+        except KeyError:
+            return code  # the reason was taken out of the config since
+
+    def _operator(self, badge: str) -> m.Operator:
+        operator = m.Operator.get_or_none(m.Operator.badge == badge)
+        if operator is None:
+            raise PermissionDenied(f"Unknown badge {badge}")
+        if not operator.active:
+            raise PermissionDenied(f"Badge {badge} ({operator.name}) is disabled")
+        return operator
+
+    def _authorise(self, entry: "_Entry", operator: m.Operator) -> None:
+        role = operator.role
+        if entry.kind not in ROLE_KINDS.get(role, frozenset()):
+            raise PermissionDenied(f"{operator.name} ({role}) may not {KIND_WORDS[entry.kind]}")
+        terminal_id = entry.actor.terminal
+        terminal = None
+        if terminal_id:
+            try:
+                terminal = self.config.terminal(terminal_id)
+            except KeyError:
+                raise PermissionDenied(f"Unknown terminal {terminal_id}") from None
+        if role in ANYWHERE_ROLES:
+            return
+        if role in TERMINAL_ROLES and terminal is None:
+            raise PermissionDenied(f"{operator.name} ({role}) must record at a terminal")
+        if role in ("operator", "qc"):
+            stage = entry.stage
+            if entry.kind == "dispatch":
+                stage = next((s.code for s in self.config.stages if s.kind == "dispatch"), None)
+            if stage is not None and stage not in terminal.stages:
+                names = ", ".join(self._stage_name(code) for code in terminal.stages)
+                raise PermissionDenied(
+                    f"Terminal {terminal.id} records {names} only; it cannot record at {self._stage_name(stage)}"
+                )
+
+    def _stage_name(self, code: str) -> str:
+        try:
+            return self.config.stage(code).name
+        except KeyError:
+            return code
+
+    def _lock_job(self, number: str) -> m.Job:
+        job_id = (m.Job.select(m.Job.id).where(m.Job.number == number).scalar())
+        if job_id is None:
+            raise DomainError(f"No job {number}")
+        self.store.lock_job(job_id)
+        return m.Job.get_by_id(job_id)
+
+    def _insert_event(self, entry: "_Entry", job: m.Job, operator: m.Operator, now: dt.datetime,
+                      state: JobState, *, step_id: int | None = None, qty: int | None = None) -> m.Event:
+        steps = {s.stage: s.id for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.job == job)} \
+            if (entry.stage or entry.to_stage) and step_id is None else {}
+        return m.Event.create(
+            uuid=entry.uuid, job=job.id,
+            step=step_id if step_id is not None else steps.get(entry.stage),
+            to_step=steps.get(entry.to_stage or entry.stage) if entry.kind == "rework" else None,
+            kind=entry.kind, qty=entry.qty if qty is None else qty, reason=entry.reason, item=entry.item,
+            item2=entry.item2, note=entry.note, operator=operator.id, terminal=entry.actor.terminal,
+            login_user=entry.actor.login_user, login_key=entry.actor.login_key,
+            client_time=entry.client_time, committed_at=now, voids=entry.voids,
+        )
+
+    def _duplicate(self, existing: m.Event, entry: "_Entry") -> Receipt:
+        job = m.Job.get_by_id(existing.job_id)
+        if existing.kind != entry.kind or (entry.number is not None and job.number != entry.number):
+            raise DomainError(f"Entry id {entry.uuid} was already used for a different entry")
+        stage = m.JobStep.get_by_id(existing.step_id).stage if existing.step_id else None
+        return Receipt(existing.id, existing.uuid, existing.kind, job.number, stage, existing.qty,
+                       "Already recorded — nothing written twice", existing.committed_at, duplicate=True)
+
+    # -- void -------------------------------------------------------------------------
+
+    def _write_void(self, entry: "_Entry", operator: m.Operator) -> Receipt:
+        target = m.Event.get_or_none(m.Event.uuid == entry.voids)
+        if target is None and entry.voids.isdigit():
+            target = m.Event.get_or_none(m.Event.id == int(entry.voids))
+        if target is None:
+            raise DomainError(f"No entry {entry.voids} to void")
+        if ROLE_KINDS.get(operator.role) is None or operator.role == "viewer":
+            raise PermissionDenied(f"{operator.name} ({operator.role}) may not void entries")
+        if target.kind == "void":
+            raise DomainError("A void cannot itself be voided; record the entry again instead")
+        if m.Event.select().where(m.Event.voids == target.uuid).exists():
+            raise DomainError("That entry is already voided")
+        now = self.clock()
+        if operator.role not in ANYWHERE_ROLES:
+            self._check_own_last(operator, target, now)
+        job = self._lock_job(m.Job.get_by_id(target.job_id).number)
+        before = snapshot(load_state(job, with_materials=True))
+        try:
+            state = replay(job, exclude={target.uuid})
+        except DomainError as exc:
+            raise DomainError(f"Cannot void this entry: later entries depend on it ({exc}). Void those first.") from None
+        entry = _replace(entry, number=job.number, qty=target.qty,
+                         stage=m.JobStep.get_by_id(target.step_id).stage if target.step_id else None)
+        event = self._insert_event(entry, job, operator, now, state, step_id=target.step_id, qty=target.qty)
+        save_state(job, state, before, event.id)
+        self.store.notify(event.id, job.id)
+        message = f"Voided: {describe_event(target, self.config)}"
+        return Receipt(event.id, entry.uuid, "void", job.number, entry.stage, target.qty, message, now)
+
+    def _check_own_last(self, operator: m.Operator, target: m.Event, now: dt.datetime) -> None:
+        window = dt.timedelta(minutes=self.config.void_window_minutes)
+        refuse = (f"You can undo only your own last entry within {self.config.void_window_minutes} minutes; "
+                  "ask a supervisor")
+        if target.operator_id != operator.id or now - target.committed_at > window:
+            raise PermissionDenied(refuse)
+        voided = m.Event.select(m.Event.voids).where(m.Event.voids.is_null(False))
+        last = (m.Event.select(m.Event.id)
+                .where((m.Event.operator == operator.id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
+                .order_by(m.Event.id.desc()).limit(1).scalar())
+        if last != target.id:
+            raise PermissionDenied(refuse)
+
+    # -- planning data: operators and jobs ---------------------------------------------------
+
+    def add_operator(self, badge: str, name: str, role: str) -> m.Operator:
+        badge = parse_badge(badge)
+        name = clean_text(name, max_len=80, field="name")
+        if not name:
+            raise InputError("Give the operator's name")
+        if role not in m.ROLES:
+            raise InputError(f"Unknown role {role!r}; choose one of: {', '.join(m.ROLES)}")
+
+        def write():
+            if m.Operator.select().where(m.Operator.badge == badge).exists():
+                raise DomainError(f"Badge {badge} is already in use")
+            return m.Operator.create(badge=badge, name=name, role=role, active=True, created_at=self.clock())
+
+        return self.store.run_write(write)
+
+    def import_operators(self, rows: list[tuple[str, str, str]]) -> tuple[int, int]:
+        """Add (badge, name, role) rows in one transaction; existing identical badges are skipped.
+
+        Returns (added, unchanged). A badge that exists with another name or role is an error.
+        """
+        clean = []
+        for badge, name, role in rows:
+            if role not in m.ROLES:
+                raise InputError(f"Unknown role {role!r} for badge {badge}")
+            clean.append((parse_badge(badge), clean_text(name, max_len=80, field="name"), role))
+
+        def write():
+            added = unchanged = 0
+            for badge, name, role in clean:
+                existing = m.Operator.get_or_none(m.Operator.badge == badge)
+                if existing is None:
+                    m.Operator.create(badge=badge, name=name, role=role, active=True, created_at=self.clock())
+                    added += 1
+                elif (existing.name, existing.role) == (name, role):
+                    unchanged += 1
+                else:
+                    raise DomainError(
+                        f"Badge {badge} exists as {existing.name} ({existing.role}); the file says {name} ({role})"
+                    )
+            return added, unchanged
+
+        return self.store.run_write(write)
+
+    def set_operator_active(self, badge: str, active: bool) -> m.Operator:
+        badge = parse_badge(badge)
+
+        def write():
+            operator = m.Operator.get_or_none(m.Operator.badge == badge)
+            if operator is None:
+                raise DomainError(f"Unknown badge {badge}")
+            operator.active = active
+            operator.save()
+            return operator
+
+        return self.store.run_write(write)
+
+    def create_jobs(self, specs: list[JobSpec], progress: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Create jobs in one transaction. Returns (created, unchanged).
+
+        A job number that exists with identical data is left alone; one that exists with
+        different data raises DomainError naming the differences, and nothing is written.
+        """
+        for spec in specs:
+            self._check_spec(spec)
+
+        def write():
+            created = unchanged = 0
+            conflicts = []
+            for i, spec in enumerate(specs):
+                existing = m.Job.get_or_none(m.Job.number == spec.number)
+                if existing is not None:
+                    diffs = spec.differences(existing, existing.materials)
+                    if diffs:
+                        conflicts.append(f"job {spec.number} already exists with different data: {'; '.join(diffs)}")
+                    else:
+                        unchanged += 1
+                    continue
+                self._insert_job(spec)
+                created += 1
+                if progress is not None:
+                    progress(i + 1)
+            if conflicts:
+                raise DomainError("\n".join(conflicts))
+            return created, unchanged
+
+        return self.store.run_write(write, deadline=60.0)
+
+    def _check_spec(self, spec: JobSpec) -> None:
+        try:
+            self.config.routing(spec.routing)
+        except KeyError:
+            raise DomainError(f"Job {spec.number}: unknown routing {spec.routing!r}") from None
+        if spec.qty < 1:
+            raise DomainError(f"Job {spec.number}: quantity must be at least 1")
+        if spec.planned_start and spec.planned_end and spec.planned_end < spec.planned_start:
+            raise DomainError(f"Job {spec.number}: planned end is before planned start")
+
+    def _insert_job(self, spec: JobSpec) -> m.Job:
+        now = self.clock()
+        job = m.Job.create(
+            number=spec.number, order_ref=spec.order_ref, customer=spec.customer, product=spec.product,
+            qty=spec.qty, planned_start=spec.planned_start, planned_end=spec.planned_end, routing=spec.routing,
+            initial_priority=spec.priority, priority=spec.priority, inspection=spec.inspection, notes=spec.notes,
+            created_at=now,
+        )
+        for seq, code in enumerate(self.config.routing(spec.routing).stages, start=1):
+            stage = self.config.stage(code)
+            step = m.JobStep.create(job=job, seq=seq, stage=code, name=stage.name, kind=stage.kind,
+                                    work_centre=stage.work_centre)
+            m.StepBalance.create(step=step, job=job, stage=code)
+        for line in spec.materials:
+            m.MaterialLine.create(job=job, item=line.item, description=line.description, unit=line.unit,
+                                  required=line.required)
+        return job
+
+
+@dataclass(frozen=True)
+class _Entry:
+    kind: str
+    number: str | None
+    stage: str | None
+    to_stage: str | None
+    qty: int
+    reason: str | None
+    item: str | None
+    item2: str | None
+    note: str
+    voids: str | None
+    uuid: str
+    client_time: dt.datetime
+    actor: Actor
+
+
+def _replace(entry: _Entry, **changes) -> _Entry:
+    from dataclasses import replace
+
+    return replace(entry, **changes)
+
+
+def _check_uuid(value: str) -> str:
+    try:
+        return str(uuidlib.UUID(str(value).strip()))
+    except ValueError:
+        raise InputError(f"Entry id {value!r} is not a UUID") from None
+
+
+# -- loading and saving a job's balances ---------------------------------------------------
+
+
+def load_state(job: m.Job, *, with_materials: bool = True) -> JobState:
+    """The job's balances as stored (the cache the ledger keeps)."""
+    return load_states([job], with_materials=with_materials)[job.id]
+
+
+def load_states(jobs: list[m.Job], *, with_materials: bool = True) -> dict[int, JobState]:
+    """Stored balances of many jobs, a few queries per 500 jobs."""
+    ids = [j.id for j in jobs]
+    steps: dict[int, list[StepState]] = {i: [] for i in ids}
+    materials: dict[int, dict[str, MaterialState]] = {i: {} for i in ids}
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        rows = (m.JobStep.select(m.JobStep, m.StepBalance)
+                .join(m.StepBalance, on=(m.StepBalance.step == m.JobStep.id), attr="bal")
+                .where(m.JobStep.job.in_(chunk)).order_by(m.JobStep.job, m.JobStep.seq))
+        for row in rows:
+            b = row.bal
+            steps[row.job_id].append(StepState(
+                seq=row.seq, stage=row.stage, name=row.name, kind=row.kind, received=b.received,
+                completed=b.completed, rejected=b.rejected, reworked=b.reworked, scrapped=b.scrapped,
+                rework_in=b.rework_in, started=b.started, waiting_since=b.waiting_since,
+                delay_reason=b.delay_reason, delay_since=b.delay_since, delay_event_id=b.delay_event_id,
+            ))
+        if not with_materials:
+            continue
+        for line in m.MaterialLine.select().where(m.MaterialLine.job.in_(chunk)).order_by(m.MaterialLine.id):
+            materials[line.job_id][line.item] = MaterialState(
+                item=line.item, required=line.required, description=line.description, unit=line.unit,
+                substitute_for=line.substitute_for, issued=line.issued, returned=line.returned,
+                scrapped=line.scrapped, sub_out=line.sub_out, sub_in=line.sub_in,
+            )
+    return {
+        j.id: JobState(number=j.number, qty=j.qty, initial_priority=j.initial_priority, steps=steps[j.id],
+                       materials=materials[j.id], released=j.released, dispatched=j.dispatched,
+                       priority=j.priority, priority_changed=j.priority_changed, on_hold=j.on_hold)
+        for j in jobs
+    }
+
+
+def empty_state(job: m.Job) -> JobState:
+    """The job as created: routing copied, materials listed, nothing released."""
+    state = load_state(job)
+    fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind) for s in state.steps]
+    materials = {
+        item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
+        for item, line in state.materials.items() if line.substitute_for is None
+    }
+    return JobState(number=job.number, qty=job.qty, initial_priority=job.initial_priority, steps=fresh,
+                    materials=materials, priority=job.initial_priority)
+
+
+def live_events(job_id: int, exclude: set[str] = frozenset()):
+    """The job's events that count: not voids, not voided, not excluded; in commit order."""
+    voided = m.Event.select(m.Event.voids).where((m.Event.job == job_id) & m.Event.voids.is_null(False))
+    steps = {s.id: s.stage for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.job == job_id)}
+    query = (m.Event.select().where((m.Event.job == job_id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
+             .order_by(m.Event.id))
+    for event in query:
+        if event.uuid in exclude:
+            continue
+        yield event, steps
+
+
+def replay(job: m.Job, exclude: set[str] = frozenset()) -> JobState:
+    """Recompute the job's balances from its ledger; raises DomainError if the history does not hold."""
+    state = empty_state(job)
+    for event, steps in live_events(job.id, exclude):
+        fact = Fact(kind=event.kind, at=event.committed_at, stage=steps.get(event.step_id),
+                    to_stage=steps.get(event.to_step_id), qty=event.qty, reason=event.reason, item=event.item,
+                    item2=event.item2, event_id=event.id)
+        rules.apply(state, fact)
+    return state
+
+
+def snapshot(state: JobState) -> dict:
+    """A comparable copy of the stored balances, to write only what changed."""
+    return {
+        "job": _job_values(state),
+        "steps": {s.stage: _step_values(s) for s in state.steps},
+        "materials": {k: _material_values(v) for k, v in state.materials.items()},
+    }
+
+
+def _job_values(state: JobState) -> dict:
+    return dict(released=state.released, dispatched=state.dispatched, priority=state.priority,
+                priority_changed=state.priority_changed, on_hold=state.on_hold, is_open=state.is_open)
+
+
+def _step_values(s: StepState) -> dict:
+    return dict(received=s.received, completed=s.completed, rejected=s.rejected, reworked=s.reworked,
+                scrapped=s.scrapped, rework_in=s.rework_in, pending=s.pending, awaiting=s.awaiting,
+                started=s.started, waiting_since=s.waiting_since, delay_reason=s.delay_reason,
+                delay_since=s.delay_since, delay_event_id=s.delay_event_id)
+
+
+def _material_values(line: MaterialState) -> dict:
+    return dict(issued=line.issued, returned=line.returned, scrapped=line.scrapped, sub_out=line.sub_out,
+                sub_in=line.sub_in)
+
+
+def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) -> None:
+    """Write the balances that differ from `before` (and the job's newest event id)."""
+    errors = state.conservation_errors()
+    if errors:  # a rule let something through: refuse rather than store a wrong balance
+        raise DomainError(f"Job {job.number}: entry refused, it would break the ledger ({'; '.join(errors)})")
+    values = _job_values(state)
+    if event_id is not None:
+        values["last_event_id"] = event_id
+    m.Job.update(**values).where(m.Job.id == job.id).execute()
+    step_ids = None
+    for step in state.steps:
+        new = _step_values(step)
+        if before["steps"].get(step.stage) == new:
+            continue
+        if step_ids is None:
+            step_ids = {s.stage: s.id for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage)
+                        .where(m.JobStep.job == job.id)}
+        m.StepBalance.update(**new).where(m.StepBalance.step == step_ids[step.stage]).execute()
+    for item, line in state.materials.items():
+        new = _material_values(line)
+        old = before["materials"].get(item)
+        if old == new:
+            continue
+        if old is None and not m.MaterialLine.select().where(
+                (m.MaterialLine.job == job.id) & (m.MaterialLine.item == item)).exists():
+            m.MaterialLine.create(job=job.id, item=item, description=line.description, unit=line.unit,
+                                  required=line.required, substitute_for=line.substitute_for, **new)
+        else:
+            m.MaterialLine.update(**new).where((m.MaterialLine.job == job.id) & (m.MaterialLine.item == item)).execute()
+
+
+def describe_event(event: m.Event, config: Config) -> str:
+    """One line for an event in a job's history: what, how many, where."""
+    stage = m.JobStep.get_by_id(event.step_id).name if event.step_id else None
+    parts = [event.kind.replace("_", " ")]
+    if event.qty and event.kind not in ("delay", "resume", "note", "hold", "unhold"):
+        parts.append(str(event.qty))
+    if event.item:
+        parts.append(event.item)
+    if stage:
+        parts.append(f"at {stage}")
+    if event.reason:
+        parts.append(f"({event.reason})")
+    return " ".join(parts)

@@ -1,0 +1,420 @@
+"""Read models: the job card, job lists and a job's history.
+
+Screens and the CLI read through here (and `floorterm.reports` for the board's lists);
+nothing here writes. Each function reads in one short transaction at most, so a
+terminal never holds a read transaction open (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator
+
+from floorterm import models as m
+from floorterm.clock import plant_today, utcnow
+from floorterm.config import Config
+from floorterm.errors import DomainError
+from floorterm.inputs import parse_job_number
+from floorterm._peewee import peewee
+from floorterm.ledger import load_state, load_states
+from floorterm.rules import JobState, StepState
+
+STATUSES = ("planned", "released", "in progress", "QC pending", "ready for dispatch", "dispatched", "closed")
+FLAGS = ("delayed", "late", "material short", "rework pending", "priority changed", "on hold")
+
+
+@dataclass(frozen=True)
+class DelayView:
+    reason: str
+    label: str
+    since: dt.datetime
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StepView:
+    seq: int
+    stage: str
+    name: str
+    kind: str
+    work_centre: str
+    received: int
+    completed: int
+    rejected: int
+    pending: int
+    awaiting: int
+    scrapped: int
+    reworked: int
+    rework_in: int
+    state: str  # idle | waiting | in work | delayed | done
+    waiting_since: dt.datetime | None
+    waiting_seconds: float | None
+    open_delay: DelayView | None
+
+
+@dataclass(frozen=True)
+class MaterialView:
+    item: str
+    description: str
+    unit: str
+    required: int
+    needed: int
+    issued: int
+    returned: int
+    scrapped: int
+    net_issued: int
+    short: int
+    substitute_for: str | None
+
+
+@dataclass(frozen=True)
+class JobCard:
+    """Everything the seed's job card holds, as of one read."""
+
+    number: str
+    order_ref: str
+    customer: str
+    product: str
+    qty: int
+    released: int
+    routing: str
+    planned_start: dt.date | None
+    planned_end: dt.date | None
+    priority: int
+    initial_priority: int
+    inspection: str
+    notes: str
+    status: str
+    status_text: str
+    flags: tuple[str, ...]
+    completed: int  # through the last step (incl. dispatch)
+    rejected: int
+    finished: int
+    ready_for_dispatch: int
+    dispatched: int
+    scrapped: int
+    current_stage: str | None
+    work_centre: str
+    qc: str
+    dispatch_status: str
+    delay: DelayView | None
+    steps: tuple[StepView, ...]
+    material: tuple[MaterialView, ...]
+    last_event_id: int
+    as_of: dt.datetime
+
+    def step(self, stage: str) -> StepView:
+        for s in self.steps:
+            if s.stage == stage:
+                return s
+        raise KeyError(stage)
+
+    def to_json(self) -> dict:
+        """The card as plain JSON types (dates ISO, timestamps ISO UTC with Z)."""
+        data = asdict(self)
+        data["flags"] = list(self.flags)
+        return _jsonable(data)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """One line of a job list."""
+
+    number: str
+    customer: str
+    product: str
+    qty: int
+    priority: int
+    planned_end: dt.date | None
+    status: str
+    flags: tuple[str, ...]
+    current_stage: str | None
+
+
+@dataclass(frozen=True)
+class OperatorView:
+    badge: str
+    name: str
+    role: str
+    active: bool
+
+
+def step_state(step: StepState) -> str:
+    if step.delay_reason:
+        return "delayed"
+    if step.started and step.pending > 0:
+        return "in work"
+    if step.pending > 0:
+        return "waiting"
+    if step.received > 0:
+        return "done"
+    return "idle"
+
+
+def derive_status(state: JobState) -> str:
+    """The job's status from its balances (never typed in)."""
+    if state.released == 0:
+        return "planned"
+    if not state.is_open:
+        return "dispatched" if state.dispatched else "closed"
+    before_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind in ("work", "pack"))
+    at_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind == "qc")
+    if before_qc > 0:
+        first = state.steps[0]
+        untouched = all(s.received == 0 for s in state.steps[1:]) and not first.started and first.completed == 0 \
+            and first.rejected == 0
+        return "released" if untouched else "in progress"
+    if at_qc > 0:
+        return "QC pending"
+    if state.ready_for_dispatch > 0:
+        return "ready for dispatch"
+    if state.released < state.qty:
+        return "in progress" if state.dispatched else "released"
+    return "dispatched"
+
+
+def status_text(state: JobState, status: str) -> str:
+    """Status with the quantities a partial state needs, e.g. 'in progress (20 of 100 dispatched)'."""
+    parts = []
+    if 0 < state.released < state.qty:
+        parts.append(f"{state.released} of {state.qty} released")
+    if state.dispatched and status != "dispatched":
+        parts.append(f"{state.dispatched} of {state.qty} dispatched")
+    if status == "dispatched" and state.dispatched < state.qty:
+        parts.append(f"{state.dispatched} of {state.qty}")
+    ready = state.ready_for_dispatch
+    if ready and status != "ready for dispatch":
+        parts.append(f"{ready} ready for dispatch")
+    if state.scrapped:
+        parts.append(f"{state.scrapped} scrapped")
+    return f"{status} ({', '.join(parts)})" if parts else status
+
+
+def derive_flags(state: JobState, planned_end: dt.date | None, today: dt.date) -> tuple[str, ...]:
+    flags = []
+    if any(s.delay_reason for s in state.steps):
+        flags.append("delayed")
+    if state.is_open and planned_end is not None and planned_end < today:
+        flags.append("late")
+    if state.is_open and any(line.short for line in state.materials.values()):
+        flags.append("material short")
+    if any(s.awaiting for s in state.steps) or any(s.rework_in and s.pending for s in state.steps):
+        flags.append("rework pending")
+    if state.priority_changed:
+        flags.append("priority changed")
+    if state.on_hold:
+        flags.append("on hold")
+    return tuple(flags)
+
+
+def qc_status(state: JobState) -> str:
+    qc_steps = [s for s in state.steps if s.kind == "qc"]
+    if not qc_steps:
+        return "no QC step"
+    texts = []
+    for s in qc_steps:
+        if s.received == 0:
+            texts.append(f"{s.name}: not reached")
+            continue
+        bits = [f"{s.completed} passed"]
+        if s.rejected:
+            bits.append(f"{s.rejected} failed")
+        if s.pending:
+            bits.append(f"{s.pending} to inspect")
+        texts.append(f"{s.name}: {', '.join(bits)}")
+    return "; ".join(texts)
+
+
+def dispatch_status(state: JobState) -> str:
+    ready = state.ready_for_dispatch
+    if state.dispatched == 0:
+        return f"{ready} ready, none dispatched" if ready else "none dispatched"
+    if state.dispatched >= state.qty:
+        return "all dispatched"
+    text = f"{state.dispatched} of {state.qty} dispatched"
+    return f"{text}, {ready} ready" if ready else text
+
+
+class Queries:
+    """Read access for screens and the CLI. `clock` is injectable for tests and snapshots."""
+
+    def __init__(self, config: Config, clock: Callable[[], dt.datetime] = utcnow):
+        self.config = config
+        self.clock = clock
+
+    def _job(self, number: str) -> m.Job:
+        number = parse_job_number(number)
+        job = m.Job.get_or_none(m.Job.number == number)
+        if job is None:
+            raise DomainError(f"No job {number}")
+        return job
+
+    def job_card(self, number: str) -> JobCard:
+        """The job card of one job; DomainError 'No job X' if there is none."""
+        with m.database.atomic():
+            job = self._job(number)
+            state = load_state(job)
+        return self.card_from_state(job, state)
+
+    def card_from_state(self, job: m.Job, state: JobState) -> JobCard:
+        now = self.clock()
+        today = plant_today(now, self.config.tz)
+        work_centres = {s.stage: s.work_centre for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre)
+                        .where(m.JobStep.job == job.id)}
+        steps = tuple(self._step_view(s, work_centres.get(s.stage, ""), now) for s in state.steps)
+        material = tuple(
+            MaterialView(item=l.item, description=l.description, unit=l.unit, required=l.required, needed=l.needed,
+                         issued=l.issued, returned=l.returned, scrapped=l.scrapped, net_issued=l.net_issued,
+                         short=l.short, substitute_for=l.substitute_for)
+            for l in state.materials.values()
+        )
+        current = next((s for s in steps if s.pending > 0 or s.awaiting > 0), None)
+        delay = next((s.open_delay for s in steps if s.open_delay), None)
+        status = derive_status(state)
+        return JobCard(
+            number=job.number, order_ref=job.order_ref, customer=job.customer, product=job.product, qty=job.qty,
+            released=state.released, routing=job.routing, planned_start=job.planned_start,
+            planned_end=job.planned_end, priority=state.priority, initial_priority=job.initial_priority,
+            inspection=job.inspection, notes=job.notes, status=status, status_text=status_text(state, status),
+            flags=derive_flags(state, job.planned_end, today), completed=state.steps[-1].completed,
+            rejected=sum(s.rejected for s in state.steps), finished=state.finished,
+            ready_for_dispatch=state.ready_for_dispatch, dispatched=state.dispatched, scrapped=state.scrapped,
+            current_stage=current.stage if current else None,
+            work_centre=current.work_centre if current else "", qc=qc_status(state),
+            dispatch_status=dispatch_status(state), delay=delay, steps=steps, material=material,
+            last_event_id=job.last_event_id, as_of=now,
+        )
+
+    def _step_view(self, s: StepState, work_centre: str, now: dt.datetime) -> StepView:
+        delay = None
+        if s.delay_reason:
+            delay = DelayView(s.delay_reason, self._label("delay", s.delay_reason), s.delay_since,
+                              (now - s.delay_since).total_seconds())
+        waited = (now - s.waiting_since).total_seconds() if s.waiting_since else None
+        return StepView(
+            seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, work_centre=work_centre, received=s.received,
+            completed=s.completed, rejected=s.rejected, pending=s.pending, awaiting=s.awaiting, scrapped=s.scrapped,
+            reworked=s.reworked, rework_in=s.rework_in, state=step_state(s), waiting_since=s.waiting_since,
+            waiting_seconds=waited, open_delay=delay,
+        )
+
+    def _label(self, kind: str, code: str) -> str:
+        try:
+            return self.config.reason_label(kind, code)
+        except KeyError:
+            return code  # a reason removed from the config since: show its code
+
+    def find_jobs(self, text: str, *, stages: tuple[str, ...] | None = None, limit: int = 20) -> list[JobSummary]:
+        """Open jobs whose number contains `text`, those with quantity at `stages` only if given."""
+        needle = parse_job_number(text)
+        query = m.Job.select().where(m.Job.is_open & m.Job.number.contains(needle))
+        if stages:
+            at_stage = (m.StepBalance.select(m.StepBalance.job)
+                        .where(m.StepBalance.stage.in_(stages) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))))
+            query = query.where(m.Job.id.in_(at_stage))
+        query = query.order_by(m.Job.number.startswith(needle).desc(), m.Job.priority, m.Job.number).limit(limit)
+        return self._summaries(list(query))
+
+    def list_jobs(self, *, status: str | None = None, stage: str | None = None, include_closed: bool = False,
+                  limit: int | None = None) -> list[JobSummary]:
+        """Jobs sorted by priority then planned completion; filter by derived status or by stage with quantity."""
+        if status is not None and status not in STATUSES:
+            raise DomainError(f"Unknown status {status!r}; choose one of: {', '.join(STATUSES)}")
+        query = m.Job.select()
+        if not include_closed and status not in ("dispatched", "closed"):
+            query = query.where(m.Job.is_open)
+        if stage is not None:
+            self.config.stage(stage)
+            at_stage = (m.StepBalance.select(m.StepBalance.job)
+                        .where((m.StepBalance.stage == stage) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))))
+            query = query.where(m.Job.id.in_(at_stage))
+        query = query.order_by(m.Job.priority, m.Job.planned_end.asc(nulls="LAST"), m.Job.number)
+        summaries = self._summaries(list(query))
+        if status is not None:
+            summaries = [s for s in summaries if s.status == status]
+        return summaries[:limit] if limit else summaries
+
+    def _summaries(self, jobs: list[m.Job]) -> list[JobSummary]:
+        if not jobs:
+            return []
+        today = plant_today(self.clock(), self.config.tz)
+        states = load_states(jobs)
+        out = []
+        for job in jobs:
+            state = states[job.id]
+            current = next((s for s in state.steps if s.pending > 0 or s.awaiting > 0), None)
+            out.append(JobSummary(
+                number=job.number, customer=job.customer, product=job.product, qty=job.qty, priority=state.priority,
+                planned_end=job.planned_end, status=derive_status(state),
+                flags=derive_flags(state, job.planned_end, today), current_stage=current.stage if current else None,
+            ))
+        return out
+
+    def operators(self, *, include_disabled: bool = False) -> list[OperatorView]:
+        """Operators by role then name."""
+        query = m.Operator.select().order_by(m.Operator.role, m.Operator.name)
+        if not include_disabled:
+            query = query.where(m.Operator.active)
+        return [OperatorView(o.badge, o.name, o.role, o.active) for o in query]
+
+    def operator(self, badge: str) -> OperatorView | None:
+        """The operator with this badge, or None."""
+        o = m.Operator.get_or_none(m.Operator.badge == badge)
+        return OperatorView(o.badge, o.name, o.role, o.active) if o else None
+
+    def history(self, number: str) -> list[dict]:
+        """The job's entries newest first, voided ones marked with the void's reason."""
+        job = self._job(number)
+        events = list(m.Event.select(m.Event, m.Operator).join(m.Operator)
+                      .where(m.Event.job == job.id).order_by(m.Event.id.desc()))
+        steps = {s.id: s.name for s in m.JobStep.select().where(m.JobStep.job == job.id)}
+        voids = {e.voids: e for e in events if e.kind == "void"}
+        rows = []
+        for e in events:
+            void = voids.get(e.uuid)
+            rows.append({
+                "id": e.id, "uuid": e.uuid, "kind": e.kind, "qty": e.qty, "step": steps.get(e.step_id),
+                "to_step": steps.get(e.to_step_id), "reason": e.reason, "item": e.item, "item2": e.item2,
+                "note": e.note, "operator": e.operator.name, "badge": e.operator.badge, "terminal": e.terminal,
+                "login_user": e.login_user, "client_time": e.client_time, "committed_at": e.committed_at,
+                "voided": void is not None, "void_reason": void.note if void else None, "voids": e.voids,
+            })
+        return rows
+
+    def export_events(self, since_id: int = 0, batch: int = 5000) -> Iterator[dict]:
+        """Every event after `since_id` in id order, as flat dicts (for CSV/JSONL export)."""
+        last = since_id
+        while True:
+            with m.database.atomic():
+                rows = list(
+                    m.Event.select(m.Event, m.Job.number, m.Operator.badge, m.JobStep.stage)
+                    .join(m.Job, on=(m.Event.job == m.Job.id))
+                    .switch(m.Event).join(m.Operator, on=(m.Event.operator == m.Operator.id))
+                    .switch(m.Event).join(m.JobStep, peewee.JOIN.LEFT_OUTER,
+                                          on=(m.Event.step == m.JobStep.id))
+                    .where(m.Event.id > last).order_by(m.Event.id).limit(batch).objects()
+                )
+            if not rows:
+                return
+            for e in rows:
+                yield {
+                    "id": e.id, "uuid": e.uuid, "job": e.number, "stage": getattr(e, "stage", None), "kind": e.kind,
+                    "qty": e.qty, "reason": e.reason, "item": e.item, "item2": e.item2, "note": e.note,
+                    "operator": e.badge, "terminal": e.terminal, "login_user": e.login_user,
+                    "client_time": _jsonable(e.client_time), "committed_at": _jsonable(e.committed_at),
+                    "voids": e.voids,
+                }
+            last = rows[-1].id

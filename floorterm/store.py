@@ -1,0 +1,317 @@
+"""The store: opening SQLite or PostgreSQL safely, schema migrations, write transactions.
+
+DESIGN.md §4. SQLite runs in WAL mode with synchronous=FULL, a busy timeout, foreign keys,
+and every write in BEGIN IMMEDIATE; it is refused on a network filesystem. PostgreSQL is
+reached with psycopg 3 (an optional extra) and writers lock the job row. Schema changes are
+numbered scripts in `floorterm/migrations/`, applied by peewee's migration runner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from floorterm._peewee import load_psycopg, peewee
+from floorterm.errors import StoreError
+from floorterm import models
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+HISTORY_TABLE = "schema_migration"
+NOTIFY_CHANNEL = "floorterm_events"
+
+# How long a write keeps retrying a busy or briefly unreachable store before it gives up.
+WRITE_DEADLINE_SECONDS = 10.0
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Filesystems where SQLite's locking is unreliable and a power cut can lose commits.
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p",
+        "ceph", "glusterfs", "fuse.sshfs", "fuse.glusterfs", "fuse.cephfs", "lustre",
+        "gpfs", "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "virtiofs",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    applied: tuple[str, ...]
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]  # applied by a newer floorterm; this code does not know them
+
+    @property
+    def initialised(self) -> bool:
+        return bool(self.applied)
+
+
+def sqlite_path_from_url(url: str) -> Path | None:
+    """The file path of a sqlite URL (or plain path); None for a PostgreSQL URL."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return None
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):])  # sqlite:////abs/path keeps its leading slash
+    if "://" in url:
+        raise StoreError(f"Unknown store URL {url!r}: use a file path, sqlite:///PATH or postgresql://...")
+    return Path(url)
+
+
+def filesystem_type(path: Path, mounts_text: str | None = None) -> str | None:
+    """The filesystem type holding `path` (Linux /proc/mounts), or None when unknown."""
+    if mounts_text is None:
+        try:
+            mounts_text = Path("/proc/mounts").read_text()
+        except OSError:
+            return None
+    target = str(path.resolve())
+    best, best_type = "", None
+    for line in mounts_text.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount_point = parts[1].replace("\\040", " ")
+        prefix = mount_point.rstrip("/") + "/"
+        if (target == mount_point or target.startswith(prefix) or mount_point == "/") and len(mount_point) >= len(best):
+            best, best_type = mount_point, parts[2]
+    return best_type
+
+
+def refuse_network_filesystem(path: Path, mounts_text: str | None = None) -> None:
+    """Raise StoreError if the SQLite file would live on a network filesystem."""
+    fstype = filesystem_type(path.parent if not path.exists() else path, mounts_text)
+    if fstype is not None and (fstype in NETWORK_FILESYSTEMS or fstype.startswith(("nfs", "cifs", "smb"))):
+        raise StoreError(
+            f"Refusing to open the SQLite store {path} on a network filesystem ({fstype}): "
+            "SQLite needs a local disk to keep entries safe. Move the file to a local disk "
+            "or use PostgreSQL (store url = postgresql://...)."
+        )
+
+
+class Store:
+    """An open store: the peewee database bound to the models, plus write helpers."""
+
+    def __init__(self, database: peewee.Database, url: str, backend: str):
+        self.db = database
+        self.url = url
+        self.backend = backend
+
+    # -- opening ---------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, check_schema: bool = True, create_dir: bool = False) -> "Store":
+        """Open the store at `url` and bind the models to it.
+
+        With check_schema (the default) the store must be initialised and at exactly this
+        code's schema; otherwise a StoreError says what to run.
+        """
+        path = sqlite_path_from_url(url)
+        if path is None:
+            store = cls._open_postgres(url)
+        else:
+            store = cls._open_sqlite(path, create_dir=create_dir)
+        if check_schema:
+            try:
+                store.require_current_schema()
+            except Exception:
+                store.close()
+                raise
+        return store
+
+    @classmethod
+    def _open_sqlite(cls, path: Path, *, create_dir: bool) -> "Store":
+        path = path.expanduser()
+        if create_dir:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            raise StoreError(f"The folder for the store does not exist: {path.parent}")
+        refuse_network_filesystem(path)
+        database = peewee.SqliteDatabase(
+            str(path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": 2,  # FULL: an acknowledged entry survives a power cut
+                "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+                "foreign_keys": 1,
+                "cache_size": -16000,
+            },
+        )
+        store = cls(database, f"sqlite:///{path}", "sqlite")
+        store._bind()
+        try:
+            database.connect(reuse_if_open=True)
+        except peewee.OperationalError as exc:
+            raise StoreError(f"Cannot open the SQLite store {path}: {exc}") from exc
+        return store
+
+    @classmethod
+    def _open_postgres(cls, url: str) -> "Store":
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        try:
+            load_psycopg()
+        except ImportError as exc:
+            raise StoreError(
+                "This store is PostgreSQL but the driver is not installed: "
+                "pip install 'floorterm[postgres]'"
+            ) from exc
+        from playhouse.postgres_ext import Psycopg3Database
+
+        database = Psycopg3Database(url, autoconnect=True)
+        store = cls(database, url, "postgres")
+        store._bind()
+        try:
+            database.connect(reuse_if_open=True)
+        except peewee.OperationalError as exc:
+            raise StoreError(f"Cannot reach the PostgreSQL store: {str(exc).strip()}") from exc
+        return store
+
+    def _bind(self) -> None:
+        models.database.initialize(self.db)
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema ----------------------------------------------------------------------
+
+    def _runner(self):
+        from playhouse.migrations import Runner
+
+        return Runner(self.db, directory=str(MIGRATIONS_DIR), table_name=HISTORY_TABLE)
+
+    def schema_status(self) -> SchemaStatus:
+        rows = self._runner().status()
+        return SchemaStatus(
+            applied=tuple(m.name for m in rows if m.applied and m.path),
+            pending=tuple(m.name for m in rows if not m.applied),
+            unknown=tuple(m.name for m in rows if m.applied and not m.path),
+        )
+
+    def require_current_schema(self) -> None:
+        status = self.schema_status()
+        if status.unknown:
+            raise StoreError(
+                f"This store was upgraded by a newer floorterm (schema steps {', '.join(status.unknown)} "
+                "are unknown here). Install the newer floorterm; this one will not touch the store."
+            )
+        if not status.initialised:
+            raise StoreError(f"The store {self.display_url} is not set up yet: run `floorterm db init`.")
+        if status.pending:
+            raise StoreError(
+                f"The store {self.display_url} needs a schema upgrade ({', '.join(status.pending)}): "
+                "run `floorterm db upgrade`."
+            )
+
+    def upgrade(self) -> list[str]:
+        """Apply pending migrations in order; refuse a store from a newer floorterm."""
+        status = self.schema_status()
+        if status.unknown:
+            self.require_current_schema()
+        with self.write_lock_for_schema():
+            return self._runner().up()
+
+    @contextlib.contextmanager
+    def write_lock_for_schema(self):
+        """Serialise two `db upgrade` runs on PostgreSQL; SQLite migrations lock the file."""
+        if self.backend == "postgres":
+            self.db.execute_sql("SELECT pg_advisory_lock(774411)")
+            try:
+                yield
+            finally:
+                self.db.execute_sql("SELECT pg_advisory_unlock(774411)")
+        else:
+            yield
+
+    @property
+    def display_url(self) -> str:
+        """The URL without any password, for messages."""
+        if self.backend == "postgres" and "@" in self.url:
+            scheme, rest = self.url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}@{host}"
+        return self.url
+
+    # -- writing ---------------------------------------------------------------------
+
+    def run_write(self, fn, *, deadline: float = WRITE_DEADLINE_SECONDS):
+        """Run fn() in one write transaction, retrying while the store is busy or away.
+
+        fn must be safe to run again from the start (the ledger makes it so with the
+        event UUID). After `deadline` seconds a StoreError says the entry was not saved.
+        """
+        give_up = time.monotonic() + deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self._transaction():
+                    return fn()
+            except (peewee.OperationalError, peewee.InterfaceError) as exc:
+                if not self._is_transient(exc) or time.monotonic() >= give_up:
+                    raise StoreError(
+                        f"The store could not save this entry ({_first_line(exc)}). "
+                        "Nothing was written; try again."
+                    ) from exc
+                self._recover_connection()
+                time.sleep(min(0.5, 0.01 * attempt) + random.random() * 0.02)
+
+    def _transaction(self):
+        if self.backend == "sqlite":
+            # IMMEDIATE takes the write lock at BEGIN, so two writers never deadlock
+            # upgrading a read lock, and the busy timeout covers the wait.
+            return self.db.atomic("IMMEDIATE")
+        return self.db.atomic()
+
+    def _is_transient(self, exc: Exception) -> bool:
+        text = str(exc).lower()
+        if self.backend == "sqlite":
+            return "locked" in text or "busy" in text
+        # Connection lost, server restarting, serialisation failure or deadlock.
+        return True
+
+    def _recover_connection(self) -> None:
+        if self.backend == "postgres":
+            with contextlib.suppress(Exception):
+                self.db.close()
+
+    def lock_job(self, job_id: int) -> None:
+        """Lock the job row for this transaction (PostgreSQL); SQLite holds the file lock."""
+        if self.backend == "postgres":
+            self.db.execute_sql("SELECT id FROM job WHERE id = %s FOR UPDATE", (job_id,))
+
+    def notify(self, event_id: int, job_id: int) -> None:
+        """Wake boards listening on PostgreSQL; delivered only if the transaction commits."""
+        if self.backend == "postgres":
+            self.db.execute_sql("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{event_id}:{job_id}"))
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def init_store(url: str) -> tuple[Store, list[str]]:
+    """Create (or bring up to date) the store at url; returns the store and steps applied."""
+    store = Store.open(url, check_schema=False, create_dir=True)
+    applied = store.upgrade()
+    return store, applied
+
+
+def open_store(url: str) -> Store:
+    """Open an initialised store at the current schema."""
+    return Store.open(url)
+
+
+__all__ = [
+    "Store", "StoreError", "SchemaStatus", "init_store", "open_store",
+    "refuse_network_filesystem", "filesystem_type", "sqlite_path_from_url", "NOTIFY_CHANNEL",
+]
