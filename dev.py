@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -42,6 +43,29 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+# Programs some tests drive for real; installed from Debian packages where we can.
+TEST_PROGRAMS = {"tmux": "tmux", "zbarimg": "zbar-tools"}
+
+
+def ensure_test_programs() -> None:
+    """Install missing test programs with apt-get when running as root; else their tests skip."""
+    missing = {prog: pkg for prog, pkg in TEST_PROGRAMS.items() if shutil.which(prog) is None}
+    if not missing:
+        return
+    names = ", ".join(missing)
+    can_install = shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0
+    if not can_install:
+        say(f"{names} not found and cannot be installed here: the tests that need them will be skipped")
+        return
+    say(f"installing {', '.join(missing.values())} for the tests that drive them")
+    quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
+    subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+    result = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing.values()],
+                            check=False, **quiet)
+    if result.returncode != 0:
+        say(f"could not install {names}: the tests that need them will be skipped")
+
+
 def postgres_answers(host: str = "127.0.0.1", port: int = 5432) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):
@@ -61,6 +85,7 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "demo":
         return subprocess.call([BIN / "floorterm", "demo", *rest], cwd=ROOT)
+    ensure_test_programs()
     env = dict(os.environ)
     if not env.get("FLOORTERM_TEST_PG"):
         if postgres_answers():

@@ -606,35 +606,40 @@ def load_state(job: m.Job, *, with_materials: bool = True) -> JobState:
     return load_states([job], with_materials=with_materials)[job.id]
 
 
-def load_states(jobs: list[m.Job], *, with_materials: bool = True) -> dict[int, JobState]:
-    """Stored balances of many jobs, a few queries per 500 jobs."""
+# Columns read into StepState (JobStep for _STEP_COLUMNS, else StepBalance) and MaterialState.
+_STEP_COLUMNS = ("seq", "stage", "name", "kind")
+_STEP_FIELDS = ("seq", "stage", "name", "kind", "received", "completed", "rejected", "reworked", "scrapped",
+                "rework_in", "started", "waiting_since", "delay_reason", "delay_since", "delay_event_id")
+_MATERIAL_FIELDS = ("item", "required", "description", "unit", "substitute_for", "issued", "returned", "scrapped",
+                    "sub_out", "sub_in")
+
+
+def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
+    """Stored balances of many jobs (Job rows or named tuples with the same columns).
+
+    Reads plain tuples rather than model instances: several times faster, which the
+    board needs to load 2,000 jobs x 10 steps well inside its one-second budget.
+    """
     ids = [j.id for j in jobs]
     steps: dict[int, list[StepState]] = {i: [] for i in ids}
     materials: dict[int, dict[str, MaterialState]] = {i: {} for i in ids}
+    s, b, ml = m.JobStep, m.StepBalance, m.MaterialLine
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        rows = (m.JobStep.select(m.JobStep, m.StepBalance)
-                .join(m.StepBalance, on=(m.StepBalance.step == m.JobStep.id), attr="bal")
-                .where(m.JobStep.job.in_(chunk)).order_by(m.JobStep.job, m.JobStep.seq))
-        for row in rows:
-            b = row.bal
-            steps[row.job_id].append(StepState(
-                seq=row.seq, stage=row.stage, name=row.name, kind=row.kind, received=b.received,
-                completed=b.completed, rejected=b.rejected, reworked=b.reworked, scrapped=b.scrapped,
-                rework_in=b.rework_in, started=b.started, waiting_since=b.waiting_since,
-                delay_reason=b.delay_reason, delay_since=b.delay_since, delay_event_id=b.delay_event_id,
-            ))
+        rows = (s.select(s.job, *(getattr(s if f in _STEP_COLUMNS else b, f) for f in _STEP_FIELDS))
+                .join(b, on=(b.step == s.id)).where(s.job.in_(chunk)).order_by(s.job, s.seq).tuples())
+        for job_id, *values in rows:
+            steps[job_id].append(StepState(**dict(zip(_STEP_FIELDS, values))))
         if not with_materials:
             continue
-        for line in m.MaterialLine.select().where(m.MaterialLine.job.in_(chunk)).order_by(m.MaterialLine.id):
-            materials[line.job_id][line.item] = MaterialState(
-                item=line.item, required=line.required, description=line.description, unit=line.unit,
-                substitute_for=line.substitute_for, issued=line.issued, returned=line.returned,
-                scrapped=line.scrapped, sub_out=line.sub_out, sub_in=line.sub_in,
-            )
+        lines = (ml.select(ml.job, *(getattr(ml, f) for f in _MATERIAL_FIELDS))
+                 .where(ml.job.in_(chunk)).order_by(ml.id).tuples())
+        for job_id, *values in lines:
+            line = MaterialState(**dict(zip(_MATERIAL_FIELDS, values)))
+            materials[job_id][line.item] = line
     return {
         j.id: JobState(number=j.number, qty=j.qty, initial_priority=j.initial_priority, steps=steps[j.id],
                        materials=materials[j.id], released=j.released, dispatched=j.dispatched,
-                       priority=j.priority, priority_changed=j.priority_changed, on_hold=j.on_hold)
+                       priority=j.priority, priority_changed=bool(j.priority_changed), on_hold=bool(j.on_hold))
         for j in jobs
     }
 

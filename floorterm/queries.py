@@ -209,7 +209,8 @@ def derive_flags(state: JobState, planned_end: dt.date | None, today: dt.date) -
         flags.append("delayed")
     if state.is_open and planned_end is not None and planned_end < today:
         flags.append("late")
-    if state.is_open and any(line.short for line in state.materials.values()):
+    # Before release nothing is blocked yet: stores issue material as jobs are released.
+    if state.is_open and state.released > 0 and any(line.short for line in state.materials.values()):
         flags.append("material short")
     if any(s.awaiting for s in state.steps) or any(s.rework_in and s.pending for s in state.steps):
         flags.append("rework pending")

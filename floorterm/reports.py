@@ -1,0 +1,838 @@
+"""Read models for the WIP board and `floorterm report ...`: WIP, bottlenecks, exceptions, ageing,
+delays and rejections.
+
+Nothing here writes. Each method reads with a few set-based queries (never one per job) inside
+one short read transaction, so the board can paint 2,000 open jobs x 10 stages quickly. "Now"
+always comes from the injected clock. Voided events never count: current balances already
+exclude them, and every event query skips events some void names.
+
+Words used throughout:
+- quantity *at* a stage is its pending quantity; a step "has work waiting" while pending > 0,
+  whether or not someone has started it (DESIGN.md §3: waiting time counts from the moment
+  pending last rose above zero). The cell state still tells waiting, in work and delayed apart.
+- completed at a stage = complete and QC-pass quantities at that step, and dispatched quantity
+  at the job's dispatch step.
+- age buckets come from config thresholds.ageing_hours, e.g. (4, 24, 72) gives
+  "< 4 h", "4–24 h", "24–72 h", "> 72 h" with indexes 0..3.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from floorterm import models as m
+from floorterm._peewee import peewee
+from floorterm.clock import format_duration, plant_today, to_plant, utcnow
+from floorterm.config import Config
+from floorterm.errors import InputError
+from floorterm.ledger import load_states
+from floorterm.queries import derive_flags, derive_status, step_state
+from floorterm.rules import JobState, StepState
+
+fn = peewee.fn
+
+EXCEPTION_VIEWS = ("delayed", "late", "due_soon", "ageing", "pending_qc", "pending_rework", "ready_for_dispatch",
+                   "material_short", "priority_changed", "on_hold")
+REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")
+PERIODS = ("today", "yesterday", "shift", "week")
+COMPLETING_KINDS = ("complete", "qc_pass")
+REJECTING_KINDS = ("reject", "qc_fail")
+
+# -- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WipCell:
+    """One job at one stage. state '' means the stage is not on the job's routing."""
+
+    pending: int = 0
+    awaiting: int = 0  # rejected here, waiting for a rework or scrap decision
+    state: str = ""  # 'waiting' | 'in work' | 'delayed' | 'idle' | 'done' | ''
+    waiting_seconds: float | None = None  # while pending > 0
+    age_bucket: int | None = None  # index into Reports.age_labels, while pending > 0
+    delay_reason: str | None = None  # the open delay's label, as people read it
+    delay_code: str | None = None
+    delay_seconds: float | None = None
+
+
+OFF_ROUTE = WipCell()
+
+
+@dataclass(frozen=True)
+class WipRow:
+    number: str
+    customer: str
+    product: str
+    qty: int
+    priority: int
+    planned_end: dt.date | None
+    status: str
+    flags: tuple[str, ...]
+    cells: dict[str, WipCell]  # every configured stage, in config order
+    released: int
+    dispatched: int
+    ready_for_dispatch: int
+    current_stage: str | None
+    last_event_id: int
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    stage: str
+    name: str
+    pending: int
+    jobs_waiting: int  # steps with pending > 0 (in work and delayed included)
+    jobs_in_work: int
+    jobs_delayed: int
+    awaiting: int
+    oldest_seconds: float | None
+    average_seconds: float | None
+    completed_this_shift: int
+
+
+@dataclass(frozen=True)
+class WipBoard:
+    stages: tuple[str, ...]
+    rows: list[WipRow]
+    summary: dict[str, StageSummary]
+    shift: str
+    shift_start: dt.datetime  # naive UTC
+    as_of: dt.datetime
+
+
+@dataclass(frozen=True)
+class Bottleneck:
+    stage: str
+    name: str
+    pending: int
+    jobs_waiting: int
+    oldest_seconds: float | None
+    completed: int  # in the window
+    throughput_per_hour: float
+    expected_wait_hours: float | None  # pending ÷ throughput; None without throughput
+    headline: str
+
+
+@dataclass(frozen=True)
+class DelayedItem:
+    number: str
+    stage: str
+    stage_name: str
+    reason: str
+    label: str
+    since: dt.datetime
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LateItem:
+    number: str
+    planned_end: dt.date
+    days_late: int
+    status: str
+
+
+@dataclass(frozen=True)
+class DueSoonItem:
+    number: str
+    planned_end: dt.date
+    hours_left: float
+    status: str
+
+
+@dataclass(frozen=True)
+class AgeingItem:
+    number: str
+    stage: str
+    stage_name: str
+    pending: int
+    seconds: float
+    bucket: int
+    label: str
+
+
+@dataclass(frozen=True)
+class QcItem:
+    number: str
+    stage: str
+    stage_name: str
+    pending: int
+    seconds: float | None
+
+
+@dataclass(frozen=True)
+class ReworkItem:
+    """what: 'decision' (rejected, awaiting rework or scrap) or 'rework' (sent back here, not yet redone)."""
+
+    number: str
+    stage: str
+    stage_name: str
+    qty: int
+    what: str
+
+
+@dataclass(frozen=True)
+class ReadyItem:
+    number: str
+    customer: str
+    qty: int
+    planned_end: dt.date | None
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    item: str
+    short: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class ShortItem:
+    number: str
+    lines: tuple[ShortLine, ...]
+
+
+@dataclass(frozen=True)
+class PriorityItem:
+    number: str
+    initial_priority: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class HoldItem:
+    number: str
+    since: dt.datetime | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Exceptions:
+    delayed: list[DelayedItem] = field(default_factory=list)
+    late: list[LateItem] = field(default_factory=list)
+    due_soon: list[DueSoonItem] = field(default_factory=list)
+    ageing: list[AgeingItem] = field(default_factory=list)
+    pending_qc: list[QcItem] = field(default_factory=list)
+    pending_rework: list[ReworkItem] = field(default_factory=list)
+    ready_for_dispatch: list[ReadyItem] = field(default_factory=list)
+    material_short: list[ShortItem] = field(default_factory=list)
+    priority_changed: list[PriorityItem] = field(default_factory=list)
+    on_hold: list[HoldItem] = field(default_factory=list)
+    as_of: dt.datetime | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in EXCEPTION_VIEWS}
+
+
+@dataclass(frozen=True)
+class AgeCount:
+    jobs: int = 0
+    qty: int = 0
+
+
+@dataclass(frozen=True)
+class AgeingBucket:
+    index: int
+    label: str
+    by_stage: dict[str, AgeCount]  # every configured stage
+    jobs: int
+    qty: int
+
+
+@dataclass(frozen=True)
+class Ageing:
+    stages: tuple[str, ...]
+    buckets: tuple[AgeingBucket, ...]
+    as_of: dt.datetime
+
+
+@dataclass(frozen=True)
+class DelayTotal:
+    reason: str
+    label: str
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RejectReason:
+    code: str
+    label: str
+    qty: int
+    count: int
+
+
+@dataclass(frozen=True)
+class RejectStage:
+    stage: str
+    name: str
+    qty: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Rejections:
+    since: dt.datetime
+    until: dt.datetime
+    by_reason: list[RejectReason]
+    by_stage: list[RejectStage]
+    qty: int
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the board paints, from one read."""
+
+    wip: WipBoard
+    exceptions: Exceptions
+    bottlenecks: list[Bottleneck]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def age_labels(hours: tuple[int, ...]) -> tuple[str, ...]:
+    """Bucket labels for thresholds, e.g. (4, 24, 72) -> '< 4 h', '4–24 h', '24–72 h', '> 72 h'."""
+    return (f"< {hours[0]} h", *(f"{a}–{b} h" for a, b in zip(hours, hours[1:])), f"> {hours[-1]} h")
+
+
+def age_bucket(seconds: float, hours: tuple[int, ...]) -> int:
+    """The bucket index of an age; an age equal to a threshold falls in the older bucket."""
+    return bisect.bisect_right([h * 3600 for h in hours], seconds)
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _plant_midnight(day: dt.date, tz) -> dt.datetime:
+    return _naive_utc(dt.datetime.combine(day, dt.time()).replace(tzinfo=tz))
+
+
+def _voided_uuids():
+    """Subquery of every uuid some void names (voids are rare and `voids` is indexed)."""
+    v = m.Event.alias()
+    return v.select(v.voids).where(v.voids.is_null(False))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class Reports:
+    """The board's and the CLI's reports. `clock` gives naive UTC "now" (injectable for tests)."""
+
+    def __init__(self, config: Config, clock: Callable[[], dt.datetime] = utcnow):
+        self.config = config
+        self.clock = clock
+        self.stages = tuple(s.code for s in config.stages)
+        self.age_hours = tuple(config.thresholds.ageing_hours)
+        self.age_labels = age_labels(self.age_hours)
+
+    # -- small lookups
+
+    def stage_name(self, code: str) -> str:
+        try:
+            return self.config.stage(code).name
+        except KeyError:
+            return code  # a stage taken out of the config since: show its code
+
+    def _label(self, kind: str, code: str) -> str:
+        try:
+            return self.config.reason_label(kind, code)
+        except KeyError:
+            return code
+
+    def _shift(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+        shift, start = self.config.shift_at(now)
+        return shift.name, _naive_utc(start)
+
+    # -- loading
+
+    def _open_jobs(self, numbers: Iterable[str] | None = None, include_planned: bool = True
+                   ) -> tuple[list, dict[int, JobState]]:
+        """Open jobs in board order (priority, planned end with blanks last, number) and their balances."""
+        j = m.Job
+        query = (j.select(j.id, j.number, j.customer, j.product, j.qty, j.planned_end, j.initial_priority,
+                          j.released, j.dispatched, j.priority, j.priority_changed, j.on_hold, j.last_event_id)
+                 .where(j.is_open))
+        if not include_planned:
+            query = query.where(j.released > 0)
+        if numbers is not None:
+            numbers = list(dict.fromkeys(numbers))
+            if not numbers:
+                return [], {}
+            query = query.where(j.number.in_(numbers))
+        jobs = list(query.order_by(j.priority, j.planned_end.asc(nulls="LAST"), j.number).namedtuples())
+        return jobs, load_states(jobs)
+
+    def _open_steps(self) -> list[StepState]:
+        """Steps of open jobs holding pending or rejected quantity or an open delay, in one query."""
+        b = m.StepBalance
+        rows = (b.select(b.stage, b.received, b.completed, b.rejected, b.reworked, b.scrapped, b.rework_in,
+                         b.started, b.waiting_since, b.delay_reason, b.delay_since)
+                .join(m.Job, on=(b.job == m.Job.id))
+                .where(m.Job.is_open & ((b.pending > 0) | (b.awaiting > 0) | b.delay_reason.is_null(False)))
+                .tuples())
+        return [StepState(seq=0, stage=stage, name="", kind="", received=rec, completed=done, rejected=rej,
+                          reworked=rwk, scrapped=scr, rework_in=rin, started=started, waiting_since=since,
+                          delay_reason=reason, delay_since=delay_since)
+                for stage, rec, done, rej, rwk, scr, rin, started, since, reason, delay_since in rows]
+
+    def _completed_by_stage(self, since: dt.datetime) -> dict[str, int]:
+        """Quantity completed at each stage since `since` (complete, QC pass, dispatch), voided ones left out."""
+        live = (m.Event.committed_at >= since) & m.Event.uuid.not_in(_voided_uuids())
+        done: dict[str, int] = defaultdict(int)
+        at_step = (m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
+                   .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
+                   .where(live & m.Event.kind.in_(COMPLETING_KINDS))
+                   .group_by(m.JobStep.stage).tuples())
+        # A dispatch is a job-level entry: it completes the job's dispatch step.
+        dispatched = (m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
+                      .join(m.JobStep, on=((m.JobStep.job == m.Event.job) & (m.JobStep.kind == "dispatch")))
+                      .where(live & (m.Event.kind == "dispatch"))
+                      .group_by(m.JobStep.stage).tuples())
+        for stage, qty in [*at_step, *dispatched]:
+            done[stage] += int(qty or 0)
+        return done
+
+    # -- WIP
+
+    def wip(self, include_planned: bool = True) -> WipBoard:
+        """Every open job with a cell per stage, and a summary row per stage."""
+        with m.database.atomic():
+            now = self.clock()
+            jobs, states = self._open_jobs(include_planned=include_planned)
+            shift, shift_start = self._shift(now)
+            done = self._completed_by_stage(shift_start)
+        rows = [self._row(job, states[job.id], now) for job in jobs]
+        steps = (s for state in states.values() for s in state.steps)
+        return WipBoard(self.stages, rows, self._summaries(steps, done, now), shift, shift_start, now)
+
+    def wip_rows(self, job_numbers: Iterable[str]) -> list[WipRow]:
+        """Board rows of just these jobs, in board order. Closed or unknown jobs are left out,
+        so the board drops their rows."""
+        with m.database.atomic():
+            now = self.clock()
+            jobs, states = self._open_jobs(job_numbers)
+        return [self._row(job, states[job.id], now) for job in jobs]
+
+    def stage_summaries(self) -> dict[str, StageSummary]:
+        """The board's summary row per stage without loading every job."""
+        with m.database.atomic():
+            now = self.clock()
+            _, shift_start = self._shift(now)
+            steps = self._open_steps()
+            done = self._completed_by_stage(shift_start)
+        return self._summaries(steps, done, now)
+
+    def _row(self, job, state: JobState, now: dt.datetime) -> WipRow:
+        today = plant_today(now, self.config.tz)
+        cells = dict.fromkeys(self.stages, OFF_ROUTE)
+        for s in state.steps:
+            cells[s.stage] = self._cell(s, now)
+        current = next((s.stage for s in state.steps if s.pending > 0 or s.awaiting > 0), None)
+        return WipRow(
+            number=job.number, customer=job.customer, product=job.product, qty=job.qty, priority=state.priority,
+            planned_end=job.planned_end, status=derive_status(state),
+            flags=derive_flags(state, job.planned_end, today), cells=cells, released=state.released,
+            dispatched=state.dispatched, ready_for_dispatch=state.ready_for_dispatch, current_stage=current,
+            last_event_id=job.last_event_id,
+        )
+
+    def _cell(self, s: StepState, now: dt.datetime) -> WipCell:
+        waited = bucket = None
+        if s.pending > 0:
+            waited = (now - s.waiting_since).total_seconds() if s.waiting_since else 0.0
+            bucket = age_bucket(waited, self.age_hours)
+        label = delayed = None
+        if s.delay_reason:
+            label = self._label("delay", s.delay_reason)
+            delayed = (now - s.delay_since).total_seconds() if s.delay_since else None
+        return WipCell(pending=s.pending, awaiting=s.awaiting, state=step_state(s), waiting_seconds=waited,
+                       age_bucket=bucket, delay_reason=label, delay_code=s.delay_reason, delay_seconds=delayed)
+
+    def _summaries(self, steps: Iterable[StepState], done: dict[str, int], now: dt.datetime
+                   ) -> dict[str, StageSummary]:
+        pending = defaultdict(int)
+        awaiting = defaultdict(int)
+        in_work = defaultdict(int)
+        delayed = defaultdict(int)
+        ages: dict[str, list[float]] = defaultdict(list)
+        for s in steps:
+            awaiting[s.stage] += s.awaiting
+            if s.delay_reason:
+                delayed[s.stage] += 1
+            if s.pending <= 0:
+                continue
+            pending[s.stage] += s.pending
+            ages[s.stage].append((now - s.waiting_since).total_seconds() if s.waiting_since else 0.0)
+            if s.started and not s.delay_reason:
+                in_work[s.stage] += 1
+        known = list(self.stages) + sorted(set(pending) - set(self.stages))
+        return {
+            code: StageSummary(
+                stage=code, name=self.stage_name(code), pending=pending[code], jobs_waiting=len(ages[code]),
+                jobs_in_work=in_work[code], jobs_delayed=delayed[code], awaiting=awaiting[code],
+                oldest_seconds=max(ages[code]) if ages[code] else None,
+                average_seconds=sum(ages[code]) / len(ages[code]) if ages[code] else None,
+                completed_this_shift=done.get(code, 0),
+            )
+            for code in known
+        }
+
+    # -- bottlenecks
+
+    def bottlenecks(self, window_hours: float = 8, rank_by: str = "expected") -> list[Bottleneck]:
+        """Stages worst first. rank_by 'expected': expected wait (pending ÷ throughput over the last
+        `window_hours`), a stage with work but no throughput scored by its oldest wait; 'waiting':
+        oldest waiting time. Stages without pending work come last."""
+        with m.database.atomic():
+            now = self.clock()
+            steps = self._open_steps()
+            done = self._completed_by_stage(now - dt.timedelta(hours=window_hours))
+        return self._bottlenecks(self._summaries(steps, {}, now), done, window_hours, rank_by)
+
+    def _bottlenecks(self, summary: dict[str, StageSummary], done: dict[str, int], window_hours: float,
+                     rank_by: str) -> list[Bottleneck]:
+        if rank_by not in ("expected", "waiting"):
+            raise InputError("Rank bottlenecks by 'expected' or 'waiting'")
+        out = []
+        for s in summary.values():
+            completed = done.get(s.stage, 0)
+            rate = completed / window_hours if window_hours > 0 else 0.0
+            expected = s.pending / rate if rate > 0 else None
+            headline = ""
+            if s.jobs_waiting:
+                headline = f"{s.name}: {_plural(s.jobs_waiting, 'job')} waiting"
+                if s.oldest_seconds is not None:
+                    headline += f", oldest {format_duration(s.oldest_seconds)}"
+            out.append(Bottleneck(stage=s.stage, name=s.name, pending=s.pending, jobs_waiting=s.jobs_waiting,
+                                  oldest_seconds=s.oldest_seconds, completed=completed, throughput_per_hour=rate,
+                                  expected_wait_hours=expected, headline=headline))
+        order = {code: i for i, code in enumerate(self.stages)}
+
+        def key(b: Bottleneck):
+            oldest_h = (b.oldest_seconds or 0.0) / 3600
+            # Without throughput the queue has not moved for at least its oldest job's wait.
+            score = b.expected_wait_hours if b.expected_wait_hours is not None else oldest_h
+            if rank_by == "waiting":
+                score = oldest_h
+            return (b.pending <= 0, -score, -oldest_h, -b.pending, order.get(b.stage, len(order)))
+
+        return sorted(out, key=key)
+
+    def worst_headline(self, window_hours: float = 8) -> str | None:
+        """The worst bottleneck in words, e.g. 'Assembly: 14 jobs waiting, oldest 2 d 3 h'; None if nothing waits."""
+        ranked = self.bottlenecks(window_hours)
+        return ranked[0].headline if ranked and ranked[0].jobs_waiting else None
+
+    # -- exceptions
+
+    def exceptions(self) -> Exceptions:
+        """The exception lists of open jobs (each in board order unless it says otherwise)."""
+        with m.database.atomic():
+            now = self.clock()
+            jobs, states = self._open_jobs()
+            holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
+        return self._exceptions(jobs, states, holds, now)
+
+    def counts(self) -> dict[str, int]:
+        """How many items each exception list holds."""
+        return self.exceptions().counts()
+
+    def _hold_events(self, job_ids: list[int]) -> dict[int, m.Event]:
+        """The latest live hold entry of each job."""
+        latest: dict[int, m.Event] = {}
+        for chunk in (job_ids[i:i + 500] for i in range(0, len(job_ids), 500)):
+            query = (m.Event.select(m.Event.job, m.Event.committed_at, m.Event.note)
+                     .where(m.Event.job.in_(chunk) & (m.Event.kind == "hold") & m.Event.uuid.not_in(_voided_uuids()))
+                     .order_by(m.Event.id))
+            for event in query:
+                latest[event.job_id] = event
+        return latest
+
+    def _exceptions(self, jobs: list, states: dict[int, JobState], holds: dict[int, m.Event],
+                    now: dt.datetime) -> Exceptions:
+        tz = self.config.tz
+        today = plant_today(now, tz)
+        warn = dt.timedelta(hours=self.config.thresholds.late_warning_hours)
+        ex = Exceptions(as_of=now)
+        for job in jobs:
+            state = states[job.id]
+            number = job.number
+            status = derive_status(state)
+            for s in state.steps:
+                name = self.stage_name(s.stage)
+                waited = None
+                if s.pending > 0:
+                    waited = (now - s.waiting_since).total_seconds() if s.waiting_since else 0.0
+                if s.delay_reason:
+                    since = s.delay_since or now
+                    ex.delayed.append(DelayedItem(number, s.stage, name, s.delay_reason,
+                                                  self._label("delay", s.delay_reason), since,
+                                                  (now - since).total_seconds()))
+                if waited is not None:
+                    bucket = age_bucket(waited, self.age_hours)
+                    if bucket > 0:
+                        ex.ageing.append(AgeingItem(number, s.stage, name, s.pending, waited, bucket,
+                                                    self.age_labels[bucket]))
+                    if s.kind == "qc":
+                        ex.pending_qc.append(QcItem(number, s.stage, name, s.pending, waited))
+                if s.awaiting > 0:
+                    ex.pending_rework.append(ReworkItem(number, s.stage, name, s.awaiting, "decision"))
+                if s.rework_in > 0 and s.pending > 0:
+                    # Reworked units mix with the normal flow here; at most this many are rework.
+                    ex.pending_rework.append(ReworkItem(number, s.stage, name, min(s.rework_in, s.pending), "rework"))
+            if job.planned_end is not None:
+                if job.planned_end < today:
+                    ex.late.append(LateItem(number, job.planned_end, (today - job.planned_end).days, status))
+                elif state.ready_for_dispatch + state.dispatched < state.qty:
+                    # Planned completion is the end of the planned day in plant time.
+                    due = _plant_midnight(job.planned_end + dt.timedelta(days=1), tz)
+                    if now >= due - warn:
+                        ex.due_soon.append(DueSoonItem(number, job.planned_end,
+                                                       (due - now).total_seconds() / 3600, status))
+            if state.ready_for_dispatch > 0:
+                ex.ready_for_dispatch.append(ReadyItem(number, job.customer, state.ready_for_dispatch,
+                                                       job.planned_end))
+            # Before release nothing can be blocked, so unreleased jobs are not listed as short.
+            short = tuple(ShortLine(line.item, line.short, line.unit)
+                          for line in state.materials.values() if line.short > 0)
+            if short and state.released > 0:
+                ex.material_short.append(ShortItem(number, short))
+            if state.priority_changed:
+                ex.priority_changed.append(PriorityItem(number, state.initial_priority, state.priority))
+            if state.on_hold:
+                hold = holds.get(job.id)
+                ex.on_hold.append(HoldItem(number, hold.committed_at if hold else None, hold.note if hold else ""))
+        ex.delayed.sort(key=lambda i: -i.seconds)
+        ex.late.sort(key=lambda i: -i.days_late)
+        ex.due_soon.sort(key=lambda i: i.hours_left)
+        ex.ageing.sort(key=lambda i: -i.seconds)
+        ex.pending_qc.sort(key=lambda i: -(i.seconds or 0))
+        return ex
+
+    def board(self, window_hours: float = 8) -> Board:
+        """WIP, exceptions and bottlenecks from one read, for the board's first paint."""
+        with m.database.atomic():
+            now = self.clock()
+            jobs, states = self._open_jobs()
+            shift, shift_start = self._shift(now)
+            done_shift = self._completed_by_stage(shift_start)
+            done_window = self._completed_by_stage(now - dt.timedelta(hours=window_hours))
+            holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
+        rows = [self._row(job, states[job.id], now) for job in jobs]
+        summary = self._summaries((s for st in states.values() for s in st.steps), done_shift, now)
+        wip = WipBoard(self.stages, rows, summary, shift, shift_start, now)
+        return Board(wip, self._exceptions(jobs, states, holds, now),
+                     self._bottlenecks(summary, done_window, window_hours, "expected"))
+
+    # -- ageing
+
+    def ageing(self) -> Ageing:
+        """Steps with pending work per age bucket and stage: how many jobs and how much quantity."""
+        with m.database.atomic():
+            now = self.clock()
+            steps = self._open_steps()
+        counts = [{code: [0, 0] for code in self.stages} for _ in self.age_labels]
+        for s in steps:
+            if s.pending <= 0:
+                continue
+            waited = (now - s.waiting_since).total_seconds() if s.waiting_since else 0.0
+            cell = counts[age_bucket(waited, self.age_hours)].setdefault(s.stage, [0, 0])
+            cell[0] += 1
+            cell[1] += s.pending
+        buckets = tuple(
+            AgeingBucket(index=i, label=label, by_stage={code: AgeCount(*v) for code, v in counts[i].items()},
+                         jobs=sum(v[0] for v in counts[i].values()), qty=sum(v[1] for v in counts[i].values()))
+            for i, label in enumerate(self.age_labels)
+        )
+        return Ageing(self.stages, buckets, now)
+
+    # -- delays and rejections over a range
+
+    def delays_by_reason(self, since: dt.datetime, until: dt.datetime) -> list[DelayTotal]:
+        """Delays open at some time in [since, until), per reason, most time first.
+
+        A delay runs from its entry to the next live resume at the same step (still open ones
+        run until now); only the part inside the range counts toward the time.
+        """
+        since, until = _naive_utc(since), _naive_utc(until)
+        now = self.clock()
+        r = m.Event.alias()
+        ended = (r.select(r.committed_at)
+                 .where((r.step == m.Event.step) & (r.kind == "resume") & (r.id > m.Event.id)
+                        & r.uuid.not_in(_voided_uuids()))
+                 .order_by(r.id).limit(1))
+        query = (m.Event.select(m.Event.reason, m.Event.committed_at, ended.alias("ended"))
+                 .where((m.Event.kind == "delay") & (m.Event.committed_at < until)
+                        & m.Event.uuid.not_in(_voided_uuids())
+                        & (fn.COALESCE(ended, until) > since))
+                 .tuples())
+        totals: dict[str, list] = {}
+        with m.database.atomic():
+            rows = list(query)
+        for reason, start, end in rows:
+            end = m.Event.committed_at.python_value(end)  # SQLite returns the subquery's value as text
+            stop = min(end or now, until)
+            seconds = max(0.0, (stop - max(start, since)).total_seconds())
+            if seconds <= 0 and start < since:
+                continue  # closed before the range began
+            total = totals.setdefault(reason, [0, 0.0])
+            total[0] += 1
+            total[1] += seconds
+        out = [DelayTotal(reason, self._label("delay", reason), count, seconds)
+               for reason, (count, seconds) in totals.items()]
+        return sorted(out, key=lambda d: (-d.seconds, -d.count, d.reason))
+
+    def rejections(self, since: dt.datetime, until: dt.datetime) -> Rejections:
+        """Rejected and QC-failed quantity in [since, until) by reason and by stage, most first."""
+        since, until = _naive_utc(since), _naive_utc(until)
+        query = (m.Event.select(m.Event.kind, m.Event.reason, m.JobStep.stage, fn.SUM(m.Event.qty),
+                                fn.COUNT(m.Event.id))
+                 .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
+                 .where(m.Event.kind.in_(REJECTING_KINDS) & (m.Event.committed_at >= since)
+                        & (m.Event.committed_at < until) & m.Event.uuid.not_in(_voided_uuids()))
+                 .group_by(m.Event.kind, m.Event.reason, m.JobStep.stage)
+                 .tuples())
+        with m.database.atomic():
+            rows = list(query)
+        # The same code may sit in the reject and the QC-fail lists; merge only when the labels agree.
+        by_reason: dict[tuple[str, str], list[int]] = {}
+        by_stage: dict[str, list[int]] = {}
+        for kind, reason, stage, qty, count in rows:
+            label = self._label(kind, reason) if reason else ""
+            for key, table in (((reason or "", label), by_reason), (stage, by_stage)):
+                entry = table.setdefault(key, [0, 0])
+                entry[0] += int(qty or 0)
+                entry[1] += int(count or 0)
+        order = {code: i for i, code in enumerate(self.stages)}
+        reasons = sorted((RejectReason(code, label, q, c) for (code, label), (q, c) in by_reason.items()),
+                         key=lambda r: (-r.qty, r.code, r.label))
+        stages = sorted((RejectStage(code, self.stage_name(code), q, c) for code, (q, c) in by_stage.items()),
+                        key=lambda s: (-s.qty, order.get(s.stage, len(order))))
+        return Rejections(since, until, reasons, stages, sum(r.qty for r in reasons))
+
+    def period(self, name: str) -> tuple[dt.datetime, dt.datetime]:
+        """(since, until) in naive UTC for 'today', 'yesterday', 'shift' or 'week' (from Monday) in plant time."""
+        now = self.clock()
+        tz = self.config.tz
+        today = plant_today(now, tz)
+        if name == "today":
+            return _plant_midnight(today, tz), _plant_midnight(today + dt.timedelta(days=1), tz)
+        if name == "yesterday":
+            return _plant_midnight(today - dt.timedelta(days=1), tz), _plant_midnight(today, tz)
+        if name == "week":
+            monday = today - dt.timedelta(days=today.weekday())
+            return _plant_midnight(monday, tz), _plant_midnight(monday + dt.timedelta(days=7), tz)
+        if name == "shift":
+            _, start = self._shift(now)
+            return start, self._next_shift_start(start)
+        raise InputError(f"Unknown period {name!r}; choose one of: {', '.join(PERIODS)}")
+
+    def _next_shift_start(self, start: dt.datetime) -> dt.datetime:
+        tz = self.config.tz
+        day = to_plant(start, tz).date()
+        later = [_naive_utc(dt.datetime.combine(day + dt.timedelta(days=d), s.start).replace(tzinfo=tz))
+                 for d in (0, 1, 2) for s in self.config.shifts]
+        return min(t for t in later if t > start)
+
+    # -- plain tables for the CLI
+
+    def as_rows(self, report: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
+                period: str = "today", window_hours: float = 8) -> tuple[list[str], list[list]]:
+        """(headers, rows) of plain str/int values for a table, CSV or JSON.
+
+        report: 'wip' (one row per open job, a column per stage with its pending quantity, ''
+        off the routing), 'stages' (the board's summary rows), 'exceptions' (list, job, stage,
+        qty, detail), 'delays' and 'rejections' (over since/until, else `period`), 'ageing'
+        (age, stage, jobs, qty for non-empty cells) or 'bottlenecks' (worst first).
+        Durations are text ('2 d 3 h') with the seconds alongside where a program may want them.
+        """
+        if report not in REPORTS:
+            raise InputError(f"Unknown report {report!r}; choose one of: {', '.join(REPORTS)}")
+        if report in ("delays", "rejections") and (since is None or until is None):
+            start, end = self.period(period)
+            since = since if since is not None else start
+            until = until if until is not None else end
+        return getattr(self, f"_rows_{report}")(since=since, until=until, window_hours=window_hours)
+
+    def _rows_wip(self, **_) -> tuple[list[str], list[list]]:
+        board = self.wip()
+        headers = ["job", "customer", "product", "qty", "priority", "planned_end", "status", "flags", *board.stages]
+        rows = [[r.number, r.customer, r.product, r.qty, r.priority, r.planned_end.isoformat() if r.planned_end else "",
+                 r.status, ", ".join(r.flags), *(c.pending if c.state else "" for c in r.cells.values())]
+                for r in board.rows]
+        return headers, rows
+
+    def _rows_stages(self, **_) -> tuple[list[str], list[list]]:
+        headers = ["stage", "name", "pending", "jobs_waiting", "in_work", "delayed", "awaiting_decision", "oldest",
+                   "oldest_seconds", "average", "completed_this_shift"]
+        rows = [[s.stage, s.name, s.pending, s.jobs_waiting, s.jobs_in_work, s.jobs_delayed, s.awaiting,
+                 format_duration(s.oldest_seconds), int(s.oldest_seconds or 0), format_duration(s.average_seconds),
+                 s.completed_this_shift]
+                for s in self.stage_summaries().values()]
+        return headers, rows
+
+    def _rows_exceptions(self, **_) -> tuple[list[str], list[list]]:
+        ex = self.exceptions()
+        tz = self.config.tz
+        rows: list[list] = []
+        for i in ex.delayed:
+            rows.append(["delayed", i.number, i.stage, "", f"{i.label} for {format_duration(i.seconds)}"])
+        for i in ex.late:
+            rows.append(["late", i.number, "", "", f"{_plural(i.days_late, 'day')} late (planned {i.planned_end})"])
+        for i in ex.due_soon:
+            rows.append(["due_soon", i.number, "", "",
+                         f"due {i.planned_end}, {format_duration(i.hours_left * 3600)} left ({i.status})"])
+        for i in ex.ageing:
+            rows.append(["ageing", i.number, i.stage, i.pending, f"waiting {format_duration(i.seconds)} ({i.label})"])
+        for i in ex.pending_qc:
+            rows.append(["pending_qc", i.number, i.stage, i.pending,
+                         f"{i.pending} to inspect, waiting {format_duration(i.seconds)}"])
+        for i in ex.pending_rework:
+            text = "rejected, awaiting rework or scrap decision" if i.what == "decision" else "sent back for rework"
+            rows.append(["pending_rework", i.number, i.stage, i.qty, text])
+        for i in ex.ready_for_dispatch:
+            rows.append(["ready_for_dispatch", i.number, "", i.qty, f"{i.qty} ready for {i.customer or 'dispatch'}"])
+        for i in ex.material_short:
+            text = ", ".join(f"{line.item} short {line.short} {line.unit}" for line in i.lines)
+            rows.append(["material_short", i.number, "", sum(line.short for line in i.lines), text])
+        for i in ex.priority_changed:
+            rows.append(["priority_changed", i.number, "", "", f"priority {i.initial_priority} → {i.priority}"])
+        for i in ex.on_hold:
+            since = to_plant(i.since, tz).strftime("%Y-%m-%d %H:%M") if i.since else "?"
+            rows.append(["on_hold", i.number, "", "", f"on hold since {since}" + (f": {i.note}" if i.note else "")])
+        return ["list", "job", "stage", "qty", "detail"], rows
+
+    def _rows_delays(self, *, since, until, **_) -> tuple[list[str], list[list]]:
+        rows = [[d.reason, d.label, d.count, format_duration(d.seconds), int(d.seconds)]
+                for d in self.delays_by_reason(since, until)]
+        return ["reason", "label", "count", "total", "total_seconds"], rows
+
+    def _rows_rejections(self, *, since, until, **_) -> tuple[list[str], list[list]]:
+        rej = self.rejections(since, until)
+        rows = [["reason", r.code, r.label, r.qty, r.count] for r in rej.by_reason]
+        rows += [["stage", s.stage, s.name, s.qty, s.count] for s in rej.by_stage]
+        return ["by", "code", "name", "qty", "entries"], rows
+
+    def _rows_ageing(self, **_) -> tuple[list[str], list[list]]:
+        report = self.ageing()
+        rows = [[b.label, code, c.jobs, c.qty] for b in report.buckets for code, c in b.by_stage.items() if c.jobs]
+        return ["age", "stage", "jobs", "qty"], rows
+
+    def _rows_bottlenecks(self, *, window_hours, **_) -> tuple[list[str], list[list]]:
+        rows = []
+        for rank, b in enumerate(self.bottlenecks(window_hours), start=1):
+            rows.append([rank, b.stage, b.name, b.pending, b.jobs_waiting, format_duration(b.oldest_seconds),
+                         int(b.oldest_seconds or 0), b.completed, f"{b.throughput_per_hour:.1f}",
+                         "" if b.expected_wait_hours is None else f"{b.expected_wait_hours:.1f}", b.headline])
+        return ["rank", "stage", "name", "pending", "jobs_waiting", "oldest", "oldest_seconds",
+                f"completed_{window_hours:g}h", "per_hour", "expected_wait_h", "headline"], rows
