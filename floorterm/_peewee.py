@@ -1,28 +1,42 @@
 """peewee, imported without its eager import of the PostgreSQL drivers.
 
-peewee imports psycopg (and psycopg2) at import time when they are installed. A SQLite
-terminal must start fast and never load a Postgres driver (DESIGN.md §7), so the core
-imports peewee through this module, which hides the drivers during that import, and
-`load_psycopg()` hands psycopg to peewee only when a PostgreSQL store is opened.
+peewee (and playhouse.migrations, through playhouse.postgres_ext) import psycopg at import
+time when it is installed. A SQLite terminal must start fast and never load a Postgres
+driver (DESIGN.md §7), so the core imports them through this module, which hides the
+drivers during those imports, and `load_psycopg()` hands psycopg to peewee only when a
+PostgreSQL store is opened.
 """
 
+import contextlib
+import importlib
 import sys
 
 _DRIVERS = ("psycopg", "psycopg2", "psycopg2cffi")
 
-if "peewee" in sys.modules:  # pragma: no cover - someone imported peewee first
-    import peewee
-else:
-    _saved = {name: sys.modules.get(name) for name in _DRIVERS}
-    for _name in _DRIVERS:
-        if _saved[_name] is None:
-            sys.modules[_name] = None  # makes "import psycopg" raise ImportError
+
+@contextlib.contextmanager
+def _drivers_hidden():
+    """Make `import psycopg` fail inside the block, unless it was already imported."""
+    hidden = [name for name in _DRIVERS if sys.modules.get(name) is None]
+    for name in hidden:
+        sys.modules[name] = None
     try:
-        import peewee
+        yield
     finally:
-        for _name, _module in _saved.items():
-            if _module is None:
-                sys.modules.pop(_name, None)
+        for name in hidden:
+            if sys.modules.get(name, False) is None:
+                del sys.modules[name]
+
+
+def import_without_drivers(module: str):
+    """Import a peewee/playhouse module without letting it import a Postgres driver."""
+    if module in sys.modules:
+        return sys.modules[module]
+    with _drivers_hidden():
+        return importlib.import_module(module)
+
+
+peewee = import_without_drivers("peewee")
 
 
 def load_psycopg():
@@ -43,4 +57,4 @@ def load_psycopg():
     return psycopg
 
 
-__all__ = ["peewee", "load_psycopg"]
+__all__ = ["peewee", "load_psycopg", "import_without_drivers"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuidlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable
 
 from floorterm import models as m
@@ -22,7 +22,7 @@ from floorterm._peewee import peewee
 from floorterm.clock import utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, PermissionDenied
-from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_qty
+from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
 
@@ -254,7 +254,7 @@ class Ledger:
         if kind in rules.STEP_KINDS and not stage:
             raise InputError(f"Say at which step to {KIND_WORDS[kind]}")
         if kind == "priority":
-            qty = parse_qty(qty, field="priority")
+            qty = parse_priority(qty if qty is not None else "")
         elif kind in ("release", "complete", "reject", "rework", "scrap", "qc_pass", "qc_fail", "dispatch",
                       *rules.MATERIAL_KINDS):
             qty = parse_qty(qty if qty is not None else "")
@@ -308,6 +308,10 @@ class Ledger:
             return self._write_void(entry, operator)
         self._authorise(entry, operator)
         job = self._lock_job(entry.number)
+        # A retry may have waited for the lock behind its own first attempt (PostgreSQL).
+        existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+        if existing is not None:
+            return self._duplicate(existing, entry)
         state = load_state(job, with_materials=entry.kind in rules.MATERIAL_KINDS)
         previous_priority = state.priority
         closing = state.step(entry.stage) if entry.kind == "resume" else None
@@ -418,18 +422,21 @@ class Ledger:
             raise PermissionDenied(f"{operator.name} ({operator.role}) may not void entries")
         if target.kind == "void":
             raise DomainError("A void cannot itself be voided; record the entry again instead")
+        job = self._lock_job(m.Job.get_by_id(target.job_id).number)
+        # Checked under the job lock, so two voids of one entry cannot both land.
+        if m.Event.select().where(m.Event.uuid == entry.uuid).exists():
+            return self._duplicate(m.Event.get(m.Event.uuid == entry.uuid), entry)
         if m.Event.select().where(m.Event.voids == target.uuid).exists():
             raise DomainError("That entry is already voided")
         now = self.clock()
         if operator.role not in ANYWHERE_ROLES:
             self._check_own_last(operator, target, now)
-        job = self._lock_job(m.Job.get_by_id(target.job_id).number)
         before = snapshot(load_state(job, with_materials=True))
         try:
             state = replay(job, exclude={target.uuid})
         except DomainError as exc:
             raise DomainError(f"Cannot void this entry: later entries depend on it ({exc}). Void those first.") from None
-        entry = _replace(entry, number=job.number, qty=target.qty,
+        entry = replace(entry, number=job.number, qty=target.qty, voids=target.uuid,
                          stage=m.JobStep.get_by_id(target.step_id).stage if target.step_id else None)
         event = self._insert_event(entry, job, operator, now, state, step_id=target.step_id, qty=target.qty)
         save_state(job, state, before, event.id)
@@ -441,7 +448,8 @@ class Ledger:
         window = dt.timedelta(minutes=self.config.void_window_minutes)
         refuse = (f"You can undo only your own last entry within {self.config.void_window_minutes} minutes; "
                   "ask a supervisor")
-        if target.operator_id != operator.id or now - target.committed_at > window:
+        if (self.config.void_window_minutes == 0 or target.operator_id != operator.id
+                or now - target.committed_at > window):
             raise PermissionDenied(refuse)
         voided = m.Event.select(m.Event.voids).where(m.Event.voids.is_null(False))
         last = (m.Event.select(m.Event.id)
@@ -514,8 +522,7 @@ class Ledger:
         A job number that exists with identical data is left alone; one that exists with
         different data raises DomainError naming the differences, and nothing is written.
         """
-        for spec in specs:
-            self._check_spec(spec)
+        specs = [self._check_spec(spec) for spec in specs]
 
         def write():
             created = unchanged = 0
@@ -539,7 +546,16 @@ class Ledger:
 
         return self.store.run_write(write, deadline=60.0)
 
-    def _check_spec(self, spec: JobSpec) -> None:
+    def _check_spec(self, spec: JobSpec) -> JobSpec:
+        """The spec with its number and texts cleaned; DomainError if it cannot be a job."""
+        spec = replace(
+            spec, number=parse_job_number(spec.number),
+            order_ref=clean_text(spec.order_ref, max_len=64, field="order reference"),
+            customer=clean_text(spec.customer, max_len=120, field="customer"),
+            product=clean_text(spec.product, max_len=120, field="product"),
+            inspection=clean_text(spec.inspection, max_len=1000, field="inspection"),
+            notes=clean_text(spec.notes, max_len=1000, field="notes"),
+        )
         try:
             self.config.routing(spec.routing)
         except KeyError:
@@ -548,6 +564,7 @@ class Ledger:
             raise DomainError(f"Job {spec.number}: quantity must be at least 1")
         if spec.planned_start and spec.planned_end and spec.planned_end < spec.planned_start:
             raise DomainError(f"Job {spec.number}: planned end is before planned start")
+        return spec
 
     def _insert_job(self, spec: JobSpec) -> m.Job:
         now = self.clock()
@@ -583,12 +600,6 @@ class _Entry:
     uuid: str
     client_time: dt.datetime
     actor: Actor
-
-
-def _replace(entry: _Entry, **changes) -> _Entry:
-    from dataclasses import replace
-
-    return replace(entry, **changes)
 
 
 def _check_uuid(value: str) -> str:
@@ -723,6 +734,10 @@ def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) 
             step_ids = {s.stage: s.id for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage)
                         .where(m.JobStep.job == job.id)}
         m.StepBalance.update(**new).where(m.StepBalance.step == step_ids[step.stage]).execute()
+    gone = [item for item in before["materials"] if item not in state.materials]
+    if gone:  # a voided substitution takes its substitute line off the job
+        m.MaterialLine.delete().where((m.MaterialLine.job == job.id) & m.MaterialLine.item.in_(gone)
+                                      & m.MaterialLine.substitute_for.is_null(False)).execute()
     for item, line in state.materials.items():
         new = _material_values(line)
         old = before["materials"].get(item)

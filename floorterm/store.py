@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from floorterm._peewee import load_psycopg, peewee
+from floorterm._peewee import import_without_drivers, load_psycopg, peewee
 from floorterm.errors import StoreError
 from floorterm import models
 
@@ -23,7 +23,10 @@ HISTORY_TABLE = "schema_migration"
 NOTIFY_CHANNEL = "floorterm_events"
 
 # How long a write keeps retrying a busy or briefly unreachable store before it gives up.
-WRITE_DEADLINE_SECONDS = 10.0
+# Generous on purpose: SQLite's busy handler polls rather than queues, so under a burst
+# from many terminals on a loaded machine one writer can lose the race for seconds; the
+# kiosk shows "saving…" meanwhile, and giving up loses the operator's entry.
+WRITE_DEADLINE_SECONDS = 30.0
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 # Filesystems where SQLite's locking is unreliable and a power cut can lose commits.
@@ -127,6 +130,9 @@ class Store:
         if not path.parent.is_dir():
             raise StoreError(f"The folder for the store does not exist: {path.parent}")
         refuse_network_filesystem(path)
+        if not create_dir and not path.exists():
+            # Connecting would create an empty file at a mistyped path.
+            raise StoreError(f"There is no store at {path}: check the path, or run `floorterm db init`.")
         database = peewee.SqliteDatabase(
             str(path),
             pragmas={
@@ -183,8 +189,7 @@ class Store:
     # -- schema ----------------------------------------------------------------------
 
     def _runner(self):
-        from playhouse.migrations import Runner
-
+        Runner = import_without_drivers("playhouse.migrations").Runner
         return Runner(self.db, directory=str(MIGRATIONS_DIR), table_name=HISTORY_TABLE)
 
     def schema_status(self) -> SchemaStatus:
@@ -242,13 +247,13 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
 
-    def run_write(self, fn, *, deadline: float = WRITE_DEADLINE_SECONDS):
+    def run_write(self, fn, *, deadline: float | None = None):
         """Run fn() in one write transaction, retrying while the store is busy or away.
 
         fn must be safe to run again from the start (the ledger makes it so with the
         event UUID). After `deadline` seconds a StoreError says the entry was not saved.
         """
-        give_up = time.monotonic() + deadline
+        give_up = time.monotonic() + (WRITE_DEADLINE_SECONDS if deadline is None else deadline)
         attempt = 0
         while True:
             attempt += 1

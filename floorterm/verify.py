@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from floorterm import models as m
+from floorterm._peewee import peewee
 from floorterm.errors import DomainError
 from floorterm.ledger import load_state, replay, snapshot
 
@@ -29,6 +30,8 @@ def verify_job(job: m.Job) -> list[str]:
         for key, value in values.items():
             if have.get(key) != value:
                 problems.append(f"{job.number} {stage}: {key} stored {have.get(key)!r}, ledger says {value!r}")
+    for item in stored["materials"].keys() - wanted["materials"].keys():
+        problems.append(f"{job.number} material {item}: in the store but not in the ledger")
     for item, values in wanted["materials"].items():
         have = stored["materials"].get(item)
         if have is None:
@@ -53,4 +56,8 @@ def verify_store(progress: Callable[[int, int], None] | None = None) -> list[str
                .where(m.Event.voids.is_null(False) & m.Event.voids.not_in(m.Event.select(m.Event.uuid))))
     for event in orphans:
         problems.append(f"void {event.uuid} names an entry {event.voids} that does not exist")
+    twice = (m.Event.select(m.Event.voids).where(m.Event.voids.is_null(False))
+             .group_by(m.Event.voids).having(peewee.fn.COUNT(m.Event.id) > 1))
+    for event in twice:
+        problems.append(f"entry {event.voids} is voided more than once")
     return problems
