@@ -535,9 +535,9 @@ class Ledger:
                         conflicts.append(f"job {spec.number} already exists with different data: {'; '.join(diffs)}")
                     else:
                         unchanged += 1
-                    continue
-                self._insert_job(spec)
-                created += 1
+                else:
+                    self._insert_job(spec)
+                    created += 1
                 if progress is not None:
                     progress(i + 1)
             if conflicts:

@@ -338,7 +338,11 @@ class Queries:
         if not include_closed and status not in ("dispatched", "closed"):
             query = query.where(m.Job.is_open)
         if stage is not None:
-            self.config.stage(stage)
+            try:
+                self.config.stage(stage)
+            except KeyError:
+                known = ", ".join(s.code for s in self.config.stages)
+                raise DomainError(f"Unknown stage {stage!r}; the stages are: {known}") from None
             at_stage = (m.StepBalance.select(m.StepBalance.job)
                         .where((m.StepBalance.stage == stage) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))))
             query = query.where(m.Job.id.in_(at_stage))

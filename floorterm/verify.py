@@ -25,7 +25,16 @@ def verify_job(job: m.Job) -> list[str]:
     last = m.Event.select(m.Event.id).where(m.Event.job == job.id).order_by(m.Event.id.desc()).limit(1).scalar() or 0
     if job.last_event_id != last:
         problems.append(f"{job.number}: last_event_id stored {job.last_event_id}, ledger says {last}")
+    # pending and awaiting are also stored as columns the board filters on; check them as stored.
+    columns = {stage: {"pending": pending, "awaiting": awaiting} for stage, pending, awaiting in
+               m.StepBalance.select(m.StepBalance.stage, m.StepBalance.pending, m.StepBalance.awaiting)
+               .where(m.StepBalance.job == job.id).tuples()}
     for stage, values in wanted["steps"].items():
+        for key in ("pending", "awaiting"):
+            stored_column = columns.get(stage, {}).get(key)
+            if stored_column != values[key]:
+                problems.append(f"{job.number} {stage}: {key} column stored {stored_column!r}, "
+                                f"ledger says {values[key]!r}")
         have = stored["steps"].get(stage, {})
         for key, value in values.items():
             if have.get(key) != value:

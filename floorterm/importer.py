@@ -1,0 +1,430 @@
+"""Reading jobs, bills of materials and operators from CSV files (`floorterm jobs import`).
+
+Files are UTF-8 (a byte order mark, as Excel writes for "CSV UTF-8", is fine), with Windows
+or Unix line endings. The first line names the columns, in any order; names are not case
+sensitive and a space or hyphen counts as an underscore ("Order Ref" = order_ref). The
+separator is a comma, or a semicolon or tab when the header line uses that instead (as
+Excel does in many European locales). Blank lines are skipped.
+
+jobs.csv - one line per job:
+
+    column          required  meaning
+    job             yes       job number: 1-32 of A-Z a-z 0-9 - _ / . (stored upper-case)
+    order_ref       column    customer order / ERP reference, may be empty
+    customer        column    customer name, may be empty
+    product         column    what is made, may be empty
+    qty             yes       quantity ordered: a whole number 1..1000000, digits 0-9 only
+    planned_start   column    YYYY-MM-DD, may be empty
+    planned_end     column    YYYY-MM-DD, may be empty; not before planned_start. The job
+                              is flagged late after this day
+    priority        column    1 (most urgent) .. 9; empty = 5
+    routing         yes       a routing name from the config's [routings], e.g. standard
+    inspection      optional  inspection instructions shown at QC, may be empty
+    notes           optional  notes shown on the job card, may be empty
+
+"yes" = the column must be there and every line must have a value; "column" = the column
+must be there but a value may be left empty; "optional" = the column may be left out.
+
+materials.csv - the bill of materials, one line per item of a job (optional file):
+
+    job             yes       a job number from jobs.csv
+    item            yes       item code: 1-32 of A-Z 0-9 - _ / . (stored upper-case)
+    description     column    what the item is, may be empty
+    unit            column    unit of measure, e.g. pcs, m, kg; empty = pcs
+    required_qty    yes       how many units the job needs: a whole number 1..1000000
+
+operators.csv (`floorterm operators import`):
+
+    badge           yes       the badge code: 1-24 of A-Z a-z 0-9 - _ / .
+    name            yes       the person's name as shown on screens
+    role            yes       operator, qc, stores, supervisor, planner or viewer
+
+An import is all or nothing: every problem in the files is reported - file, line, column,
+the value and what is wrong - and nothing is imported until the files are right. A job
+number may appear once in jobs.csv; an item once per job in materials.csv; materials.csv
+may only name jobs that are in jobs.csv. Importing the same files again changes nothing.
+A job that is already in the store with different data is reported, never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from floorterm.config import Config
+from floorterm.errors import InputError
+from floorterm.inputs import (
+    clean_text,
+    parse_badge,
+    parse_code,
+    parse_date,
+    parse_job_number,
+    parse_priority,
+    parse_qty,
+)
+from floorterm.ledger import JobSpec, MaterialSpec
+from floorterm.models import ROLES
+
+JOB_COLUMNS = ("job", "order_ref", "customer", "product", "qty", "planned_start", "planned_end",
+               "priority", "routing")
+JOB_OPTIONAL_COLUMNS = ("inspection", "notes")
+MATERIAL_COLUMNS = ("job", "item", "description", "unit", "required_qty")
+OPERATOR_COLUMNS = ("badge", "name", "role")
+
+# Longest value of each free-text field (the store's column sizes).
+TEXT_LIMITS = {"order_ref": 64, "customer": 120, "product": 120, "inspection": 2000, "notes": 2000,
+               "description": 120, "unit": 16, "name": 80}
+
+_SHOW_MAX = 40
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data line of a CSV file: its line number and its values by column name."""
+
+    line: int
+    values: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a file, said the way the error message prints it."""
+
+    file: str
+    line: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f" line {self.line}"
+        if self.column is not None:
+            where += f", column {self.column}" if self.line is not None else f" column {self.column}"
+        if self.value is not None:
+            return f"{where}: {_quote(self.value)} — {self.message}"
+        return f"{where}: {self.message}"
+
+
+def _quote(value: str) -> str:
+    """A cell value made safe to show in a message: control characters as '?', long values cut."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in value[: _SHOW_MAX + 1])
+    if len(text) > _SHOW_MAX:
+        text = text[: _SHOW_MAX - 1] + "…"
+    return f"'{text}'"
+
+
+def _header_key(name: str) -> str:
+    return "_".join(clean_text(name, max_len=len(name)).lower().replace("-", " ").split())
+
+
+def _raise(problems: list[Problem]) -> None:
+    if problems:
+        raise InputError("\n".join(str(p) for p in problems))
+
+
+def read_rows(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (),
+              problems: list[Problem] | None = None) -> list[Row]:
+    """The data lines of a CSV file whose header must hold `columns` (and may hold `optional`).
+
+    Problems with the file itself, its header or a line's number of cells are appended to
+    `problems` (or raised as one InputError when no list is given); lines with the wrong
+    number of cells are left out of the result.
+    """
+    own = problems is None
+    problems = [] if problems is None else problems
+    path = Path(path)
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{name}: file not found ({path})") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a folder, not a CSV file ({path})") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{name} line {line}: not UTF-8 text; save the file as 'CSV UTF-8' and import it again"
+        ) from None
+    first = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first:
+        if ";" in first:
+            delimiter = ";"
+        elif "\t" in first:
+            delimiter = "\t"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    lines = _numbered(reader)
+    try:
+        header_line, header = next(lines)
+    except StopIteration:
+        raise InputError(f"{name}: the file is empty; the first line must name the columns: "
+                         f"{', '.join(columns)}") from None
+    except csv.Error as exc:
+        raise InputError(f"{name} line 1: cannot read the header ({exc})") from None
+    keys = [_header_key(h) for h in header]
+    known = columns + optional
+    seen: set[str] = set()
+    for key, raw in zip(keys, header):
+        if not key:
+            problems.append(Problem(name, header_line, None, None, "the header has an empty column name"))
+        elif key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            more = f" (did you mean {hint[0]}?)" if hint else ""
+            problems.append(Problem(name, header_line, None, None,
+                                    f"unknown column {_quote(raw.strip())}{more}; the columns are: "
+                                    f"{', '.join(known)}"))
+        elif key in seen:
+            problems.append(Problem(name, header_line, None, None, f"column {key} appears twice"))
+        seen.add(key)
+    missing = [c for c in columns if c not in seen]
+    if missing:
+        problems.append(Problem(name, header_line, None, None,
+                                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"))
+    rows = []
+    try:
+        for line, cells in lines:
+            if len(cells) != len(keys):
+                problems.append(Problem(name, line, None, None,
+                                        f"{len(cells)} values, but the header has {len(keys)} columns"))
+                continue
+            rows.append(Row(line, {k: v for k, v in zip(keys, cells) if k in known}))
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, None, None, f"cannot read this line ({exc})"))
+    if own:
+        _raise(problems)
+    return rows
+
+
+def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, cells) for each CSV record, skipping blank lines."""
+    start = 1
+    for cells in reader:
+        if any(c.strip() for c in cells):
+            yield start, cells
+        start = reader.line_num + 1
+
+
+class _Checker:
+    """Parses the cells of one file, collecting every problem instead of stopping at the first.
+
+    `row_bad` says whether the current line had a problem (or lacks a required column, which
+    is reported once, with the header); call `next_row()` before each line.
+    """
+
+    def __init__(self, file: str, problems: list[Problem]):
+        self.file = file
+        self.problems = problems
+        self.row_bad = False
+
+    def next_row(self) -> None:
+        self.row_bad = False
+
+    def cell(self, row: Row, column: str, parse: Callable[[str], object], *, required: bool = False,
+             optional_column: bool = False, default: object = None):
+        value = row.values.get(column)
+        if value is None:
+            if not optional_column:
+                self.row_bad = True
+            return default
+        if not value.strip():
+            if required:
+                self.problem(row, column, None, f"empty; every line needs a {column.replace('_', ' ')}")
+            return default
+        try:
+            return parse(value)
+        except InputError as exc:
+            self.problem(row, column, value, str(exc))
+            return default
+
+    def problem(self, row: Row, column: str | None, value: str | None, message: str) -> None:
+        self.row_bad = True
+        self.problems.append(Problem(self.file, row.line, column, value, message))
+
+
+def _text(column: str) -> Callable[[str], str]:
+    return lambda value: clean_text(value, max_len=TEXT_LIMITS[column], field=column.replace("_", " "))
+
+
+def routing_name(value: str, config: Config) -> str:
+    """The config's routing called `value` (case does not matter); InputError listing the known ones."""
+    text = value.strip()
+    parse_code(text, field="routing")  # refuses control characters and odd punctuation
+    names = [r.name for r in config.routings]
+    if text in names:
+        return text
+    same = [n for n in names if n.lower() == text.lower()]
+    if len(same) == 1:
+        return same[0]
+    raise InputError(f"unknown routing; the routings are: {', '.join(names)}")
+
+
+def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
+    """A JobSpec from one line of jobs.csv (or the options of `jobs add`); None if it has problems."""
+    check.next_row()
+    # Parsed in the documented column order, so the problems of a line come out in that order.
+    number = check.cell(row, "job", parse_job_number, required=True)
+    texts = {c: check.cell(row, c, _text(c), default="") for c in ("order_ref", "customer", "product")}
+    qty = check.cell(row, "qty", lambda v: parse_qty(v), required=True)
+    start = check.cell(row, "planned_start", lambda v: parse_date(v, field="planned start"))
+    end = check.cell(row, "planned_end", lambda v: parse_date(v, field="planned end"))
+    priority = check.cell(row, "priority", parse_priority, default=5)
+    routing = check.cell(row, "routing", lambda v: routing_name(v, config), required=True)
+    for c in JOB_OPTIONAL_COLUMNS:
+        texts[c] = check.cell(row, c, _text(c), default="", optional_column=True)
+    if start and end and end < start:
+        check.problem(row, "planned_end", row.values["planned_end"],
+                      f"planned end is before planned start {start.isoformat()}")
+    if check.row_bad:
+        return None
+    return JobSpec(number=number, qty=qty, routing=routing, planned_start=start, planned_end=end,
+                   priority=priority, **texts)
+
+
+def job_spec(values: dict[str, str | None], config: Config, *, source: str = "job") -> JobSpec:
+    """A JobSpec from named values (as `jobs add` has them); InputError naming every bad one."""
+    problems: list[Problem] = []
+    row = Row(0, {k: ("" if v is None else str(v)) for k, v in values.items()})
+    for column in JOB_COLUMNS + JOB_OPTIONAL_COLUMNS:
+        row.values.setdefault(column, "")
+    spec = job_fields(row, config, _Checker(source, problems))
+    if spec is None:
+        raise InputError("\n".join(
+            f"{_OPTION_NAMES.get(p.column, p.column)}: "
+            f"{_quote(p.value) + ' — ' if p.value is not None else ''}{p.message}"
+            for p in problems
+        ))
+    return spec
+
+
+# How `jobs add` names the fields in its messages.
+_OPTION_NAMES = {"job": "job number", **{c: "--" + c.replace("_", "-") for c in JOB_COLUMNS[1:] + JOB_OPTIONAL_COLUMNS}}
+
+
+def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *, config: Config,
+                  job_exists: Callable[[str], bool] | None = None) -> list[JobSpec]:
+    """The jobs of a jobs.csv (and their bill of materials from materials.csv).
+
+    Raises InputError listing every problem in both files, one per line
+    ("jobs.csv line 7, column qty: '1e3' — Quantity must be ..."). `job_exists` tells
+    whether a job number is already in the store, for a clearer message when
+    materials.csv names a job that jobs.csv does not.
+    """
+    problems: list[Problem] = []
+    name = Path(path).name
+    rows = read_rows(path, JOB_COLUMNS, JOB_OPTIONAL_COLUMNS, problems)
+    check = _Checker(name, problems)
+    specs: dict[str, JobSpec] = {}
+    first_line: dict[str, int] = {}
+    for row in rows:
+        spec = job_fields(row, config, check)
+        if spec is None:
+            number = _try(parse_job_number, row.values.get("job", ""))
+            if number and number not in first_line:
+                first_line[number] = row.line  # still catch a later duplicate of a bad line
+            continue
+        if spec.number in first_line:
+            check.problem(row, "job", row.values["job"],
+                          f"job {spec.number} is already on line {first_line[spec.number]}")
+            continue
+        first_line[spec.number] = row.line
+        specs[spec.number] = spec
+    if not rows and not problems:
+        problems.append(Problem(name, None, None, None, "has a header but no jobs"))
+
+    materials: dict[str, list[MaterialSpec]] = {}
+    if materials_path is not None:
+        materials = _read_materials(Path(materials_path), name, first_line, job_exists, problems)
+    _raise(problems)
+    return [
+        JobSpec(**{**spec.__dict__, "materials": tuple(materials.get(number, ()))})
+        for number, spec in specs.items()
+    ]
+
+
+def _read_materials(path: Path, jobs_name: str, jobs: dict[str, int], job_exists, problems) -> dict:
+    name = path.name
+    rows = read_rows(path, MATERIAL_COLUMNS, (), problems)
+    check = _Checker(name, problems)
+    out: dict[str, list[MaterialSpec]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        check.next_row()
+        number = check.cell(row, "job", parse_job_number, required=True)
+        item = check.cell(row, "item", lambda v: parse_code(v, field="item"), required=True)
+        description = check.cell(row, "description", _text("description"), default="")
+        unit = check.cell(row, "unit", _text("unit"), default="") or "pcs"
+        required = check.cell(row, "required_qty",
+                              lambda v: parse_qty(v, field="required quantity"), required=True)
+        if number and number not in jobs:
+            if job_exists is not None and job_exists(number):
+                check.problem(row, "job", row.values["job"],
+                              f"job {number} is already in the store but not in {jobs_name}; a material "
+                              "list can only be imported together with its job")
+            else:
+                check.problem(row, "job", row.values["job"],
+                              f"job {number} is not in {jobs_name}" +
+                              (" nor in the store" if job_exists is not None else ""))
+        if number and item:
+            key = (number, item)
+            if key in seen:
+                check.problem(row, "item", row.values["item"],
+                              f"item {item} of job {number} is already on line {seen[key]}")
+            else:
+                seen[key] = row.line
+        if not check.row_bad:
+            out.setdefault(number, []).append(
+                MaterialSpec(item=item, required=required, description=description, unit=unit))
+    return out
+
+
+def _try(parse, value: str):
+    try:
+        return parse(value)
+    except InputError:
+        return None
+
+
+def read_operators_csv(path: str | Path) -> list[tuple[str, str, str]]:
+    """(badge, name, role) rows of an operators.csv; InputError listing every problem."""
+    problems: list[Problem] = []
+    name = Path(path).name
+    rows = read_rows(path, OPERATOR_COLUMNS, (), problems)
+    check = _Checker(name, problems)
+    out = []
+    first_line: dict[str, int] = {}
+    for row in rows:
+        check.next_row()
+        badge = check.cell(row, "badge", parse_badge, required=True)
+        person = check.cell(row, "name", _text("name"), required=True)
+        role = check.cell(row, "role", _role, required=True)
+        if badge and badge in first_line:
+            check.problem(row, "badge", row.values["badge"], f"badge {badge} is already on line {first_line[badge]}")
+        elif badge:
+            first_line[badge] = row.line
+        if not check.row_bad:
+            out.append((badge, person, role))
+    if not rows and not problems:
+        problems.append(Problem(name, None, None, None, "has a header but no operators"))
+    _raise(problems)
+    return out
+
+
+def _role(value: str) -> str:
+    role = value.strip().lower()
+    if role not in ROLES:
+        raise InputError(f"unknown role; the roles are: {', '.join(ROLES)}")
+    return role
+
+
+__all__ = ["read_jobs_csv", "read_operators_csv", "job_spec", "read_rows", "routing_name", "Problem",
+           "JOB_COLUMNS", "JOB_OPTIONAL_COLUMNS", "MATERIAL_COLUMNS", "OPERATOR_COLUMNS", "ROLES"]
