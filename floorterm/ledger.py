@@ -308,10 +308,12 @@ class Ledger:
             return self._write_void(entry, operator)
         self._authorise(entry, operator)
         job = self._lock_job(entry.number)
-        # A retry may have waited for the lock behind its own first attempt (PostgreSQL).
-        existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
-        if existing is not None:
-            return self._duplicate(existing, entry)
+        if self.store.backend == "postgres":
+            # A retry may have waited for the job lock behind its own first attempt.
+            # (SQLite held the database's write lock since BEGIN: the first look was enough.)
+            existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+            if existing is not None:
+                return self._duplicate(existing, entry)
         state = load_state(job, with_materials=entry.kind in rules.MATERIAL_KINDS)
         previous_priority = state.priority
         closing = state.step(entry.stage) if entry.kind == "resume" else None
@@ -382,16 +384,14 @@ class Ledger:
             return code
 
     def _lock_job(self, number: str) -> m.Job:
-        job_id = (m.Job.select(m.Job.id).where(m.Job.number == number).scalar())
-        if job_id is None:
+        job = self.store.locked(m.Job.select().where(m.Job.number == number)).get_or_none()
+        if job is None:
             raise DomainError(f"No job {number}")
-        self.store.lock_job(job_id)
-        return m.Job.get_by_id(job_id)
+        return job
 
     def _insert_event(self, entry: "_Entry", job: m.Job, operator: m.Operator, now: dt.datetime,
                       state: JobState, *, step_id: int | None = None, qty: int | None = None) -> m.Event:
-        steps = {s.stage: s.id for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.job == job)} \
-            if (entry.stage or entry.to_stage) and step_id is None else {}
+        steps = {s.stage: s.step_id for s in state.steps}
         return m.Event.create(
             uuid=entry.uuid, job=job.id,
             step=step_id if step_id is not None else steps.get(entry.stage),
@@ -619,7 +619,7 @@ def load_state(job: m.Job, *, with_materials: bool = True) -> JobState:
 
 # Columns read into StepState (JobStep for _STEP_COLUMNS, else StepBalance) and MaterialState.
 _STEP_COLUMNS = ("seq", "stage", "name", "kind")
-_STEP_FIELDS = ("seq", "stage", "name", "kind", "received", "completed", "rejected", "reworked", "scrapped",
+_STEP_FIELDS = ("step_id", "seq", "stage", "name", "kind", "received", "completed", "rejected", "reworked", "scrapped",
                 "rework_in", "started", "waiting_since", "delay_reason", "delay_since", "delay_event_id")
 _MATERIAL_FIELDS = ("item", "required", "description", "unit", "substitute_for", "issued", "returned", "scrapped",
                     "sub_out", "sub_in")
@@ -636,7 +636,7 @@ def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
     materials: dict[int, dict[str, MaterialState]] = {i: {} for i in ids}
     s, b, ml = m.JobStep, m.StepBalance, m.MaterialLine
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        rows = (s.select(s.job, *(getattr(s if f in _STEP_COLUMNS else b, f) for f in _STEP_FIELDS))
+        rows = (s.select(s.job, s.id, *(getattr(s if f in _STEP_COLUMNS else b, f) for f in _STEP_FIELDS[1:]))
                 .join(b, on=(b.step == s.id)).where(s.job.in_(chunk)).order_by(s.job, s.seq).tuples())
         for job_id, *values in rows:
             steps[job_id].append(StepState(**dict(zip(_STEP_FIELDS, values))))
@@ -658,7 +658,7 @@ def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
 def empty_state(job: m.Job) -> JobState:
     """The job as created: routing copied, materials listed, nothing released."""
     state = load_state(job)
-    fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind) for s in state.steps]
+    fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, step_id=s.step_id) for s in state.steps]
     materials = {
         item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
         for item, line in state.materials.items() if line.substitute_for is None
@@ -725,15 +725,10 @@ def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) 
     if event_id is not None:
         values["last_event_id"] = event_id
     m.Job.update(**values).where(m.Job.id == job.id).execute()
-    step_ids = None
     for step in state.steps:
         new = _step_values(step)
-        if before["steps"].get(step.stage) == new:
-            continue
-        if step_ids is None:
-            step_ids = {s.stage: s.id for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage)
-                        .where(m.JobStep.job == job.id)}
-        m.StepBalance.update(**new).where(m.StepBalance.step == step_ids[step.stage]).execute()
+        if before["steps"].get(step.stage) != new:
+            m.StepBalance.update(**new).where(m.StepBalance.step == step.step_id).execute()
     gone = [item for item in before["materials"] if item not in state.materials]
     if gone:  # a voided substitution takes its substitute line off the job
         m.MaterialLine.delete().where((m.MaterialLine.job == job.id) & m.MaterialLine.item.in_(gone)

@@ -47,6 +47,7 @@ class StepState:
     delay_reason: str | None = None
     delay_since: dt.datetime | None = None
     delay_event_id: int | None = None
+    step_id: int | None = None  # the JobStep row, when loaded from the store
 
     @property
     def pending(self) -> int:

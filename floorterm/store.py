@@ -9,10 +9,17 @@ numbered scripts in `floorterm/migrations/`, applied by peewee's migration runne
 from __future__ import annotations
 
 import contextlib
+import os
 import random
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 from floorterm._peewee import import_without_drivers, load_psycopg, peewee
 from floorterm.errors import StoreError
@@ -99,6 +106,7 @@ class Store:
         self.db = database
         self.url = url
         self.backend = backend
+        self._local = threading.local()
 
     # -- opening ---------------------------------------------------------------------
 
@@ -179,6 +187,10 @@ class Store:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+        fd = getattr(self._local, "queue_fd", None)
+        if fd is not None:
+            os.close(fd)
+            self._local.queue_fd = None
 
     def __enter__(self) -> "Store":
         return self
@@ -269,12 +281,33 @@ class Store:
                 self._recover_connection()
                 time.sleep(min(0.5, 0.01 * attempt) + random.random() * 0.02)
 
+    @contextlib.contextmanager
     def _transaction(self):
-        if self.backend == "sqlite":
-            # IMMEDIATE takes the write lock at BEGIN, so two writers never deadlock
-            # upgrading a read lock, and the busy timeout covers the wait.
-            return self.db.atomic("IMMEDIATE")
-        return self.db.atomic()
+        if self.backend != "sqlite":
+            with self.db.atomic():
+                yield
+            return
+        # Writers queue on a lock file first: SQLite's busy handler polls, so under a
+        # burst a waiting writer can lose the race again and again for seconds, while
+        # the kernel hands a blocking flock to waiters in turn. Then IMMEDIATE takes
+        # the database's write lock at BEGIN (no deadlock upgrading a read lock).
+        with self._write_queue(), self.db.atomic("IMMEDIATE"):
+            yield
+
+    @contextlib.contextmanager
+    def _write_queue(self):
+        if fcntl is None:  # Windows: SQLite's busy timeout alone
+            yield
+            return
+        fd = getattr(self._local, "queue_fd", None)
+        if fd is None:  # one open file per thread, so threads of one process queue too
+            fd = os.open(f"{self.url[len('sqlite:///'):]}.writelock", os.O_RDWR | os.O_CREAT, 0o664)
+            self._local.queue_fd = fd
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _is_transient(self, exc: Exception) -> bool:
         text = str(exc).lower()
@@ -288,10 +321,12 @@ class Store:
             with contextlib.suppress(Exception):
                 self.db.close()
 
-    def lock_job(self, job_id: int) -> None:
-        """Lock the job row for this transaction (PostgreSQL); SQLite holds the file lock."""
-        if self.backend == "postgres":
-            self.db.execute_sql("SELECT id FROM job WHERE id = %s FOR UPDATE", (job_id,))
+    def locked(self, query):
+        """The query with FOR UPDATE on PostgreSQL (locks the rows it reads for this transaction).
+
+        SQLite needs no row lock: BEGIN IMMEDIATE already holds the database's write lock.
+        """
+        return query.for_update() if self.backend == "postgres" else query
 
     def notify(self, event_id: int, job_id: int) -> None:
         """Wake boards listening on PostgreSQL; delivered only if the transaction commits."""

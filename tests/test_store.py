@@ -258,7 +258,7 @@ def test_postgres_job_lock_blocks_a_second_writer(pg_databases, clock):
         watcher = psycopg.connect(url, autocommit=True)
         try:
             with store.db.atomic():
-                store.lock_job(job_id)
+                store.locked(m.Job.select().where(m.Job.id == job_id)).get()
                 writer = threading.Thread(target=other_terminal, daemon=True)
                 writer.start()
                 give_up = time.monotonic() + 30
