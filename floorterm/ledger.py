@@ -299,8 +299,13 @@ class Ledger:
             choices = ", ".join(f"{r.code} ({r.label})" for r in reasons)
             raise DomainError(f"{code} is not a {list_kind.replace('_', ' ')} reason; choose one of: {choices}")
 
+    def _existing(self, entry_uuid: str) -> m.Event | None:
+        """The event already recorded under this UUID, if any."""
+        found = m.Event.select(m.Event.id).where(m.Event.uuid == entry_uuid).scalar()
+        return m.Event.get_by_id(found) if found is not None else None
+
     def _write(self, entry: "_Entry") -> Receipt:
-        existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+        existing = self._existing(entry.uuid)
         if existing is not None:
             return self._duplicate(existing, entry)
         operator = self._operator(entry.actor.badge)
@@ -311,7 +316,7 @@ class Ledger:
         if self.store.backend == "postgres":
             # A retry may have waited for the job lock behind its own first attempt.
             # (SQLite held the database's write lock since BEGIN: the first look was enough.)
-            existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
+            existing = self._existing(entry.uuid)
             if existing is not None:
                 return self._duplicate(existing, entry)
         state = load_state(job, with_materials=entry.kind in rules.MATERIAL_KINDS)
@@ -324,11 +329,11 @@ class Ledger:
                     reason=entry.reason, item=entry.item, item2=entry.item2)
         before = snapshot(state)
         rules.apply(state, fact)
-        event = self._insert_event(entry, job, operator, now, state)
+        event_id = self._insert_event(entry, job, operator, now, state)
         if entry.kind == "delay":
-            state.step(entry.stage).delay_event_id = event.id
-        save_state(job, state, before, event.id)
-        self.store.notify(event.id, job.id)
+            state.step(entry.stage).delay_event_id = event_id
+        save_state(job, state, before, event_id)
+        self.store.notify(event_id, job.id)
         label = None
         if entry.reason:
             label = self._label(REASON_LISTS[entry.kind], entry.reason)
@@ -336,7 +341,7 @@ class Ledger:
             label = self._label("delay", delay_reason)
         message = rules.describe(state, fact, label, now=now, previous_priority=previous_priority,
                                  delay_since=delay_since)
-        return Receipt(event.id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now)
+        return Receipt(event_id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now)
 
     def _label(self, kind: str, code: str) -> str:
         try:
@@ -384,15 +389,20 @@ class Ledger:
             return code
 
     def _lock_job(self, number: str) -> m.Job:
-        job = self.store.locked(m.Job.select().where(m.Job.number == number)).get_or_none()
+        j = m.Job
+        job = self.store.locked(
+            j.select(j.id, j.number, j.qty, j.initial_priority, j.released, j.dispatched, j.priority,
+                     j.priority_changed, j.on_hold).where(j.number == number)
+        ).get_or_none()
         if job is None:
             raise DomainError(f"No job {number}")
         return job
 
     def _insert_event(self, entry: "_Entry", job: m.Job, operator: m.Operator, now: dt.datetime,
-                      state: JobState, *, step_id: int | None = None, qty: int | None = None) -> m.Event:
+                      state: JobState, *, step_id: int | None = None, qty: int | None = None) -> int:
+        """Append the event; returns its id."""
         steps = {s.stage: s.step_id for s in state.steps}
-        return m.Event.create(
+        return m.Event.insert(
             uuid=entry.uuid, job=job.id,
             step=step_id if step_id is not None else steps.get(entry.stage),
             to_step=steps.get(entry.to_stage or entry.stage) if entry.kind == "rework" else None,
@@ -400,7 +410,7 @@ class Ledger:
             item2=entry.item2, note=entry.note, operator=operator.id, terminal=entry.actor.terminal,
             login_user=entry.actor.login_user, login_key=entry.actor.login_key,
             client_time=entry.client_time, committed_at=now, voids=entry.voids,
-        )
+        ).execute()
 
     def _duplicate(self, existing: m.Event, entry: "_Entry") -> Receipt:
         job = m.Job.get_by_id(existing.job_id)
@@ -438,11 +448,11 @@ class Ledger:
             raise DomainError(f"Cannot void this entry: later entries depend on it ({exc}). Void those first.") from None
         entry = replace(entry, number=job.number, qty=target.qty, voids=target.uuid,
                          stage=m.JobStep.get_by_id(target.step_id).stage if target.step_id else None)
-        event = self._insert_event(entry, job, operator, now, state, step_id=target.step_id, qty=target.qty)
-        save_state(job, state, before, event.id)
-        self.store.notify(event.id, job.id)
+        event_id = self._insert_event(entry, job, operator, now, state, step_id=target.step_id, qty=target.qty)
+        save_state(job, state, before, event_id)
+        self.store.notify(event_id, job.id)
         message = f"Voided: {describe_event(target, self.config)}"
-        return Receipt(event.id, entry.uuid, "void", job.number, entry.stage, target.qty, message, now)
+        return Receipt(event_id, entry.uuid, "void", job.number, entry.stage, target.qty, message, now)
 
     def _check_own_last(self, operator: m.Operator, target: m.Event, now: dt.datetime) -> None:
         window = dt.timedelta(minutes=self.config.void_window_minutes)
