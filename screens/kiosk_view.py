@@ -1,0 +1,128 @@
+"""What the kiosk draws, as Rich renderables built from plain values: the header, the big
+banner, the idle panel, the keypad legend and the action bar. No state and no Textual here;
+the screen (screens/kiosk.py) decides what to show and when.
+
+User data (names, job numbers, messages that quote input) always goes in as plain Text.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+
+from floorterm.screens import kiosk_actions as ka
+
+
+def header(terminal_id: str, terminal_line: str, operator, now_text: str) -> Table:
+    """Terminal on the left; who is signed in (or NOT SIGNED IN) and the time on the right."""
+    grid = Table.grid(expand=True)
+    grid.add_column(ratio=1)
+    grid.add_column(justify="right")
+    left = Text()
+    left.append(f" {terminal_id} ", style="bold reverse")
+    left.append(f" {terminal_line}")
+    right = Text()
+    if operator is None:
+        right.append(" NOT SIGNED IN ", style="bold reverse")
+    else:
+        right.append(f" {operator.name} ", style="bold reverse")
+        right.append(f" {operator.badge} · {operator.role}")
+    right.append(f"  {now_text} ")
+    grid.add_row(left, right)
+    return grid
+
+
+def banner(ok: bool, message: str, detail: str, footer: str) -> Text:
+    """The large result: SAVED / NOT SAVED in words, never by colour alone."""
+    text = Text()
+    text.append("✔ SAVED  " if ok else "✘ NOT SAVED  ", style="bold")
+    text.append(message, style="bold")
+    if detail:
+        text.append("\n" + detail)
+    if footer:
+        text.append("\n" + footer)
+    return text
+
+
+def panel(step: str, terminal_name: str, terminal_id: str, *, badge_for_entry: bool, signed_in: bool,
+          recent: list[tuple[str, str]]) -> Group:
+    """The body when no card is shown: what to do next, and this operator's last entries."""
+    big = Text(justify="center")
+    if step == "signin":
+        big.append("\nScan your badge\n", style="bold")
+        big.append(f"{terminal_name} · {terminal_id}\n")
+        if badge_for_entry:
+            big.append("Your badge is needed to record this entry\n")
+    elif step == "quit":
+        big.append("\nClosing the kiosk needs a supervisor's badge\n", style="bold")
+    else:
+        big.append("\nScan or type job number\n", style="bold")
+        if not signed_in:
+            big.append("(you will be asked for your badge when you record)\n")
+    parts = [big]
+    if recent and step == "job":
+        lines = Text("Your last entries here\n", style="bold")
+        for stamp, message in recent[:5]:
+            lines.append(f"{stamp}  {message}\n")
+        parts.append(lines)
+    return Group(*parts)
+
+
+def keypad_legend(mode: str) -> list[tuple[str, str]]:
+    """What the numeric keypad's keys do at a terminal of this mode (docs/kiosk.md has the same)."""
+    kinds = ka.SLOT_KINDS[mode]
+    main = ka.LABELS[kinds["main"]]
+    rows = [("Enter", f"{main} typed qty, or all / OK"), ("+", f"{main} all / yes")]
+    if "minus" in kinds:
+        rows.append(("-", ka.LABELS[kinds["minus"]]))
+    if "star" in kinds:
+        rows.append(("*", "Delay / Resume" if kinds["star"] == "delay" else ka.LABELS[kinds["star"]]))
+    if mode == "stores":
+        rows.append(("1-9", "material line"))
+    rows += [("/", "back / cancel / no"), ("0-9", "quantity or choice"), ("⌫", "delete a digit")]
+    return rows
+
+
+def side(mode: str, recent: list[tuple[str, str]]) -> Text:
+    """The wide screen's side panel: the keypad map and this terminal's entries."""
+    text = Text()
+    text.append("Keypad\n", style="bold")
+    for key, what in keypad_legend(mode):
+        text.append(f" {key:<5}", style="bold reverse")
+        text.append(f" {what}\n")
+    if recent:
+        text.append("\nEntries at this terminal\n", style="bold")
+        for stamp, message in recent:
+            text.append(f"{stamp} {message}\n")
+    return text
+
+
+def action_bar(items: list[tuple[str, str]], width: int) -> Text:
+    """Key caps and labels, wrapped between items (never inside one); a click presses the key."""
+    text = Text(no_wrap=True, overflow="crop")
+    used = 0
+    for keys, label in items:
+        first = keys.split()[0].lower()
+        click = {"enter": "enter", "esc": "escape", "any": "enter"}.get(first, first)
+        size = len(keys) + len(label) + 5
+        if used and used + size > width:
+            text.append("\n")
+            used = 0
+        start = len(text)
+        text.append(f" {keys} ", style="bold reverse")
+        text.append(f" {label}  ")
+        used += size
+        if not first[0].isdigit() and first != "ctrl+q":
+            text.stylize(Style(meta={"@click": f"screen.kiosk_key('{click}')"}), start, len(text))
+    return text
+
+
+def pick_list(pick, height: int) -> Group:
+    """A pick-list with its title; two columns when one would not fit the height."""
+    columns = 1 if len(pick.choices) + 2 <= height else 2
+    title = Text(pick.title, style="bold")
+    if pick.typed:
+        title.append(f"   typed: {pick.typed}_  (Enter = {pick.typed}, or a second digit)")
+    return Group(title, pick.renderable(columns))
