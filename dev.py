@@ -44,12 +44,13 @@ def ensure_venv() -> None:
 
 
 # Programs some tests drive for real; installed from Debian packages where we can.
-TEST_PROGRAMS = {"tmux": "tmux", "zbarimg": "zbar-tools"}
+TEST_PROGRAMS = {"tmux": "tmux", "zbarimg": "zbar-tools", "ssh": "openssh-client", "/usr/sbin/sshd": "openssh-server"}
 
 
 def ensure_test_programs() -> None:
     """Install missing test programs with apt-get when running as root; else their tests skip."""
-    missing = {prog: pkg for prog, pkg in TEST_PROGRAMS.items() if shutil.which(prog) is None}
+    missing = {prog: pkg for prog, pkg in TEST_PROGRAMS.items()
+               if shutil.which(prog) is None and not os.path.exists(prog)}
     if not missing:
         return
     names = ", ".join(missing)

@@ -332,8 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     board = _sub(commands, "board", "run the live WIP board in this terminal window")
     board.add_argument("--tv", action="store_true", help="large text for a TV on the shop floor")
+    board.add_argument("--terminal", metavar="ID",
+                       help="the board terminal from the config that supervisors' actions are recorded at "
+                            "(default: the first terminal of kind board)")
     board.set_defaults(func=cmd_board)
 
+    _office_commands(commands)
     _print_commands(commands)
 
     bench = _sub(commands, "bench", "measure performance (writes test data: never run on the plant's store)")
@@ -352,6 +356,90 @@ def build_parser() -> argparse.ArgumentParser:
     bstore.set_defaults(func=cmd_bench_store)
     bench.set_defaults(func=_needs_subcommand(bench))
     return parser
+
+
+def _office_commands(commands) -> None:
+    office = _sub(commands, "office", "the office screens for one person: run by sshd as an SSH key's forced command",
+                  "The board summary, job lookup, reports and exports for the person named by --user. Meant "
+                  "as the forced command of an SSH key (make the line with `floorterm ssh authorized-key`; "
+                  "see docs/ssh.md): the person is who the administrator wrote there, never anything the SSH "
+                  "client sends. Viewers only look; supervisors and planners get their actions, and every "
+                  "entry records the person and the key that logged in.")
+    office.add_argument("--user", metavar="NAME", required=True,
+                        help="the person: their operator badge, added with `floorterm operators add NAME ...`; "
+                             "recorded as the login user of every entry")
+    office.add_argument("--role", metavar="ROLE", required=True,
+                        help=f"the role this key was given ({', '.join(ROLES)}); it must be the operator's role")
+    office.set_defaults(func=cmd_office)
+
+    ssh = _sub(commands, "ssh", "set up office access over SSH (OpenSSH): key lines and the sshd block", db=False)
+    what = ssh.add_subparsers(title="what", metavar="WHAT")
+    key = _sub(what, "authorized-key", "print the authorized_keys line that lets one person's key into office mode",
+               "Print one authorized_keys line for the public key in KEYFILE.pub: restrict,pty and a forced "
+               "command running `floorterm --config CONFIG office --user NAME --role ROLE`, with this "
+               "floorterm and the absolute path of this config. Append it to the floorterm account's "
+               "root-owned ~/.ssh/authorized_keys (docs/ssh.md).", db=False)
+    key.add_argument("keyfile", metavar="KEYFILE.pub", help="the person's public key file (one line)")
+    key.add_argument("--user", metavar="NAME", required=True,
+                     help="the person's operator badge: 1-24 of A-Z a-z 0-9 . _ - (e.g. alice)")
+    key.add_argument("--role", metavar="ROLE", required=True,
+                     help=f"their role ({', '.join(ROLES)}); must match `floorterm operators list`")
+    key.add_argument("--floorterm", metavar="PATH",
+                     help="the floorterm program the key runs (default: the one running this command)")
+    key.set_defaults(func=cmd_ssh_authorized_key)
+    conf = _sub(what, "sshd-config", "print the sshd_config Match block for the dedicated floorterm account",
+                "Print a `Match User ACCOUNT` block for the end of /etc/ssh/sshd_config: public keys only, no "
+                "forwarding of any kind, no agent, no X11, no tunnels, no ~/.ssh/rc, ExposeAuthInfo on.",
+                db=False)
+    conf.add_argument("--account", metavar="NAME", default="floorterm",
+                      help="the Unix account office users log in as (default: floorterm)")
+    conf.add_argument("--floorterm", metavar="PATH",
+                      help="the floorterm program, for the comment that shows how to add a key "
+                           "(default: the one running this command)")
+    conf.set_defaults(func=cmd_ssh_sshd_config)
+    ssh.set_defaults(func=_needs_subcommand(ssh))
+
+
+def cmd_office(ctx, args) -> int:
+    from floorterm.ssh import begin_office_session
+
+    # First: check NAME/ROLE, drop the client's environment (FLOORTERM_DB too) and set the
+    # session's terminal settings, all before Textual is imported.
+    session = begin_office_session(args.user, args.role, config_given=bool(getattr(args, "config", None)))
+    ctx.require_store_file()
+    from floorterm.screens.office import run_office
+
+    return run_office(ctx.config, ctx.store_url, session)
+
+
+def _floorterm_program(value: str | None) -> str:
+    from floorterm.ssh import default_floorterm_program
+
+    program = os.path.abspath(os.path.expanduser(value)) if value else default_floorterm_program()
+    if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+        raise UsageError(f"{program} is not an executable floorterm program; give --floorterm PATH")
+    return program
+
+
+def cmd_ssh_authorized_key(ctx, args) -> int:
+    from floorterm.ssh import authorized_key_line, read_public_key_file
+
+    program = _floorterm_program(args.floorterm)
+    key = read_public_key_file(args.keyfile)
+    line = authorized_key_line(key, user=args.user, role=args.role, floorterm=program,
+                               config=os.path.abspath(ctx.config.path))
+    print(line)
+    _info(f"{key.type} key {key.fingerprint} for {args.user} ({args.role}): append this line to the "
+          "floorterm account's authorized_keys")
+    return EXIT_OK
+
+
+def cmd_ssh_sshd_config(ctx, args) -> int:
+    from floorterm.ssh import sshd_match_block
+
+    sys.stdout.write(sshd_match_block(args.account, floorterm=_floorterm_program(args.floorterm),
+                                      config=os.path.abspath(ctx.config.path)))
+    return EXIT_OK
 
 
 PRINT_SIZES = ("a4", "letter", "label-100x150")
@@ -1179,7 +1267,17 @@ def cmd_kiosk(ctx: Context, args) -> int:
 
 
 def cmd_board(ctx: Context, args) -> int:
-    return _run_app(ctx, mode="board", tv=args.tv)
+    terminal = None
+    if args.terminal:
+        from floorterm.inputs import parse_code
+
+        terminal = parse_code(args.terminal, field="terminal")
+        try:
+            ctx.config.terminal(terminal)
+        except KeyError:
+            raise UsageError(f"Unknown terminal {terminal}; the config has: "
+                             f"{', '.join(t.id for t in ctx.config.terminals) or 'none'}") from None
+    return _run_app(ctx, mode="board", tv=args.tv, terminal=terminal)
 
 
 def cmd_bench_store(ctx: Context, args) -> int:

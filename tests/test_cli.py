@@ -821,10 +821,14 @@ def fake_app(monkeypatch):
 def test_kiosk_and_board_launch_the_app(run, fake_app, store_url):
     assert run("kiosk", "--terminal", "weld-1").code == 0
     assert run("board", "--tv").code == 0
+    assert run("board", "--terminal", "board-1").code == 0
     assert [(url, kwargs) for _, url, kwargs in fake_app] == [
         (store_url, {"mode": "kiosk", "terminal": "WELD-1", "unlocked": False}),
-        (store_url, {"mode": "board", "tv": True}),
+        (store_url, {"mode": "board", "tv": True, "terminal": None}),
+        (store_url, {"mode": "board", "tv": False, "terminal": "BOARD-1"}),
     ]
+    refused = run("board", "--terminal", "NOPE")
+    assert refused.code == 2 and "Unknown terminal NOPE" in refused.err
 
 
 def test_kiosk_with_an_unknown_terminal_is_refused(run, fake_app):
