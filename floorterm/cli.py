@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Callable, Iterable, Iterator
 
+from floorterm.clock import jsonable
 from floorterm.errors import ConfigError, FloortermError, InputError, StoreError
 
 EXIT_OK = 0
@@ -645,19 +646,6 @@ def _plant_time(moment: dt.datetime | None, tz) -> str:
     return to_plant(moment, tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def _iso(value):
-    """A value as plain JSON: naive UTC datetimes as ISO with Z, dates ISO, tuples as lists."""
-    if isinstance(value, dict):
-        return {k: _iso(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_iso(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0).isoformat() + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def _cell(value, tz, *, limit: int | None = 60) -> str:
     """A value for a table cell: plant time, lists joined; long text cut."""
     if value is None:
@@ -708,14 +696,14 @@ def _csv_value(value):
         return "; ".join(str(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    return _iso(value)
+    return jsonable(value)
 
 
 def emit(rows: list[dict], fmt: str, columns: list[str], tz, *, empty: str = "nothing to show",
          headers: dict[str, str] | None = None) -> None:
     """Print rows as a table, CSV (header line first) or a JSON array."""
     if fmt == "json":
-        json.dump([_iso({c: row.get(c) for c in columns}) for row in rows], sys.stdout, ensure_ascii=False, indent=2)
+        json.dump([jsonable({c: row.get(c) for c in columns}) for row in rows], sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -1117,7 +1105,7 @@ def cmd_record(ctx: Context, args) -> int:
         data = {"event_id": receipt.event_id, "uuid": receipt.uuid, "kind": receipt.kind, "job": receipt.job,
                 "stage": receipt.stage, "qty": receipt.qty, "message": receipt.message,
                 "committed_at": receipt.committed_at, "duplicate": receipt.duplicate}
-        json.dump(_iso(data), sys.stdout, ensure_ascii=False)
+        json.dump(jsonable(data), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         import re
@@ -1303,7 +1291,7 @@ def cmd_bench_store(ctx: Context, args) -> int:
             say(f"Benchmark store: {url} (deleted afterwards)")
         result = run_store_bench(url, config, jobs=args.jobs, out=say)
     if args.json:
-        json.dump(_iso(result), sys.stdout, indent=2, default=str)
+        json.dump(jsonable(result), sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     return EXIT_OK
 

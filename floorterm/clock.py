@@ -37,3 +37,16 @@ def format_duration(seconds: float | None) -> str:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def jsonable(value):
+    """A value as plain JSON types: naive UTC datetimes as ISO with Z, dates ISO, tuples as lists."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value

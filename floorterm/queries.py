@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
 from floorterm import models as m
-from floorterm.clock import plant_today, utcnow
+from floorterm.clock import jsonable, plant_today, utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError
 from floorterm.inputs import parse_job_number
@@ -114,19 +114,7 @@ class JobCard:
         """The card as plain JSON types (dates ISO, timestamps ISO UTC with Z)."""
         data = asdict(self)
         data["flags"] = list(self.flags)
-        return _jsonable(data)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.replace(microsecond=0).isoformat() + "Z"
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+        return jsonable(data)
 
 
 @dataclass(frozen=True)
@@ -419,7 +407,7 @@ class Queries:
                     "id": e.id, "uuid": e.uuid, "job": e.number, "stage": getattr(e, "stage", None), "kind": e.kind,
                     "qty": e.qty, "reason": e.reason, "item": e.item, "item2": e.item2, "note": e.note,
                     "operator": e.badge, "terminal": e.terminal, "login_user": e.login_user,
-                    "client_time": _jsonable(e.client_time), "committed_at": _jsonable(e.committed_at),
+                    "client_time": jsonable(e.client_time), "committed_at": jsonable(e.committed_at),
                     "voids": e.voids,
                 }
             last = rows[-1].id
