@@ -17,7 +17,7 @@ from floorterm.config import Config
 from floorterm.errors import DomainError
 from floorterm.inputs import parse_job_number
 from floorterm._peewee import peewee
-from floorterm.ledger import load_state, load_states
+from floorterm.ledger import describe_event, load_state, load_states
 from floorterm.rules import JobState, StepState
 
 STATUSES = ("planned", "released", "in progress", "QC pending", "ready for dispatch", "dispatched", "closed")
@@ -130,6 +130,14 @@ class JobSummary:
     status: str
     flags: tuple[str, ...]
     current_stage: str | None
+
+
+@dataclass(frozen=True)
+class LastEntry:
+    uuid: str
+    job: str
+    message: str
+    committed_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -367,6 +375,18 @@ class Queries:
         """The operator with this badge, or None."""
         o = m.Operator.get_or_none(m.Operator.badge == badge)
         return OperatorView(o.badge, o.name, o.role, o.active) if o else None
+
+    def last_entry(self, badge: str) -> LastEntry | None:
+        """The operator's newest entry that is not a void and not voided: what 'undo' would void."""
+        e = m.Event
+        voided = e.select(e.voids).where(e.voids.is_null(False))
+        event = (e.select().where((e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
+                                  & (e.kind != "void") & e.uuid.not_in(voided))
+                 .order_by(e.id.desc()).first())
+        if event is None:
+            return None
+        return LastEntry(uuid=event.uuid, job=m.Job.get_by_id(event.job_id).number,
+                         message=describe_event(event, self.config), committed_at=event.committed_at)
 
     def history(self, number: str) -> list[dict]:
         """The job's entries newest first, voided ones marked with the void's reason."""

@@ -1027,9 +1027,10 @@ class KioskScreen(Screen):
         if self.operator.role == "viewer":
             self._say(ka.role_refusal(self.operator.name, "viewer", "void"), "error")
             return
-        last = self.last_receipts.get(self.operator.badge)
+        # An entry made here since start, else the newest in the store (the kiosk may have restarted).
+        last = self.last_receipts.get(self.operator.badge) or self.services.queries.last_entry(self.operator.badge)
         if last is None:
-            self._say(f"Nothing to undo: no entry of yours from {self.terminal.id} since it started", "error")
+            self._say("Nothing to undo: you have no entry to undo", "error")
             return
         previous = (self.step, self.form)
 

@@ -386,6 +386,18 @@ async def test_undo_my_last_entry(open_kiosk, job_at, queries):
         assert void["note"] == "undone at terminal" and void["badge"] == "W1"
 
 
+async def test_undo_after_a_restart_finds_the_entry_in_the_store(open_kiosk, job_at, kledger, queries):
+    job = job_at("WELD")
+    kledger.complete(job, "WELD", 4, actor=Actor("W1", terminal="WELD-1"))  # recorded before this kiosk started
+    async with open_kiosk() as k:
+        await signed_in(k)
+        await k.press("f7")
+        assert "Undo your last entry?" in k.flat() and job in k.flat()
+        await k.press("enter")
+        assert "Voided: complete 4 at Welding" in k.flat()
+    assert queries.job_card(job).step("WELD").pending == 20
+
+
 async def test_undo_with_nothing_to_undo(open_kiosk):
     async with open_kiosk() as k:
         await signed_in(k)
