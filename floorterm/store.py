@@ -346,12 +346,7 @@ def init_store(url: str) -> tuple[Store, list[str]]:
     return store, applied
 
 
-def open_store(url: str) -> Store:
-    """Open an initialised store at the current schema."""
-    return Store.open(url)
-
-
 __all__ = [
-    "Store", "StoreError", "SchemaStatus", "init_store", "open_store",
+    "Store", "StoreError", "SchemaStatus", "init_store",
     "refuse_network_filesystem", "filesystem_type", "sqlite_path_from_url", "NOTIFY_CHANNEL",
 ]
