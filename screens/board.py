@@ -31,17 +31,16 @@ from textual.containers import Container, Grid, Horizontal, Vertical, VerticalSc
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from floorterm import board_feed
 from floorterm.clock import format_duration, plant_today, to_plant
 from floorterm.errors import DomainError, FloortermError, InputError, PermissionDenied
-from floorterm.feed import open_feed
 from floorterm.inputs import parse_job_number
 from floorterm.ledger import REASON_LISTS, Actor
 from floorterm.reports import EXCEPTION_VIEWS, Reports, age_labels
 from floorterm.scan import parse_scan
 from floorterm.screens import board_actions as ba
+from floorterm.screens.store_watch import StoreChanged, watch_store
 from floorterm.screens.board_format import age_styles, history_cells
 from floorterm.screens.board_views import (
     EXCEPTION_HELP, EXCEPTION_TITLES, ExceptionsTable, HistoryTable, Tile, WipTable, bottlenecks_renderable,
@@ -221,29 +220,10 @@ class BoardScreen(Screen):
     # -- the change feed (a thread) -----------------------------------------------------------------
 
     def _watch_feed(self) -> None:
-        """Thread: wait on the change feed and wake the screen; never touches widgets."""
-        worker = get_current_worker()
-        try:
-            feed = open_feed(self.services.store_url)
-        except Exception:  # no feed (store away at start): the heartbeat polls instead
-            feed = None
-        try:
-            while not worker.is_cancelled:
-                if feed is None:
-                    time.sleep(0.5)
-                    changed = False
-                else:
-                    changed = feed.wait(0.5)
-                if worker.is_cancelled:
-                    return
-                if changed:
-                    try:
-                        self.app.call_from_thread(self.store_changed)
-                    except Exception:  # the app is closing
-                        return
-        finally:
-            if feed is not None:
-                feed.close()
+        watch_store(self, self.services.store_url, poll_without_feed=0.5, changed_without_feed=False)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.store_changed()
 
     def store_changed(self) -> None:
         """Something was committed somewhere: find and re-read the jobs it changed."""

@@ -28,17 +28,16 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
-from textual.worker import get_current_worker
 
 from floorterm.clock import format_duration, to_plant
 from floorterm.errors import DomainError, FloortermError, InputError, StoreError
-from floorterm.feed import open_feed
 from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number
 from floorterm.ledger import REASON_LISTS, Actor, Receipt, new_uuid
 from floorterm.queries import JobCard, MaterialView, OperatorView
 from floorterm.scan import Scan
 from floorterm.screens import kiosk_actions as ka
 from floorterm.screens import kiosk_view as view
+from floorterm.screens.store_watch import StoreChanged, watch_store
 from floorterm.screens.line_input import LineEditor
 from floorterm.screens.pick_list import Choice, PickList
 from floorterm.screens.widgets import card_renderable, history_renderable
@@ -1175,27 +1174,10 @@ class KioskScreen(Screen):
         return card
 
     def _watch_store(self) -> None:
-        """Thread: wake when any terminal commits, so an open card shows the latest numbers."""
-        worker = get_current_worker()
-        try:
-            feed = open_feed(self.services.store_url)
-        except Exception:  # no feed: poll every second instead
-            feed = None
-        try:
-            while not worker.is_cancelled:
-                if feed is None:
-                    time.sleep(1.0)
-                    changed = True
-                else:
-                    changed = feed.wait(0.5)
-                if changed and not worker.is_cancelled:
-                    try:
-                        self.app.call_from_thread(self.store_changed)
-                    except Exception:  # the app is closing
-                        return
-        finally:
-            if feed is not None:
-                feed.close()
+        watch_store(self, self.services.store_url, poll_without_feed=1.0, changed_without_feed=True)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.store_changed()
 
     def store_changed(self) -> None:
         """Something was committed: re-read the open card; say so if another terminal changed it."""
