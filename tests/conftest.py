@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from floorterm import models as m
 from floorterm.config import load_config
+from floorterm.errors import DomainError
 from floorterm.ledger import Actor, JobSpec, Ledger, MaterialSpec
 from floorterm.queries import Queries
 from floorterm.store import Store, init_store
@@ -183,9 +185,23 @@ def at(stage_terminal: str, badge: str = "W1") -> Actor:
     return Actor(badge, terminal=stage_terminal)
 
 
-@pytest.fixture
-def make_job(ledger):
-    """Create a job (default: 20 of the standard routing, two material lines) and optionally release it."""
+def event_count() -> int:
+    return m.Event.select().count()
+
+
+def refused(queries, job: str, call, error=DomainError, message: str | None = None) -> str:
+    """Run a call that must be refused; check the message and that nothing was written."""
+    before = (event_count(), queries.job_card(job).to_json())
+    with pytest.raises(error) as info:
+        call()
+    if message is not None:
+        assert str(info.value) == message
+    assert (event_count(), queries.job_card(job).to_json()) == before, "a refused entry changed the store"
+    return str(info.value)
+
+
+def job_factory(ledger):
+    """make(number=None, qty=20, routing='standard', release=None, **fields): create a job on `ledger`."""
     counter = {"n": 0}
 
     def make(number: str | None = None, qty: int = 20, routing: str = "standard", release: int | None = None,
@@ -200,3 +216,9 @@ def make_job(ledger):
         return number
 
     return make
+
+
+@pytest.fixture
+def make_job(ledger):
+    """Create a job (default: 20 of the standard routing, two material lines) and optionally release it."""
+    return job_factory(ledger)

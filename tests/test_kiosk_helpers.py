@@ -17,11 +17,11 @@ import pytest
 from textual import events
 from textual.keys import _character_to_key
 
-from floorterm.ledger import JobSpec, Ledger, MaterialSpec
+from floorterm.ledger import Ledger
 from floorterm.screens.app import FloortermApp
 from floorterm.store import Store
 
-from conftest import OPERATORS, SUPERVISOR
+from conftest import OPERATORS, SUPERVISOR, job_factory
 
 
 _KEY_NAMES = {ch: _character_to_key(ch) for ch in " -+*/$:.[]_#~" }
@@ -126,20 +126,7 @@ def kledger(kstore, config, clock):
 @pytest.fixture
 def new_job(kledger):
     """Create a job (default: 20 of the standard routing, two material lines), maybe released."""
-    counter = {"n": 0}
-
-    def make(number: str | None = None, qty: int = 20, routing: str = "standard", release: int | None = None,
-             **fields) -> str:
-        counter["n"] += 1
-        number = number or f"J-{1000 + counter['n']}"
-        materials = fields.pop("materials", (MaterialSpec("PLATE-8", 40, "Steel plate 8 mm"),
-                                             MaterialSpec("BOLT-M12", 80, "Bolt M12x40")))
-        kledger.create_jobs([JobSpec(number=number, qty=qty, routing=routing, materials=materials, **fields)])
-        if release:
-            kledger.release(number, release, actor=SUPERVISOR)
-        return number
-
-    return make
+    return job_factory(kledger)
 
 
 @pytest.fixture

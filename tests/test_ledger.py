@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PLANNER, QC, STORES, SUPERVISOR, VIEWER, Actor, at
+from conftest import PLANNER, QC, STORES, SUPERVISOR, VIEWER, Actor, at, event_count, refused
 from floorterm import models as m
-from floorterm.errors import DomainError, FloortermError, InputError, PermissionDenied
+from floorterm.errors import FloortermError, InputError, PermissionDenied
 from floorterm.ledger import new_uuid
 from floorterm.verify import verify_store
 
@@ -19,21 +19,6 @@ REJECT_CHOICES = (
     "DFT (Paint thickness out of spec), MISS (Missing part / hardware)"
 )
 HELD = "Job {} is on hold; a supervisor must take it off hold first"
-
-
-def event_count() -> int:
-    return m.Event.select().count()
-
-
-def refused(queries, job: str, call, error=DomainError, message: str | None = None) -> str:
-    """Run a call that must be refused; check the message and that nothing was written."""
-    before = (event_count(), queries.job_card(job).to_json())
-    with pytest.raises(error) as info:
-        call()
-    if message is not None:
-        assert str(info.value) == message
-    assert (event_count(), queries.job_card(job).to_json()) == before, "a refused entry changed the store"
-    return str(info.value)
 
 
 def advance(ledger, job: str, stage: str, qty: int) -> None:

@@ -7,28 +7,12 @@ import dataclasses
 
 import pytest
 
-from conftest import PLANNER, STORES, SUPERVISOR, at
-from floorterm import models as m
-from floorterm.errors import DomainError, InputError, PermissionDenied
+from conftest import PLANNER, STORES, SUPERVISOR, at, refused
+from floorterm.errors import InputError, PermissionDenied
 from floorterm.ledger import Ledger
 from floorterm.verify import verify_store
 
 OWN_LAST = "You can undo only your own last entry within 5 minutes; ask a supervisor"
-
-
-def event_count() -> int:
-    return m.Event.select().count()
-
-
-def refused(queries, job: str, call, error=DomainError, message: str | None = None) -> str:
-    """Run a call that must be refused; check the message and that nothing was written."""
-    before = (event_count(), queries.job_card(job).to_json())
-    with pytest.raises(error) as info:
-        call()
-    if message is not None:
-        assert str(info.value) == message
-    assert (event_count(), queries.job_card(job).to_json()) == before, "a refused entry changed the store"
-    return str(info.value)
 
 
 def at_weld(ledger, make_job, qty: int = 20) -> str:
