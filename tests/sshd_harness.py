@@ -29,6 +29,7 @@ def ensure_openssh() -> str | None:
     """Install OpenSSH (Debian packages) where missing and we are root; None if ready, else why not."""
     missing = not os.path.exists(SSHD) or any(shutil.which(p) is None for p in CLIENT_PROGRAMS)
     if not missing:
+        _privilege_separation_dir()
         return None
     if not (shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0):
         return f"OpenSSH is not installed and cannot be installed here (needs root and apt-get): {' '.join(PACKAGES)}"
@@ -38,7 +39,15 @@ def ensure_openssh() -> str | None:
                           capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0 or not os.path.exists(SSHD):
         return f"could not install {' '.join(PACKAGES)}: {done.stderr.strip()[-300:]}"
+    _privilege_separation_dir()
     return None
+
+
+def _privilege_separation_dir() -> None:
+    """sshd refuses to start without /run/sshd, which only systemd's tmpfiles would make after
+    a boot; /run is emptied on every boot, so a machine without systemd may lack it."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and not os.path.isdir("/run/sshd"):
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
 def free_port() -> int:
