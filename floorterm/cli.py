@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Callable, Iterable, Iterator
 
-from floorterm.clock import jsonable
+from floorterm.clock import entered_at_terminal, jsonable
 from floorterm.errors import ConfigError, FloortermError, InputError, StoreError
 
 EXIT_OK = 0
@@ -66,7 +66,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
                        "scrap QTY issued units of an item, with a material scrap reason"),
     "substitute": ("material_substitute", ("item", "substitute", "qty"),
                    "issue QTY units of another item (--substitute) in place of a listed item"),
-    "dispatch": ("dispatch", ("qty",), "dispatch QTY finished units of the job"),
+    "dispatch": ("dispatch", ("qty", "reference"), "dispatch QTY finished units of the job"),
     "priority": ("priority", ("priority",), "change the job's priority (1 most urgent .. 9); --note says why"),
     "hold": ("hold", (), "put the job on hold (no quantity moves until unhold); --note says why"),
     "unhold": ("unhold", (), "take the job off hold; --note says why"),
@@ -284,12 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
     _operator_commands(commands)
     _job_commands(commands)
     _record_command(commands)
+    _outbox_commands(commands)
 
     report = _sub(commands, "report", "print a report: " + ", ".join(REPORTS))
     report.add_argument("name", metavar="NAME", choices=REPORTS,
                         help="wip (open jobs, pending quantity at each stage), stages (the board's stage "
                              "summary), exceptions (delayed, late, due soon, ageing, QC and rework pending, "
-                             "ready for dispatch, material short, priority changed, on hold), delays (delay "
+                             "ready for dispatch, material short, priority changed, on hold, refused on replay), delays (delay "
                              "time by reason), rejections (rejected quantity by reason and stage), ageing "
                              "(how long work waits, by stage), bottlenecks (worst stage first)")
     _format_option(report)
@@ -605,6 +606,8 @@ _OPTION_HELP = {
     "to_step": ("--to-step", dict(metavar="STAGE", help="the step that reworks it (default: the same step)")),
     "entry": ("--entry", dict(metavar="UUID", help="the entry to void: its UUID or its id (see `jobs history`)")),
     "priority": ("--priority", dict(metavar="N", dest="qty", help="the new priority, 1 (most urgent) .. 9")),
+    "reference": ("--reference", dict(metavar="TEXT", help="the delivery note or shipment reference, e.g. DN-4411 "
+                                                          "(at most 64 characters)")),
 }
 
 
@@ -635,6 +638,49 @@ def _record_command(commands) -> None:
         sub.add_argument("--json", action="store_true", help="print the receipt as JSON")
         sub.set_defaults(func=cmd_record, kind=kind, options=options)
     record.set_defaults(func=_needs_subcommand(record))
+
+
+def _outbox_commands(commands) -> None:
+    outbox = _sub(commands, "outbox", "list, replay, retry and discard a kiosk's offline entries",
+                  "A kiosk that cannot reach the store keeps its entries in its outbox, a file on the "
+                  "kiosk's own disk ($FLOORTERM_OUTBOX_DIR/TERMINAL.sqlite, else floorterm/outbox/ in the "
+                  "user data folder), and replays them in order once the store answers. An entry the store "
+                  "refuses on replay stays there, and the board lists it under 'Refused on replay' until a "
+                  "supervisor retries or discards it. Run these commands on the kiosk's machine.")
+    what = outbox.add_subparsers(title="what", metavar="WHAT")
+
+    def terminal_option(parser):
+        parser.add_argument("--terminal", metavar="ID", required=True, help="the kiosk's terminal id, e.g. WELD-1")
+
+    listing = _sub(what, "list", "list the waiting and refused entries of a terminal's outbox")
+    terminal_option(listing)
+    listing.add_argument("--all", action="store_true", help="also the entries already replayed or discarded")
+    _format_option(listing, choices=("table", "json"))
+    listing.set_defaults(func=cmd_outbox_list)
+    replay = _sub(what, "replay", "send a terminal's waiting entries to the store now, in order",
+                  "Send the waiting entries to the store now, in the order they were queued (the kiosk "
+                  "does this by itself when the store answers). Each entry keeps its id, so one the "
+                  "store already holds is not written twice. Exits 3 if the store is away, 1 if the store "
+                  "refused an entry.")
+    terminal_option(replay)
+    replay.set_defaults(func=cmd_outbox_replay)
+    retry = _sub(what, "retry", "send refused entries again (all, or the one given), then replay",
+                 "Put refused entries back in the queue at their old place (all of them, or the one "
+                 "given with --entry) and replay now. Says how many were saved, refused again and "
+                 "still waiting. Exits 3 if the store is away, 1 if an entry was refused again.")
+    terminal_option(retry)
+    retry.add_argument("--entry", metavar="UUID", help="only this entry (its id from `floorterm outbox list`)")
+    retry.set_defaults(func=cmd_outbox_retry)
+    discard = _sub(what, "discard", "give up a refused entry, with a supervisor's badge and why",
+                   "Give up an entry the store refused on replay. A supervisor's (or planner's) badge "
+                   "is checked in the store; the entry is marked discarded in the outbox, taken off the "
+                   "board's 'Refused on replay' list, and a note on the job says what was discarded and why.")
+    terminal_option(discard)
+    discard.add_argument("--entry", metavar="UUID", required=True, help="the refused entry's id")
+    discard.add_argument("--supervisor", metavar="BADGE", required=True, help="the supervisor's or planner's badge")
+    discard.add_argument("--note", metavar="TEXT", required=True, help="why it is discarded (kept on the job)")
+    discard.set_defaults(func=cmd_outbox_discard)
+    outbox.set_defaults(func=_needs_subcommand(outbox))
 
 
 # --------------------------------------------------------------------------- output
@@ -1029,7 +1075,7 @@ def print_card(card, config, out=None) -> None:
 
 HISTORY_COLUMNS = ["id", "committed_at", "kind", "qty", "step", "to_step", "reason", "item", "item2", "badge",
                    "operator", "terminal", "login_user", "note", "voided", "void_reason", "uuid", "voids",
-                   "client_time"]
+                   "client_time", "reference"]
 
 
 def cmd_jobs_history(ctx: Context, args) -> int:
@@ -1038,8 +1084,13 @@ def cmd_jobs_history(ctx: Context, args) -> int:
     if args.format == "table":
         for row in rows:
             row["kind"] = row["kind"].replace("_", "-") + (" [VOIDED]" if row["voided"] else "")
+            if row["reference"]:
+                row["kind"] += f" · ref {row['reference']}"
             if not row["qty"]:
                 row["qty"] = None  # start, delay, note...: no quantity to show
+            entered = entered_at_terminal(row["client_time"], row["committed_at"], ctx.config.tz)
+            if entered:  # queued offline and replayed later, or the terminal's clock is off
+                row["committed_at"] = f"{_plant_time(row['committed_at'], ctx.config.tz)} ({entered})"
         columns = ["id", "committed_at", "kind", "qty", "step", "reason", "item", "badge", "terminal", "note"]
         emit(rows, "table", columns, ctx.config.tz, empty="no entries", headers={"committed_at": "TIME"})
     else:
@@ -1099,7 +1150,7 @@ def cmd_record(ctx: Context, args) -> int:
             kind, getattr(args, "job", None), actor=actor, stage=stage, to_stage=getattr(args, "to_step", None),
             qty=getattr(args, "qty", None), reason=getattr(args, "reason", None), item=getattr(args, "item", None),
             item2=getattr(args, "substitute", None), note=args.note, voids=getattr(args, "entry", None),
-            uuid=args.uuid,
+            uuid=args.uuid, reference=getattr(args, "reference", None),
         )
     if args.json:
         data = {"event_id": receipt.event_id, "uuid": receipt.uuid, "kind": receipt.kind, "job": receipt.job,
@@ -1112,6 +1163,119 @@ def cmd_record(ctx: Context, args) -> int:
 
         named = re.search(rf"(?<![\w./-]){re.escape(receipt.job)}(?![\w./-])", receipt.message)
         print(receipt.message if named else f"{receipt.job}: {receipt.message}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+def _terminal_arg(config, text: str) -> str:
+    """A terminal id from the command line that the config knows; UsageError otherwise."""
+    from floorterm.inputs import parse_code
+
+    try:
+        terminal = parse_code(text, field="terminal")
+        config.terminal(terminal)
+    except (InputError, KeyError):
+        raise UsageError(f"Unknown terminal {text}; the config has: "
+                         f"{', '.join(t.id for t in config.terminals) or 'none'}") from None
+    return terminal
+
+
+@contextlib.contextmanager
+def _outbox(ctx: Context, args):
+    """The terminal's outbox, or None when it never queued anything (no file is made for a look)."""
+    from floorterm.outbox import Outbox, outbox_path
+
+    terminal = _terminal_arg(ctx.config, args.terminal)
+    path = outbox_path(terminal)
+    if not path.exists():
+        yield None
+        return
+    with Outbox.open(terminal, path) as outbox:
+        yield outbox
+
+
+def _outbox_entry(outbox, args):
+    entry = outbox.get(args.entry) if outbox is not None else None
+    if entry is None:
+        raise UsageError(f"No entry {args.entry} in the outbox of {args.terminal.upper()}; "
+                         f"see `floorterm outbox list --terminal {args.terminal.upper()} --all`")
+    return entry
+
+
+def cmd_outbox_list(ctx: Context, args) -> int:
+    with _outbox(ctx, args) as outbox:
+        entries = outbox.entries(include_done=args.all) if outbox is not None else []
+    columns = ["seq", "status", "queued_at", "job", "words", "badge", "uuid", "refusal"]
+    if args.format == "json":
+        columns = ["seq", "uuid", "status", "kind", "job", "stage", "to_stage", "qty", "reason", "item", "item2",
+                   "note", "reference", "badge", "terminal", "login_user", "client_time", "queued_at", "words",
+                   "refusal", "event_id", "resolved_by"]
+    rows = [{c: getattr(e, c) for c in columns} for e in entries]
+    emit(rows, args.format, columns, ctx.config.tz, empty=f"nothing waiting or refused at {args.terminal.upper()}",
+         headers={"words": "ENTRY", "queued_at": "QUEUED"})
+    return EXIT_OK
+
+
+def cmd_outbox_replay(ctx: Context, args) -> int:
+    with _outbox(ctx, args) as outbox:
+        return _replay_now(ctx, outbox, args.terminal.upper())
+
+
+def cmd_outbox_retry(ctx: Context, args) -> int:
+    from floorterm.errors import DomainError
+
+    with _outbox(ctx, args) as outbox:
+        if args.entry:
+            entry = _outbox_entry(outbox, args)
+            if entry.status == "refused":
+                outbox.retry(entry.uuid)
+            elif entry.status != "waiting":
+                raise DomainError(f"Entry {entry.uuid} is {entry.status}: there is nothing to retry")
+        elif outbox is not None:
+            for entry in outbox.refused():
+                outbox.retry(entry.uuid)
+        return _replay_now(ctx, outbox, args.terminal.upper())
+
+
+def _replay_now(ctx: Context, outbox, terminal: str) -> int:
+    from floorterm.outbox import REPLAY_DEADLINE_SECONDS, ReplayReport, replay
+
+    if outbox is None or (not outbox.waiting() and not outbox.unsynced()):
+        print(f"Nothing waiting in the outbox of {terminal}")
+        return EXIT_OK
+    try:
+        with ctx.store() as store:
+            report = replay(outbox, ctx.ledger(store), deadline=REPLAY_DEADLINE_SECONDS)
+    except StoreError as exc:  # the store cannot even be opened
+        report = ReplayReport(saved=[], refused=[], offline=True, error=str(exc))
+    waiting, _ = outbox.counts()
+    if report.offline:
+        _say_error(StoreError(f"The store is away ({report.error}): saved {len(report.saved)}, "
+                              f"{waiting} still waiting in the outbox of {terminal}"))
+        return EXIT_STORE
+    print(f"Saved {len(report.saved)}, refused {len(report.refused)}, still waiting {waiting}")
+    for entry in report.refused:
+        print(f"refused: {entry.uuid} job {entry.job}: {entry.words}: {entry.refusal}")
+    return EXIT_REFUSED if report.refused else EXIT_OK
+
+
+def cmd_outbox_discard(ctx: Context, args) -> int:
+    from floorterm.errors import DomainError
+    from floorterm.ledger import Actor
+
+    with _outbox(ctx, args) as outbox:
+        entry = _outbox_entry(outbox, args)
+        if entry.status not in ("refused", "discarded"):
+            raise DomainError(f"Entry {entry.uuid} is {entry.status}: only an entry refused on replay can be discarded")
+        with ctx.store() as store:
+            ledger = ctx.ledger(store)
+            # The store may not have heard of the refusal yet (it was away); once per entry.
+            ledger.report_replay_refusal(entry, entry.refusal or "refused")
+            ledger.resolve_replay_refusal(entry.uuid, actor=Actor(args.supervisor), how="discarded", note=args.note)
+        outbox.discard(entry.uuid, args.supervisor)
+    print(f"Discarded from {entry.terminal}: {entry.words} (job {entry.job}); {args.note}")
     return EXIT_OK
 
 
@@ -1155,7 +1319,7 @@ def cmd_report(ctx: Context, args) -> int:
 
 
 EXPORT_COLUMNS = ["id", "uuid", "job", "stage", "kind", "qty", "reason", "item", "item2", "note", "operator",
-                  "terminal", "login_user", "client_time", "committed_at", "voids"]
+                  "terminal", "login_user", "client_time", "committed_at", "voids", "reference"]
 
 
 def cmd_export_events(ctx: Context, args) -> int:
@@ -1234,37 +1398,29 @@ def cmd_demo(ctx: Context, args) -> int:
 
 
 def _run_app(ctx: Context, **options) -> int:
-    with ctx.store():
-        pass  # a store that cannot be opened is reported here, in one line, not inside the screen
+    from floorterm.store import Store
+
+    if options.get("mode") == "kiosk":
+        ctx.require_store_file()
+        store = Store.open(ctx.store_url, allow_away=True)  # a kiosk works on through an outage
+        if store.away:
+            _info("floorterm: the store cannot be reached; the kiosk starts from its offline copy")
+        store.close()
+    else:
+        with ctx.store():
+            pass  # a store that cannot be opened is reported here, in one line, not inside the screen
     from floorterm.screens.app import run_app
 
     return run_app(ctx.config, ctx.store_url, **options) or EXIT_OK
 
 
 def cmd_kiosk(ctx: Context, args) -> int:
-    from floorterm.inputs import parse_code
-
-    config = ctx.config
-    terminal = parse_code(args.terminal, field="terminal")
-    try:
-        config.terminal(terminal)
-    except KeyError:
-        raise UsageError(f"Unknown terminal {terminal}; the config has: "
-                         f"{', '.join(t.id for t in config.terminals) or 'none'}") from None
+    terminal = _terminal_arg(ctx.config, args.terminal)
     return _run_app(ctx, mode="kiosk", terminal=terminal, unlocked=args.unlocked)
 
 
 def cmd_board(ctx: Context, args) -> int:
-    terminal = None
-    if args.terminal:
-        from floorterm.inputs import parse_code
-
-        terminal = parse_code(args.terminal, field="terminal")
-        try:
-            ctx.config.terminal(terminal)
-        except KeyError:
-            raise UsageError(f"Unknown terminal {terminal}; the config has: "
-                             f"{', '.join(t.id for t in ctx.config.terminals) or 'none'}") from None
+    terminal = _terminal_arg(ctx.config, args.terminal) if args.terminal else None
     return _run_app(ctx, mode="board", tv=args.tv, terminal=terminal)
 
 

@@ -22,6 +22,20 @@ def plant_today(now_utc: dt.datetime, tz: ZoneInfo) -> dt.date:
     return to_plant(now_utc, tz).date()
 
 
+# An entry whose terminal time is further than this from its commit time was queued offline
+# and replayed later (or the terminal's clock is off): a history shows both times.
+ENTERED_APART = dt.timedelta(seconds=60)
+
+
+def entered_at_terminal(client_time: dt.datetime | None, committed_at: dt.datetime | None, tz: ZoneInfo) -> str:
+    """'entered 09:14 at the terminal' when the terminal's time is over a minute from the commit time, else ''."""
+    if client_time is None or committed_at is None or abs(client_time - committed_at) <= ENTERED_APART:
+        return ""
+    entered, recorded = to_plant(client_time, tz), to_plant(committed_at, tz)
+    when = entered.strftime("%H:%M") if entered.date() == recorded.date() else entered.strftime("%a %d %b %H:%M")
+    return f"entered {when} at the terminal"
+
+
 def format_duration(seconds: float | None) -> str:
     """A duration the way the floor says it: '45 s', '12 min', '2 h 5 min', '3 d 4 h'."""
     if seconds is None:

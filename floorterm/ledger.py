@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid as uuidlib
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from floorterm import models as m
 from floorterm import rules
@@ -25,6 +25,9 @@ from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
+
+if TYPE_CHECKING:
+    from floorterm.outbox import QueuedEntry
 
 # What each role may record. Operators and QC inspectors are further limited to the
 # stages of their terminal; supervisors and planners may act anywhere.
@@ -46,6 +49,7 @@ REASON_LISTS = {
     "material_scrap": "material_scrap",
 }
 NOTE_REQUIRED = frozenset({"priority", "hold", "unhold", "void"})
+REFERENCE_MAX = 64  # characters of a delivery note / shipment reference (Event.reference)
 
 KIND_WORDS = {
     "release": "release", "start": "start", "complete": "complete", "reject": "reject",
@@ -203,8 +207,10 @@ class Ledger:
                            note=note, client_time=client_time)
 
     def dispatch(self, job: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                 client_time=None) -> Receipt:
-        return self.record("dispatch", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+                 client_time=None, reference: str | None = None) -> Receipt:
+        """Ship finished units; `reference` is the delivery note or shipment number, if any."""
+        return self.record("dispatch", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time,
+                           reference=reference)
 
     def change_priority(self, job: str, priority, *, actor: Actor, note: str, uuid: str | None = None,
                         client_time=None) -> Receipt:
@@ -231,12 +237,18 @@ class Ledger:
     def record(self, kind: str, job: str | None, *, actor: Actor, stage: str | None = None,
                to_stage: str | None = None, qty=None, reason: str | None = None, item: str | None = None,
                item2: str | None = None, note: str = "", voids: str | None = None, uuid: str | None = None,
-               client_time: dt.datetime | None = None) -> Receipt:
-        """Validate and write one entry of any kind; raise DomainError/InputError and write nothing if refused."""
+               client_time: dt.datetime | None = None, deadline: float | None = None,
+               reference: str | None = None) -> Receipt:
+        """Validate and write one entry of any kind; raise DomainError/InputError and write nothing if refused.
+
+        `deadline`: seconds to keep trying while the store is busy or away (default: the store's).
+        `reference`: a dispatch's delivery note / shipment reference (dispatch only).
+        """
         entry = self._normalise(kind, job, actor=actor, stage=stage, to_stage=to_stage, qty=qty, reason=reason,
-                                item=item, item2=item2, note=note, voids=voids, uuid=uuid, client_time=client_time)
+                                item=item, item2=item2, note=note, voids=voids, uuid=uuid, client_time=client_time,
+                                reference=reference)
         try:
-            return self.store.run_write(lambda: self._write(entry))
+            return self.store.run_write(lambda: self._write(entry), deadline=deadline)
         except peewee.IntegrityError:
             # Another process wrote the same UUID between our check and our insert.
             existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
@@ -245,7 +257,7 @@ class Ledger:
             return self._duplicate(existing, entry)
 
     def _normalise(self, kind, job, *, actor, stage, to_stage, qty, reason, item, item2, note, voids, uuid,
-                   client_time) -> "_Entry":
+                   client_time, reference=None) -> "_Entry":
         if kind not in rules.KINDS:
             raise InputError(f"Unknown entry kind {kind!r}; known: {', '.join(rules.KINDS)}")
         number = parse_job_number(job) if kind != "void" else None
@@ -281,6 +293,9 @@ class Ledger:
             raise InputError(f"Give a reason to {KIND_WORDS[kind]}")
         if kind == "note" and not note:
             raise InputError("The note is empty")
+        reference = clean_text(reference or "", max_len=REFERENCE_MAX, field="reference") or None
+        if reference and kind != "dispatch":
+            raise InputError(f"Only a dispatch carries a delivery reference; cannot {KIND_WORDS[kind]} with one")
         if kind == "void":
             if not voids:
                 raise InputError("Say which entry to void")
@@ -288,7 +303,7 @@ class Ledger:
         badge = parse_badge(actor.badge)
         entry_uuid = _check_uuid(uuid) if uuid else new_uuid()
         return _Entry(kind=kind, number=number, stage=stage, to_stage=to_stage, qty=qty, reason=reason, item=item,
-                      item2=item2, note=note, voids=voids, uuid=entry_uuid,
+                      item2=item2, note=note, voids=voids, uuid=entry_uuid, reference=reference,
                       client_time=client_time or self.clock(),
                       actor=Actor(badge, actor.terminal, clean_text(actor.login_user or "", field="login user") or None,
                                   clean_text(actor.login_key or "", field="login key") or None))
@@ -409,16 +424,36 @@ class Ledger:
             kind=entry.kind, qty=entry.qty if qty is None else qty, reason=entry.reason, item=entry.item,
             item2=entry.item2, note=entry.note, operator=operator.id, terminal=entry.actor.terminal,
             login_user=entry.actor.login_user, login_key=entry.actor.login_key,
-            client_time=entry.client_time, committed_at=now, voids=entry.voids,
+            client_time=entry.client_time, committed_at=now, voids=entry.voids, reference=entry.reference,
         ).execute()
 
     def _duplicate(self, existing: m.Event, entry: "_Entry") -> Receipt:
+        """The first result for a UUID recorded again; refused unless it is the same entry (DESIGN §9)."""
         job = m.Job.get_by_id(existing.job_id)
-        if existing.kind != entry.kind or (entry.number is not None and job.number != entry.number):
-            raise DomainError(f"Entry id {entry.uuid} was already used for a different entry")
         stage = m.JobStep.get_by_id(existing.step_id).stage if existing.step_id else None
+        if not self._same_entry(existing, entry, job.number, stage):
+            raise DomainError(f"Entry id {entry.uuid} was already used for a different entry")
         return Receipt(existing.id, existing.uuid, existing.kind, job.number, stage, existing.qty,
                        "Already recorded — nothing written twice", existing.committed_at, duplicate=True)
+
+    def _same_entry(self, existing: m.Event, entry: "_Entry", number: str, stage: str | None) -> bool:
+        """Whether `entry` is what `existing` recorded: a retry or an offline replay, not another entry."""
+        badge = m.Operator.select(m.Operator.badge).where(m.Operator.id == existing.operator_id).scalar()
+        if (existing.kind, existing.note, badge) != (entry.kind, entry.note, entry.actor.badge):
+            return False
+        if entry.kind == "void":  # the void names its target by UUID or by id; its qty and step are the target's
+            target = entry.voids
+            if target.isdigit():
+                target = m.Event.select(m.Event.uuid).where(m.Event.id == int(target)).scalar() or target
+            return existing.voids == target
+        to_stage = None
+        if existing.to_step_id:
+            to_stage = m.JobStep.select(m.JobStep.stage).where(m.JobStep.id == existing.to_step_id).scalar()
+        wanted_to = (entry.to_stage or entry.stage) if entry.kind == "rework" else None
+        return ((number, stage, to_stage, existing.qty, existing.reason, existing.item, existing.item2,
+                 existing.reference)
+                == (entry.number, entry.stage, wanted_to, entry.qty, entry.reason, entry.item, entry.item2,
+                    entry.reference))
 
     # -- void -------------------------------------------------------------------------
 
@@ -467,6 +502,85 @@ class Ledger:
                 .order_by(m.Event.id.desc()).limit(1).scalar())
         if last != target.id:
             raise PermissionDenied(refuse)
+
+    # -- entries a terminal queued offline that were refused on replay ------------------------
+
+    def report_replay_refusal(self, entry: "QueuedEntry", reason: str, *,
+                              deadline: float | None = None) -> m.ReplayRefusal | None:
+        """Keep an outbox entry the ledger refused on replay, for the board; once per UUID.
+
+        Reporting the same UUID again changes nothing, unless a supervisor had retried it:
+        then it is open again, with the new reason. None if the entry is in the ledger after all
+        (another replay of the same outbox landed it meanwhile).
+        """
+        reason = clean_text(reason, max_len=2000, field="reason")
+        words = clean_text(entry.words, max_len=500, field="entry") or entry.kind
+
+        def write():
+            if self._existing(entry.uuid) is not None:
+                return None
+            row = m.ReplayRefusal.get_or_none(m.ReplayRefusal.uuid == entry.uuid)
+            if row is None:
+                # The outbox file is local and could be edited: cut to the columns' sizes.
+                return m.ReplayRefusal.create(
+                    uuid=entry.uuid, terminal=(entry.terminal or "")[:32], job=(entry.job or None) and entry.job[:32],
+                    kind=entry.kind[:24], words=words, badge=entry.badge[:24], client_time=entry.client_time,
+                    refused_at=self.clock(), reason=reason)
+            if row.status == "retried":
+                row.status, row.reason, row.refused_at = "open", reason, self.clock()
+                row.resolved_by = row.resolved_at = None
+                row.save()
+            return row
+
+        return self.store.run_write(write, deadline=deadline)
+
+    def resolve_replay_refusal(self, uuid: str, *, actor: Actor, how: str, note: str = "",
+                               deadline: float | None = None) -> m.ReplayRefusal:
+        """Close an entry refused on replay: 'retried' (sent again) or 'discarded' (given up).
+
+        Discarding needs a supervisor or planner and a note; it leaves a note entry on the job
+        in the same transaction, so the job's history says what was lost. Again changes nothing.
+        """
+        if how not in ("retried", "discarded"):
+            raise InputError(f"Resolve a refused entry as retried or discarded, not {how!r}")
+        entry_uuid = _check_uuid(uuid)
+        badge = parse_badge(actor.badge)
+        note = clean_text(note or "", field="note")
+        if how == "discarded" and not note:
+            raise InputError("Give a reason to discard the entry")
+
+        def write():
+            row = m.ReplayRefusal.get_or_none(m.ReplayRefusal.uuid == entry_uuid)
+            if row is None:
+                raise DomainError(f"No entry {entry_uuid} was refused on replay")
+            if row.status == how:
+                return row
+            if row.status == "discarded":
+                raise DomainError(f"Entry {entry_uuid} was discarded already")
+            if how == "discarded" and self._existing(entry_uuid) is not None:
+                raise DomainError(f"Entry {entry_uuid} is in the ledger after all (a later replay saved it); "
+                                  "there is nothing to discard")
+            if how == "discarded":
+                self._discard_note(row, self._operator(badge), Actor(badge, actor.terminal, actor.login_user), note)
+            row.status, row.resolved_by, row.resolved_at, row.note = how, badge, self.clock(), note
+            row.save()
+            return row
+
+        return self.store.run_write(write, deadline=deadline)
+
+    def _discard_note(self, row: m.ReplayRefusal, operator: m.Operator, actor: Actor, note: str) -> None:
+        if operator.role not in ANYWHERE_ROLES:
+            raise PermissionDenied(f"{operator.name} ({operator.role}) may not discard a queued entry; "
+                                   "a supervisor or planner must")
+        if not row.job or not m.Job.select().where(m.Job.number == row.job).exists():
+            return  # no such job to note it on: the refusal keeps the note
+        text = f"Discarded queued entry from {row.terminal}: {row.words} — refused on replay: {row.reason} — {note}"
+        # Named after the refused entry, so the note cannot be written twice.
+        entry = self._normalise("note", row.job, actor=actor, stage=None, to_stage=None, qty=None, reason=None,
+                                item=None, item2=None, note=_cut(text, 500), voids=None,
+                                uuid=str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"floorterm:discard:{row.uuid}")),
+                                client_time=None)
+        self._write(entry)
 
     # -- planning data: operators and jobs ---------------------------------------------------
 
@@ -610,6 +724,25 @@ class _Entry:
     uuid: str
     client_time: dt.datetime
     actor: Actor
+    reference: str | None = None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, operator, **fields) -> _Entry:
+    """The ledger's checks that need no store: the input, the reason lists, role and terminal.
+
+    For a kiosk working from its offline copy; `operator` (with name and role) comes from that
+    copy. Raises InputError/DomainError in the ledger's own words; returns the entry as cleaned.
+    """
+    ledger = Ledger(None, config)  # these checks never touch the store
+    given = dict(stage=None, to_stage=None, qty=None, reason=None, item=None, item2=None, note="", voids=None,
+                 uuid=None, client_time=None)
+    entry = ledger._normalise(kind, job, actor=actor, **{**given, **fields})
+    ledger._authorise(entry, operator)
+    return entry
 
 
 def _check_uuid(value: str) -> str:
@@ -758,7 +891,7 @@ def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) 
 
 def describe_event(event: m.Event, config: Config) -> str:
     """One line for an event in a job's history: what, how many, where."""
-    stage = m.JobStep.get_by_id(event.step_id).name if event.step_id else None
+    stage = event.step.name if event.step_id else None  # no query when the caller joined the step in
     parts = [event.kind.replace("_", " ")]
     if event.qty and event.kind not in ("delay", "resume", "note", "hold", "unhold"):
         parts.append(str(event.qty))
@@ -768,4 +901,6 @@ def describe_event(event: m.Event, config: Config) -> str:
         parts.append(f"at {stage}")
     if event.reason:
         parts.append(f"({event.reason})")
+    if event.reference:
+        parts.append(f"· ref {event.reference}")
     return " ".join(parts)

@@ -130,6 +130,34 @@ class Event(BaseModel):
     client_time = pw.DateTimeField()
     committed_at = pw.DateTimeField(index=True)
     voids = pw.CharField(max_length=36, null=True, index=True)
+    # A dispatch's delivery note / shipment reference (schema 2); None for every other kind.
+    reference = pw.CharField(max_length=64, null=True)
+
+    class Meta:
+        # A kiosk's "your last entries" reads one terminal's newest events, or one operator's
+        # there, in a few index rows however large the ledger (schema 2).
+        indexes = ((("terminal", "id"), False), (("terminal", "operator", "id"), False))
 
 
-ALL_MODELS = (Operator, Job, JobStep, StepBalance, MaterialLine, Event)
+class ReplayRefusal(BaseModel):
+    """An entry a terminal queued offline that the ledger refused on replay: kept until a supervisor acts.
+
+    The entry itself stays in the terminal's outbox; this row lets the board list it.
+    """
+
+    uuid = pw.CharField(max_length=36, unique=True)
+    terminal = pw.CharField(max_length=32)
+    job = pw.CharField(max_length=32, null=True)  # the job number as queued; it may not exist
+    kind = pw.CharField(max_length=24)
+    words = pw.TextField()  # the entry as people read it, e.g. "complete 5 at Welding"
+    badge = pw.CharField(max_length=24)
+    client_time = pw.DateTimeField()
+    refused_at = pw.DateTimeField()
+    reason = pw.TextField()
+    status = pw.CharField(max_length=16, default="open", index=True)  # open | retried | discarded
+    resolved_by = pw.CharField(max_length=24, null=True)
+    resolved_at = pw.DateTimeField(null=True)
+    note = pw.TextField(default="")  # why it was discarded
+
+
+ALL_MODELS = (Operator, Job, JobStep, StepBalance, MaterialLine, Event, ReplayRefusal)

@@ -141,6 +141,20 @@ class LastEntry:
 
 
 @dataclass(frozen=True)
+class RecentEntry:
+    """One of a terminal's latest entries, for the kiosk's "your last entries" list."""
+
+    uuid: str
+    job: str
+    kind: str
+    words: str  # e.g. "complete 5 at Welding", "dispatch 5 · ref DN-4411"
+    committed_at: dt.datetime
+    client_time: dt.datetime
+    voided: bool
+    voided_by: str | None  # the name of the person who voided it
+
+
+@dataclass(frozen=True)
 class OperatorView:
     badge: str
     name: str
@@ -245,6 +259,52 @@ def dispatch_status(state: JobState) -> str:
     return f"{text}, {ready} ready" if ready else text
 
 
+def build_card(job, state: JobState, work_centres: dict[str, str], now: dt.datetime, tz,
+               label: Callable[[str, str], str]) -> JobCard:
+    """The job card from a job's header fields and balances; no store access (the kiosk's offline copy uses it too).
+
+    `job` is anything with the Job header attributes; `label(list, code)` names a reason.
+    """
+    today = plant_today(now, tz)
+    steps = tuple(step_view(s, work_centres.get(s.stage, ""), now, label) for s in state.steps)
+    material = tuple(
+        MaterialView(item=l.item, description=l.description, unit=l.unit, required=l.required, needed=l.needed,
+                     issued=l.issued, returned=l.returned, scrapped=l.scrapped, net_issued=l.net_issued,
+                     short=l.short, substitute_for=l.substitute_for)
+        for l in state.materials.values()
+    )
+    current = next((s for s in steps if s.pending > 0 or s.awaiting > 0), None)
+    delay = next((s.open_delay for s in steps if s.open_delay), None)
+    status = derive_status(state)
+    return JobCard(
+        number=job.number, order_ref=job.order_ref, customer=job.customer, product=job.product, qty=job.qty,
+        released=state.released, routing=job.routing, planned_start=job.planned_start,
+        planned_end=job.planned_end, priority=state.priority, initial_priority=job.initial_priority,
+        inspection=job.inspection, notes=job.notes, status=status, status_text=status_text(state, status),
+        flags=derive_flags(state, job.planned_end, today), completed=state.steps[-1].completed,
+        rejected=sum(s.rejected for s in state.steps), finished=state.finished,
+        ready_for_dispatch=state.ready_for_dispatch, dispatched=state.dispatched, scrapped=state.scrapped,
+        current_stage=current.stage if current else None,
+        work_centre=current.work_centre if current else "", qc=qc_status(state),
+        dispatch_status=dispatch_status(state), delay=delay, steps=steps, material=material,
+        last_event_id=job.last_event_id, as_of=now,
+    )
+
+
+def step_view(s: StepState, work_centre: str, now: dt.datetime, label: Callable[[str, str], str]) -> StepView:
+    delay = None
+    if s.delay_reason:
+        delay = DelayView(s.delay_reason, label("delay", s.delay_reason), s.delay_since,
+                          (now - s.delay_since).total_seconds())
+    waited = (now - s.waiting_since).total_seconds() if s.waiting_since else None
+    return StepView(
+        seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, work_centre=work_centre, received=s.received,
+        completed=s.completed, rejected=s.rejected, pending=s.pending, awaiting=s.awaiting, scrapped=s.scrapped,
+        reworked=s.reworked, rework_in=s.rework_in, state=step_state(s), waiting_since=s.waiting_since,
+        waiting_seconds=waited, open_delay=delay,
+    )
+
+
 class Queries:
     """Read access for screens and the CLI. `clock` is injectable for tests and snapshots."""
 
@@ -268,45 +328,9 @@ class Queries:
 
     def card_from_state(self, job: m.Job, state: JobState) -> JobCard:
         now = self.clock()
-        today = plant_today(now, self.config.tz)
         work_centres = {s.stage: s.work_centre for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre)
                         .where(m.JobStep.job == job.id)}
-        steps = tuple(self._step_view(s, work_centres.get(s.stage, ""), now) for s in state.steps)
-        material = tuple(
-            MaterialView(item=l.item, description=l.description, unit=l.unit, required=l.required, needed=l.needed,
-                         issued=l.issued, returned=l.returned, scrapped=l.scrapped, net_issued=l.net_issued,
-                         short=l.short, substitute_for=l.substitute_for)
-            for l in state.materials.values()
-        )
-        current = next((s for s in steps if s.pending > 0 or s.awaiting > 0), None)
-        delay = next((s.open_delay for s in steps if s.open_delay), None)
-        status = derive_status(state)
-        return JobCard(
-            number=job.number, order_ref=job.order_ref, customer=job.customer, product=job.product, qty=job.qty,
-            released=state.released, routing=job.routing, planned_start=job.planned_start,
-            planned_end=job.planned_end, priority=state.priority, initial_priority=job.initial_priority,
-            inspection=job.inspection, notes=job.notes, status=status, status_text=status_text(state, status),
-            flags=derive_flags(state, job.planned_end, today), completed=state.steps[-1].completed,
-            rejected=sum(s.rejected for s in state.steps), finished=state.finished,
-            ready_for_dispatch=state.ready_for_dispatch, dispatched=state.dispatched, scrapped=state.scrapped,
-            current_stage=current.stage if current else None,
-            work_centre=current.work_centre if current else "", qc=qc_status(state),
-            dispatch_status=dispatch_status(state), delay=delay, steps=steps, material=material,
-            last_event_id=job.last_event_id, as_of=now,
-        )
-
-    def _step_view(self, s: StepState, work_centre: str, now: dt.datetime) -> StepView:
-        delay = None
-        if s.delay_reason:
-            delay = DelayView(s.delay_reason, self._label("delay", s.delay_reason), s.delay_since,
-                              (now - s.delay_since).total_seconds())
-        waited = (now - s.waiting_since).total_seconds() if s.waiting_since else None
-        return StepView(
-            seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, work_centre=work_centre, received=s.received,
-            completed=s.completed, rejected=s.rejected, pending=s.pending, awaiting=s.awaiting, scrapped=s.scrapped,
-            reworked=s.reworked, rework_in=s.rework_in, state=step_state(s), waiting_since=s.waiting_since,
-            waiting_seconds=waited, open_delay=delay,
-        )
+        return build_card(job, state, work_centres, now, self.config.tz, self._label)
 
     def _label(self, kind: str, code: str) -> str:
         try:
@@ -388,6 +412,30 @@ class Queries:
         return LastEntry(uuid=event.uuid, job=m.Job.get_by_id(event.job_id).number,
                          message=describe_event(event, self.config), committed_at=event.committed_at)
 
+    def recent_entries(self, terminal: str, badge: str | None = None, limit: int = 5) -> list[RecentEntry]:
+        """This terminal's newest entries (only `badge`'s if given), newest first; a void is not listed,
+        it marks the entry it cancels as voided."""
+        e = m.Event
+        with m.database.atomic():
+            # The (terminal, id) and (terminal, operator, id) indexes hand these over newest first:
+            # a few index rows read, however large the ledger (schema 2). The step comes joined in,
+            # so describing an entry costs no query; its id too, or peewee would blank step_id.
+            query = (e.select(e, m.Job.id, m.Job.number, m.JobStep.id, m.JobStep.name)
+                     .join(m.Job, on=(e.job == m.Job.id))
+                     .switch(e).join(m.JobStep, peewee.JOIN.LEFT_OUTER, on=(e.step == m.JobStep.id))
+                     .where((e.terminal == terminal) & (e.kind != "void")))
+            if badge is not None:
+                query = query.where(e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
+            events = list(query.order_by(e.id.desc()).limit(limit))
+            if not events:
+                return []
+            voided_by = dict(e.select(e.voids, m.Operator.name).join(m.Operator)
+                             .where(e.voids.in_([x.uuid for x in events])).tuples())
+            return [RecentEntry(uuid=x.uuid, job=x.job.number, kind=x.kind, words=describe_event(x, self.config),
+                                committed_at=x.committed_at, client_time=x.client_time,
+                                voided=x.uuid in voided_by, voided_by=voided_by.get(x.uuid))
+                    for x in events]
+
     def history(self, number: str) -> list[dict]:
         """The job's entries newest first, voided ones marked with the void's reason."""
         job = self._job(number)
@@ -404,6 +452,7 @@ class Queries:
                 "note": e.note, "operator": e.operator.name, "badge": e.operator.badge, "terminal": e.terminal,
                 "login_user": e.login_user, "client_time": e.client_time, "committed_at": e.committed_at,
                 "voided": void is not None, "void_reason": void.note if void else None, "voids": e.voids,
+                "reference": e.reference,
             })
         return rows
 
@@ -428,6 +477,6 @@ class Queries:
                     "qty": e.qty, "reason": e.reason, "item": e.item, "item2": e.item2, "note": e.note,
                     "operator": e.badge, "terminal": e.terminal, "login_user": e.login_user,
                     "client_time": jsonable(e.client_time), "committed_at": jsonable(e.committed_at),
-                    "voids": e.voids,
+                    "voids": e.voids, "reference": e.reference,
                 }
             last = rows[-1].id

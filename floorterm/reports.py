@@ -36,7 +36,7 @@ from floorterm.rules import JobState, StepState
 fn = peewee.fn
 
 EXCEPTION_VIEWS = ("delayed", "late", "due_soon", "ageing", "pending_qc", "pending_rework", "ready_for_dispatch",
-                   "material_short", "priority_changed", "on_hold")
+                   "material_short", "priority_changed", "on_hold", "replay_refused")
 REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")
 PERIODS = ("today", "yesterday", "shift", "week")
 COMPLETING_KINDS = ("complete", "qc_pass")
@@ -211,6 +211,20 @@ class HoldItem:
 
 
 @dataclass(frozen=True)
+class RefusedItem:
+    """An entry a terminal queued offline that the ledger refused on replay (floorterm outbox retry / discard)."""
+
+    number: str  # the job number as queued ('' if none)
+    terminal: str
+    words: str
+    reason: str
+    badge: str
+    client_time: dt.datetime
+    refused_at: dt.datetime
+    uuid: str
+
+
+@dataclass(frozen=True)
 class Exceptions:
     delayed: list[DelayedItem] = field(default_factory=list)
     late: list[LateItem] = field(default_factory=list)
@@ -222,6 +236,7 @@ class Exceptions:
     material_short: list[ShortItem] = field(default_factory=list)
     priority_changed: list[PriorityItem] = field(default_factory=list)
     on_hold: list[HoldItem] = field(default_factory=list)
+    replay_refused: list[RefusedItem] = field(default_factory=list)
     as_of: dt.datetime | None = None
 
     def counts(self) -> dict[str, int]:
@@ -541,7 +556,8 @@ class Reports:
             now = self.clock()
             jobs, states = self._open_jobs()
             holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
-        return self._exceptions(jobs, states, holds, now)
+            refused = self._replay_refusals()
+        return self._exceptions(jobs, states, holds, now, refused)
 
     def counts(self) -> dict[str, int]:
         """How many items each exception list holds."""
@@ -558,12 +574,19 @@ class Reports:
                 latest[event.job_id] = event
         return latest
 
+    def _replay_refusals(self) -> list[RefusedItem]:
+        """Open refusals of entries replayed from terminals' outboxes, oldest first."""
+        r = m.ReplayRefusal
+        return [RefusedItem(row.job or "", row.terminal, row.words, row.reason, row.badge, row.client_time,
+                            row.refused_at, row.uuid)
+                for row in r.select().where(r.status == "open").order_by(r.refused_at, r.id)]
+
     def _exceptions(self, jobs: list, states: dict[int, JobState], holds: dict[int, m.Event],
-                    now: dt.datetime) -> Exceptions:
+                    now: dt.datetime, refused: list[RefusedItem]) -> Exceptions:
         tz = self.config.tz
         today = plant_today(now, tz)
         warn = dt.timedelta(hours=self.config.thresholds.late_warning_hours)
-        ex = Exceptions(as_of=now)
+        ex = Exceptions(as_of=now, replay_refused=refused)
         for job in jobs:
             state = states[job.id]
             number = job.number
@@ -628,10 +651,11 @@ class Reports:
             done_shift = self._completed_by_stage(shift_start)
             done_window = self._completed_by_stage(now - dt.timedelta(hours=window_hours))
             holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
+            refused = self._replay_refusals()
         rows = [self._row(job, states[job.id], now) for job in jobs]
         summary = self._summaries((s for st in states.values() for s in st.steps), done_shift, now)
         wip = WipBoard(self.stages, rows, summary, shift, shift_start, now)
-        return Board(wip, self._exceptions(jobs, states, holds, now),
+        return Board(wip, self._exceptions(jobs, states, holds, now, refused),
                      self._bottlenecks(summary, done_window, window_hours, "expected"))
 
     # -- ageing
@@ -810,6 +834,8 @@ class Reports:
         for i in ex.on_hold:
             since = to_plant(i.since, tz).strftime("%Y-%m-%d %H:%M") if i.since else "?"
             rows.append(["on_hold", i.number, "", "", f"on hold since {since}" + (f": {i.note}" if i.note else "")])
+        for i in ex.replay_refused:
+            rows.append(["replay_refused", i.number, "", "", f"{i.terminal}: {i.words} — refused on replay: {i.reason}"])
         return ["list", "job", "stage", "qty", "detail"], rows
 
     def _rows_delays(self, *, since, until, **_) -> tuple[list[str], list[list]]:

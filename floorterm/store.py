@@ -35,6 +35,9 @@ NOTIFY_CHANNEL = "floorterm_events"
 # kiosk shows "saving…" meanwhile, and giving up loses the operator's entry.
 WRITE_DEADLINE_SECONDS = 30.0
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long connecting to a PostgreSQL server may take: a kiosk whose server is away must
+# learn it in seconds (and queue the entry), not wait for the network stack's minutes.
+PG_CONNECT_TIMEOUT_SECONDS = 3
 
 # Filesystems where SQLite's locking is unreliable and a power cut can lose commits.
 NETWORK_FILESYSTEMS = frozenset(
@@ -107,22 +110,26 @@ class Store:
         self.url = url
         self.backend = backend
         self._local = threading.local()
+        self.away = False  # opened with allow_away while the server could not be reached
 
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, check_schema: bool = True, create_dir: bool = False) -> "Store":
+    def open(cls, url: str, *, check_schema: bool = True, create_dir: bool = False,
+             allow_away: bool = False) -> "Store":
         """Open the store at `url` and bind the models to it.
 
         With check_schema (the default) the store must be initialised and at exactly this
-        code's schema; otherwise a StoreError says what to run.
+        code's schema; otherwise a StoreError says what to run. With allow_away a PostgreSQL
+        server that cannot be reached still gives a store, marked `away` (a kiosk then starts
+        from its offline copy; the schema is checked once the server answers).
         """
         path = sqlite_path_from_url(url)
         if path is None:
-            store = cls._open_postgres(url)
+            store = cls._open_postgres(url, allow_away=allow_away)
         else:
             store = cls._open_sqlite(path, create_dir=create_dir)
-        if check_schema:
+        if check_schema and not store.away:
             try:
                 store.require_current_schema()
             except Exception:
@@ -160,7 +167,7 @@ class Store:
         return store
 
     @classmethod
-    def _open_postgres(cls, url: str) -> "Store":
+    def _open_postgres(cls, url: str, *, allow_away: bool = False) -> "Store":
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]
         try:
@@ -170,14 +177,16 @@ class Store:
                 "This store is PostgreSQL but the driver is not installed: "
                 "pip install 'floorterm[postgres]'"
             ) from exc
-        from playhouse.postgres_ext import Psycopg3Database
-
-        database = Psycopg3Database(url, autoconnect=True)
+        options = {} if "connect_timeout=" in url else {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}
+        database = _reconnecting_pg_database()(url, autoconnect=True, **options)
         store = cls(database, url, "postgres")
         store._bind()
         try:
             database.connect(reuse_if_open=True)
         except peewee.OperationalError as exc:
+            if allow_away:
+                store.away = True
+                return store
             raise StoreError(f"Cannot reach the PostgreSQL store: {str(exc).strip()}") from exc
         return store
 
@@ -321,6 +330,24 @@ class Store:
             with contextlib.suppress(Exception):
                 self.db.close()
 
+    def drop_connection(self) -> None:
+        """Close a PostgreSQL connection that failed, so the next use connects afresh."""
+        self._recover_connection()
+
+    def reconnect(self) -> None:
+        """Drop the connection and connect again now; StoreError if the server is still away.
+
+        Reads reconnect by themselves after a lost connection (the first read fails); this
+        lets a kiosk find out at once whether the store is back.
+        """
+        if self.backend != "postgres":
+            return  # a SQLite file does not go away under an open connection
+        self._recover_connection()
+        try:
+            self.db.connect(reuse_if_open=True)
+        except (peewee.OperationalError, peewee.InterfaceError) as exc:
+            raise StoreError(f"Cannot reach the PostgreSQL store: {_first_line(exc)}") from exc
+
     def locked(self, query):
         """The query with FOR UPDATE on PostgreSQL (locks the rows it reads for this transaction).
 
@@ -332,6 +359,30 @@ class Store:
         """Wake boards listening on PostgreSQL; delivered only if the transaction commits."""
         if self.backend == "postgres":
             self.db.execute_sql("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{event_id}:{job_id}"))
+
+
+_PG_DATABASE = None
+
+
+def _reconnecting_pg_database():
+    """peewee's psycopg 3 database, made to reconnect (outside a transaction) once the server dropped it.
+
+    Without this a connection the server closed (restart, failover, network) stays dead and
+    every later read fails with "the connection is closed" until the process restarts.
+    """
+    global _PG_DATABASE
+    if _PG_DATABASE is None:
+        from playhouse.postgres_ext import Psycopg3Database
+
+        class ReconnectingPsycopg3Database(Psycopg3Database):
+            def cursor(self, named_cursor=None):
+                conn = None if self.is_closed() else self._state.conn
+                if conn is not None and conn.closed and not self.in_transaction():
+                    self.close()  # autoconnect opens a new connection below
+                return super().cursor(named_cursor)
+
+        _PG_DATABASE = ReconnectingPsycopg3Database
+    return _PG_DATABASE
 
 
 def _first_line(exc: Exception) -> str:

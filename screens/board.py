@@ -500,7 +500,8 @@ class BoardScreen(Screen):
             self._want.add("rows")
         if self.loaded and now - self._last_reconcile >= RECONCILE_SECONDS:
             self._last_reconcile = now
-            self._want.add("reconcile")
+            # Exceptions too: an entry refused on replay changes no job, so no job wakes the board for it.
+            self._want.update({"reconcile", "exceptions"})
         if self.operator is not None:
             idle = (self.clock() - self.last_key_at).total_seconds()
             if idle >= self.config.kiosk.idle_signout_seconds:
@@ -682,7 +683,8 @@ class BoardScreen(Screen):
 
     def _fill_exception_tiles(self, lists) -> None:
         for name, items in lists:
-            level = "-bad" if items and name in ("delayed", "late", "material_short") else ("-warn" if items else "-ok")
+            bad = ("delayed", "late", "material_short", "replay_refused")
+            level = "-bad" if items and name in bad else ("-warn" if items else "-ok")
             self.query_one(f"#xtile-{name}", Tile).show(EXCEPTION_TITLES[name], len(items),
                                                        exception_tile_text(items), level)
 

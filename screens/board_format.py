@@ -12,7 +12,7 @@ import datetime as dt
 
 from rich.text import Text
 
-from floorterm.clock import format_duration, to_plant
+from floorterm.clock import entered_at_terminal, format_duration, to_plant
 from floorterm.reports import StageSummary, WipCell, WipRow
 
 # One style per waiting-age bucket (config thresholds.ageing_hours give len+1 buckets). Exact
@@ -210,7 +210,13 @@ def history_cells(entry: dict, labels: dict[tuple[str, str], str], tz, today: dt
     if kind == "priority":
         qty = ""
         what = f"Priority → {entry['qty']}"
-    cells = [Text(plant_stamp(entry["committed_at"], tz, today=today)), Text(what), Text(qty), Text(step),
+    if entry.get("reference"):
+        what += f" · ref {entry['reference']}"
+    when = plant_stamp(entry["committed_at"], tz, today=today)
+    entered = entered_at_terminal(entry.get("client_time"), entry["committed_at"], tz)
+    if entered:  # queued offline and replayed later, or the terminal's clock is off
+        when += f" ({entered})"
+    cells = [Text(when), Text(what), Text(qty), Text(step),
              Text(reason), Text(who), Text(entry["terminal"] or "—"), Text(note)]
     if entry["voided"]:
         for cell in cells:

@@ -35,6 +35,7 @@ EXCEPTION_TITLES = {
     "delayed": "Delayed", "late": "Late", "due_soon": "Due soon", "ageing": "WIP ageing",
     "pending_qc": "Pending QC", "pending_rework": "Pending rework", "ready_for_dispatch": "Ready to dispatch",
     "material_short": "Material short", "priority_changed": "Priority changed", "on_hold": "On hold",
+    "replay_refused": "Refused on replay",
 }
 # What each list holds, said once above its items.
 EXCEPTION_HELP = {
@@ -48,6 +49,7 @@ EXCEPTION_HELP = {
     "material_short": "released jobs blocked by a material shortage",
     "priority_changed": "jobs whose priority differs from the planned one",
     "on_hold": "jobs on hold, with why",
+    "replay_refused": "entries queued offline that the store refused: floorterm outbox retry or discard",
 }
 
 
@@ -287,6 +289,8 @@ def exception_items(ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...]
                              for i in ex.priority_changed])
     add("on_hold", [(i.number, "", "", Text(f"since {plant_stamp(i.since, tz, today=today)}: ") + Text(i.note))
                     for i in ex.on_hold])
+    add("replay_refused", [(i.number, "", "", Text(f"{i.terminal}: ") + Text(i.words) + Text(" — ")
+                            + Text(i.reason, style="bold")) for i in ex.replay_refused])
     return out
 
 

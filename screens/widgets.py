@@ -8,8 +8,9 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from floorterm.clock import format_duration, to_plant
+from floorterm.clock import entered_at_terminal, format_duration, to_plant
 from floorterm.queries import JobCard
+from floorterm.screens.glyphs import glyph
 
 STATE_STYLE = {
     "waiting": "bold yellow",
@@ -80,7 +81,7 @@ def card_renderable(card: JobCard, tz, highlight: tuple[str, ...] = (), *, mater
     head.append(f"Job {card.number}", style="bold reverse")
     head.append(f"  {card.status_text}", style="bold")
     if card.flags:
-        head.append("  ⚑ " + ", ".join(card.flags).upper(), style="bold red")
+        head.append(f"  {glyph('flag')} " + ", ".join(card.flags).upper(), style="bold red")
     parts = [head, _info(card)]
     if material_lines:
         parts.append(material_renderable(card, selected=selected_item))
@@ -117,7 +118,8 @@ def _steps(card: JobCard, highlight: tuple[str, ...]) -> Columns:
             state = f"waiting {format_duration(s.waiting_seconds)}"
         if s.awaiting:
             state += f" · {s.awaiting} rejected await decision"
-        rows.append([Text(("▶ " if here else "  ") + s.name), Text(str(s.received)), Text(str(s.completed)),
+        rows.append([Text((glyph("here") + " " if here else "  ") + s.name), Text(str(s.received)),
+                     Text(str(s.completed)),
                      Text(str(s.rejected)), Text(str(s.pending)), Text(state, style=STATE_STYLE.get(s.state, ""))])
         styles.append("reverse" if here else "")
     return Columns(["  Step", "Recv", "Done", "Rej", "Pend", "State"], rows, right=frozenset({1, 2, 3, 4}),
@@ -152,7 +154,7 @@ def material_renderable(card: JobCard, *, selected: str | None = None) -> Column
             status = Text("complete", style="green")
         if m.substitute_for:
             status.append(f" (for {m.substitute_for})")
-        marker = "▶" if m.item == selected else " "
+        marker = glyph("here") if m.item == selected else " "
         rows.append([Text(f"{marker}{number}", style="bold"), Text(m.item), Text(m.description),
                      Text(str(m.needed)), Text(str(m.net_issued)), status])
         styles.append("reverse" if m.item == selected else "")
@@ -170,6 +172,11 @@ def history_renderable(rows: list[dict], tz) -> Columns:
             what.append(" (VOIDED)", style="bold")
         if e["note"] and e["kind"] in ("note", "qc_fail", "void"):
             what.append(f": {e['note']}")
+        if e.get("reference"):
+            what.append(f" · ref {e['reference']}")
+        entered = entered_at_terminal(e.get("client_time"), e["committed_at"], tz)
+        if entered:
+            what.append(f" · {entered}", style="italic")
         cells.append([Text(when.strftime("%d.%m %H:%M") if when else ""), what, Text(str(e["qty"] or "")),
                       Text(e["step"] or ""), Text(e["reason"] or ""), Text(e["operator"]), Text(e["terminal"] or "")])
     return Columns(["When", "What", "Qty", "Step", "Reason", "Who", "Where"], cells, right=frozenset({2}), flex=1,

@@ -222,3 +222,9 @@ def job_factory(ledger):
 def make_job(ledger):
     """Create a job (default: 20 of the standard routing, two material lines) and optionally release it."""
     return job_factory(ledger)
+
+
+@pytest.fixture(autouse=True)
+def private_outbox(tmp_path, monkeypatch):
+    """Each test's kiosks keep their outbox and offline copy in its own folder, never the user's."""
+    monkeypatch.setenv("FLOORTERM_OUTBOX_DIR", str(tmp_path / "outbox"))

@@ -136,10 +136,7 @@ async def test_bottlenecks_view_names_the_worst_stage_plainly(config, store, clo
 async def test_exceptions_view_has_one_list_per_view_with_counts_and_opens_jobs(config, store, clock, plant):
     app = board_app(config, store, clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        screen = board(app)
-        await pilot.press("3")
-        await settle(pilot)
+        screen = await exceptions_view(pilot)
         menu = [" ".join(text_of_option(screen, i).split()) for i in range(10)]
         assert menu == ["▶ Delayed 1", "Late 1", "Due soon 0", "WIP ageing 7", "Pending QC 1", "Pending rework 1",
                         "Ready to dispatch 0", "Material short 0", "Priority changed 1", "On hold 1"]
@@ -156,6 +153,14 @@ async def test_exceptions_view_has_one_list_per_view_with_counts_and_opens_jobs(
         await pilot.press("enter")
         await until(pilot, lambda: screen.view == "job" and screen.card is not None)
         assert screen.card.number == "J-1006"
+
+
+async def exceptions_view(pilot):
+    """Open the exceptions view once the board is loaded; returns the board screen."""
+    await settle(pilot)
+    await pilot.press("3")
+    await settle(pilot)
+    return board(pilot.app)
 
 
 def text_of_option(screen, index: int) -> str:
@@ -591,3 +596,23 @@ async def test_user_data_is_shown_as_typed_never_as_markup(config, store, clock,
         history = screen.query_one("#job-history")
         assert history.get_row_at(0)[7].plain == "[bold]Customer stop[/bold]"
         assert isinstance(history.get_row_at(0)[7], Text)
+
+
+async def test_an_entry_refused_on_replay_is_listed_with_terminal_job_entry_and_reason(config, store, clock, plant,
+                                                                                       ledger):
+    from floorterm.outbox import QueuedEntry
+
+    queued = QueuedEntry(kind="complete", job="J-1002", stage="CNC", qty=30, badge="W1", terminal="CNC-1",
+                         words="complete 30 at CNC machining", client_time=clock.now)
+    ledger.report_replay_refusal(queued, "Only 8 pending at CNC machining; cannot complete 30")
+    app = board_app(config, store, clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await exceptions_view(pilot)
+        assert " ".join(text_of_option(screen, 10).split()) == "Refused on replay 1"
+        for _ in range(10):  # ] ten times: the last list
+            await pilot.press("right_square_bracket")
+        assert text_of(screen.query_one("#exceptions-title")).strip().startswith("REFUSED ON REPLAY (1)")
+        table = screen.query_one("#exceptions-table")
+        assert table.selected()[0] == "J-1002"
+        assert table.get_cell_at((0, 3)).plain == ("CNC-1: complete 30 at CNC machining — "
+                                                   "Only 8 pending at CNC machining; cannot complete 30")

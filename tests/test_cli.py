@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from conftest import OPERATORS, REPO
 from floorterm import cli
 from floorterm import models as m
 from floorterm.cli import main
-from floorterm.store import Store
+from floorterm.store import MIGRATIONS_DIR, Store
 
 CONFIG = REPO / "config.toml"
 JOB_HEADER = "job,order_ref,customer,product,qty,planned_start,planned_end,priority,routing"
@@ -271,15 +272,16 @@ def test_db_init_status_upgrade_on_a_new_store(new_store_url, capsys, tmp_path):
     assert code == 3
     code, _, err = run("db", "upgrade")
     assert code == 3 and "db init" in err
+    steps = ", ".join(sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py")))  # every schema step, in order
     code, out, _ = run("db", "init")
-    assert code == 0 and out.endswith(": applied 0001_initial\n")
+    assert code == 0 and out.endswith(f": applied {steps}\n")
     code, out, _ = run("db", "init")
     assert code == 0 and "already up to date, nothing to apply" in out
     code, out, _ = run("db", "upgrade")
     assert code == 0 and "already up to date" in out
     code, out, _ = run("db", "status")
     assert code == 0
-    assert "applied: 0001_initial\npending: (none)\nunknown: (none)\n" in out
+    assert f"applied: {steps}\npending: (none)\nunknown: (none)\n" in out
 
 
 def test_db_status_exit_1_when_a_step_is_pending(store_url, capsys):
@@ -595,6 +597,45 @@ def test_jobs_history_formats(planned):
     assert [r["kind"] for r in as_csv] == ["void", "release"]
 
 
+def test_history_shows_when_an_entry_was_made_at_the_terminal(planned, store_url, config):
+    from floorterm.clock import utcnow
+    from floorterm.ledger import Actor, Ledger
+
+    assert planned("record", "release", "M-1", "--qty", "6", "--operator", "S1").code == 0
+    with Store.open(store_url) as store:  # as a kiosk replays an entry it queued offline 38 minutes ago
+        queued = utcnow().replace(second=0, microsecond=0) - dt.timedelta(minutes=38)
+        Ledger(store, config).complete("M-1", "CUT", 2, actor=Actor("C1", terminal="CUT-1"), client_time=queued)
+    table = planned("jobs", "history", "M-1").out.splitlines()
+    entered = queued.replace(tzinfo=dt.timezone.utc).astimezone(config.tz)
+    assert f"(entered {entered:%H:%M} at the terminal)" in table[1] and "complete" in table[1]
+    assert "entered" not in table[2] and "release" in table[2]
+    rows = json.loads(planned("jobs", "history", "M-1", "--format", "json").out)
+    assert rows[0]["client_time"] == queued.isoformat() + "Z"
+
+
+def test_dispatch_reference_from_record_to_history_and_export(planned):
+    assert "--reference TEXT" in planned("record", "dispatch", "--help").out
+    for args in (["release", "M-1", "--qty", "3"], ["complete", "M-1", "--step", "CUT", "--qty", "3"],
+                 ["complete", "M-1", "--step", "CNC", "--qty", "3"], ["qc-pass", "M-1", "--step", "FQC", "--qty", "3"],
+                 ["complete", "M-1", "--step", "PACK", "--qty", "3"]):
+        assert planned("record", *args, "--operator", "S1").code == 0
+    too_long = planned("record", "dispatch", "M-1", "--qty", "2", "--reference", "D" * 65, "--operator", "S1")
+    assert (too_long.code, too_long.err) == (1, "floorterm: Reference is too long: 65 characters, at most 64\n")
+    not_here = planned("record", "complete", "M-1", "--step", "PACK", "--qty", "1", "--reference", "DN-1",
+                       "--operator", "S1")
+    assert not_here.code == 2 and "unrecognized arguments: --reference DN-1" in not_here.err
+    shipped = planned("record", "dispatch", "M-1", "--qty", "2", "--reference", "DN-4411", "--operator", "S1")
+    assert (shipped.code, shipped.out) == (0, "M-1: Dispatched 2 (2 of 10 dispatched in all)\n")
+    table = planned("jobs", "history", "M-1").out.splitlines()
+    assert "dispatch · ref DN-4411" in table[1]
+    rows = json.loads(planned("jobs", "history", "M-1", "--format", "json").out)
+    assert [(r["kind"], r["reference"]) for r in rows[:2]] == [("dispatch", "DN-4411"), ("complete", None)]
+    exported = list(csv.DictReader(io.StringIO(planned("export", "events").out)))
+    assert [(e["kind"], e["reference"]) for e in exported[-2:]] == [("complete", ""), ("dispatch", "DN-4411")]
+    lines = planned("export", "events", "--format", "jsonl").out.splitlines()
+    assert json.loads(lines[-1])["reference"] == "DN-4411" and json.loads(lines[0])["reference"] is None
+
+
 # --------------------------------------------------------------------------- record
 
 
@@ -787,7 +828,9 @@ def test_export_events_csv_jsonl_and_since(planned, tmp_path):
     as_csv = planned("export", "events")
     assert as_csv.code == 0
     rows = list(csv.DictReader(io.StringIO(as_csv.out)))
-    assert list(rows[0].keys()) == cli.EXPORT_COLUMNS
+    assert list(rows[0].keys()) == ["id", "uuid", "job", "stage", "kind", "qty", "reason", "item", "item2", "note",
+                                    "operator", "terminal", "login_user", "client_time", "committed_at", "voids",
+                                    "reference"]
     assert [(r["job"], r["kind"], r["qty"], r["stage"]) for r in rows] == [
         ("J-2", "release", "4", ""), ("J-2", "complete", "2", "CUT"), ("J-3", "release", "1", "")]
     assert rows[1]["note"] == 'said "hi", twice'

@@ -604,6 +604,63 @@ def test_kiosk_seconds_positive(key, value):
     assert f"kiosk.{key} must be between 1 and" in msg
 
 
+def test_kiosk_settings_defaults_and_values():
+    kiosk = parse(BASE).kiosk
+    assert (kiosk.bell, kiosk.dispatch_reference, kiosk.offline_snapshot_max_age_minutes) == (True, "optional", 60)
+    cfg = parse(variant(append="[kiosk]\nbell = false\ndispatch_reference = \"required\"\n"
+                               "offline_snapshot_max_age_minutes = 10080"))
+    assert (cfg.kiosk.bell, cfg.kiosk.dispatch_reference, cfg.kiosk.offline_snapshot_max_age_minutes) == \
+        (False, "required", 10080)
+    assert parse(variant(append='[kiosk]\ndispatch_reference = "off"')).kiosk.dispatch_reference == "off"
+    repo = load_config(REPO / "config.toml").kiosk
+    assert (repo.bell, repo.dispatch_reference, repo.offline_snapshot_max_age_minutes) == (True, "optional", 60)
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("bell = 'yes'", "kiosk.bell must be true or false, not string"),
+        ("bell = 1", "kiosk.bell must be true or false, not integer"),
+        ("dispatch_reference = 'always'",
+         'kiosk.dispatch_reference must be one of required, optional, off; got "always"'),
+        ("dispatch_reference = 'Required'",
+         'kiosk.dispatch_reference must be one of required, optional, off; got "Required"'),
+        ("dispatch_reference = false", "kiosk.dispatch_reference must be a string, not boolean"),
+        ("dispatch_reference = ''", "kiosk.dispatch_reference must not be empty"),
+        ("offline_snapshot_max_age_minutes = 0", "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 0"),
+        ("offline_snapshot_max_age_minutes = 10081",
+         "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 10081"),
+        ("offline_snapshot_max_age_minutes = '60'",
+         "kiosk.offline_snapshot_max_age_minutes must be an integer, not string"),
+        ("offline_snapshot_max_age_minutes = 1.5",
+         "kiosk.offline_snapshot_max_age_minutes must be an integer, not float"),
+        ("offline_snapshot_max_age = 60",
+         'kiosk.offline_snapshot_max_age: write the age in minutes as "offline_snapshot_max_age_minutes" (1..10080)'),
+    ],
+)
+def test_kiosk_settings_bad_values_give_one_line_naming_the_key(line, expected):
+    assert error_of(variant(append=f"[kiosk]\n{line}")) == f"config.toml: {expected}"
+
+
+def test_kiosk_keys_outside_kiosk_point_to_it():
+    msg = error_of(variant(append="[scanner]\nbell = true"))
+    assert msg == 'config.toml: unknown key "bell" in [scanner] ("bell" belongs in [kiosk])'
+
+
+def test_bad_kiosk_setting_exits_2_at_the_command_line(tmp_path, capsys):
+    from floorterm.cli import main
+
+    bad = tmp_path / "config.toml"
+    bad.write_text((REPO / "config.toml").read_text().replace('dispatch_reference = "optional"',
+                                                              'dispatch_reference = "sometimes"'))
+    db = tmp_path / "plant.db"
+    assert main(["--config", str(bad), "--db", str(db), "db", "init"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'floorterm: {bad}: kiosk.dispatch_reference must be one of required, optional, off; '
+                   'got "sometimes"\n')
+    assert not db.exists()
+
+
 @pytest.mark.parametrize(
     "hours, expected",
     [

@@ -12,7 +12,8 @@ import pytest
 from conftest import REPO
 
 CORE = ("floorterm.ledger", "floorterm.queries", "floorterm.store", "floorterm.config", "floorterm.rules",
-        "floorterm.models", "floorterm.inputs", "floorterm.scan", "floorterm.verify", "floorterm.clock")
+        "floorterm.models", "floorterm.inputs", "floorterm.scan", "floorterm.verify", "floorterm.clock",
+        "floorterm.outbox", "floorterm.kiosk_snapshot")
 HEAVY = ("textual", "psycopg", "psycopg2", "psycopg_binary", "psycopg_c")
 
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import PLANNER, QC, STORES, SUPERVISOR, VIEWER, Actor, at, event_count, refused
 from floorterm import models as m
 from floorterm.errors import FloortermError, InputError, PermissionDenied
-from floorterm.ledger import new_uuid
+from floorterm.ledger import describe_event, new_uuid
 from floorterm.verify import verify_store
 
 STANDARD = ("CUT", "CNC", "BEND", "WELD", "ASSY", "PAINT", "FQC", "PACK", "DISP")
@@ -318,6 +318,34 @@ def test_dispatch(ledger, queries, make_job):
     assert verify_store() == []
 
 
+def test_dispatch_reference_is_stored_cleaned_and_shown(ledger, queries, make_job, config):
+    job = make_job(release=20)
+    advance(ledger, job, "DISP", 20)
+    receipt = ledger.dispatch(job, 5, actor=at("DISP-1"), reference=" DN-\x1b[31m4411\x1b[0m\x9b ")
+    event = m.Event.get(m.Event.uuid == receipt.uuid)
+    assert event.reference == "DN-4411"
+    assert describe_event(event, config) == "dispatch 5 · ref DN-4411"
+    assert queries.history(job)[0]["reference"] == "DN-4411"
+    longest = "R" * 64
+    plain = ledger.dispatch(job, 1, actor=STORES, reference=longest)
+    assert m.Event.get(m.Event.uuid == plain.uuid).reference == longest
+    none = ledger.dispatch(job, 1, actor=STORES, reference="  ")
+    assert m.Event.get(m.Event.uuid == none.uuid).reference is None
+    assert ledger.void(receipt.uuid, actor=SUPERVISOR, note="wrong truck").message == \
+        "Voided: dispatch 5 · ref DN-4411"
+
+
+def test_dispatch_reference_too_long_or_on_another_kind_is_refused(ledger, queries, make_job):
+    job = make_job(release=20)
+    advance(ledger, job, "DISP", 20)
+    refused(queries, job, lambda: ledger.dispatch(job, 5, actor=STORES, reference="R" * 65), InputError,
+            "Reference is too long: 65 characters, at most 64")
+    refused(queries, job, lambda: ledger.record("note", job, note="x", actor=SUPERVISOR, reference="DN-1"), InputError,
+            "Only a dispatch carries a delivery reference; cannot add a note with one")
+    refused(queries, job, lambda: ledger.record("release", job, qty=1, actor=SUPERVISOR, reference="DN-1"),
+            InputError, "Only a dispatch carries a delivery reference; cannot release with one")
+
+
 # -- priority, hold, note --------------------------------------------------------------------
 
 
@@ -464,6 +492,48 @@ def test_same_uuid_for_another_entry_is_refused(ledger, queries, make_job):
     refused(queries, other, lambda: ledger.complete(other, "CUT", 5, actor=SUPERVISOR, uuid=entry), message=message)
     refused(queries, job, lambda: ledger.complete(job, "CUT", 1, actor=SUPERVISOR, uuid="not-a-uuid"), InputError,
             "Entry id 'not-a-uuid' is not a UUID")
+
+
+def test_same_uuid_is_the_same_entry_only_if_every_detail_matches(ledger, queries, make_job):
+    """DESIGN §9: same UUID and same entry -> the first result; same UUID, different entry -> refused."""
+    job = make_job(release=20)
+    advance(ledger, job, "DISP", 10)
+    message = "Entry id {} was already used for a different entry"
+
+    def check(first, same, others):
+        entry = new_uuid()
+        receipt = first(entry)
+        again = same(entry)
+        assert again.duplicate and again.event_id == receipt.event_id
+        for other in others:
+            refused(queries, job, lambda: other(entry), message=message.format(entry))
+        return receipt
+
+    check(
+        lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
+        lambda u: ledger.reject(job, "CUT", "2", "DIM", actor=SUPERVISOR, uuid=u, note=" edge "),
+        [lambda u: ledger.reject(job, "CUT", 3, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
+         lambda u: ledger.reject(job, "CUT", 2, "HOLE", actor=SUPERVISOR, uuid=u, note="edge"),
+         lambda u: ledger.reject(job, "CNC", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
+         lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="burr"),
+         lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=at("CUT-1", "C1"), uuid=u, note="edge"),
+         lambda u: ledger.scrap(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge")])
+    check(lambda u: ledger.rework(job, "CUT", 1, actor=SUPERVISOR, uuid=u),
+          lambda u: ledger.rework(job, "CUT", 1, "CUT", actor=SUPERVISOR, uuid=u),
+          [lambda u: ledger.rework(job, "CUT", 1, "CNC", actor=SUPERVISOR, uuid=u)])
+    check(lambda u: ledger.material_issue(job, "PLATE-8", 5, actor=STORES, uuid=u),
+          lambda u: ledger.material_issue(job, "plate-8", 5, actor=STORES, uuid=u),
+          [lambda u: ledger.material_issue(job, "BOLT-M12", 5, actor=STORES, uuid=u)])
+    dispatched = check(lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference="DN-1"),
+          lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference=" DN-1 "),
+          [lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference="DN-2"),
+           lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u),
+           lambda u: ledger.dispatch(job, 2, actor=STORES, uuid=u, reference="DN-1")])
+    check(lambda u: ledger.void(dispatched.uuid, actor=SUPERVISOR, note="typo", uuid=u),
+          lambda u: ledger.void(str(dispatched.event_id), actor=SUPERVISOR, note="typo", uuid=u),
+          [lambda u: ledger.void(dispatched.uuid, actor=SUPERVISOR, note="other", uuid=u),
+           lambda u: ledger.void(str(dispatched.event_id - 1), actor=SUPERVISOR, note="typo", uuid=u)])
+    assert verify_store() == []
 
 
 # -- roles and terminals (DESIGN §5) ------------------------------------------------------------

@@ -12,11 +12,13 @@ import pytest
 
 from conftest import OPERATORS, REPO, SUPERVISOR
 from floorterm import models as m
+from floorterm._peewee import peewee
 from floorterm.config import load_config
 from floorterm.errors import StoreError
 from floorterm.ledger import JobSpec, Ledger
 from floorterm.queries import Queries
 from floorterm.store import (
+    MIGRATIONS_DIR,
     SQLITE_BUSY_TIMEOUT_MS,
     Store,
     filesystem_type,
@@ -183,6 +185,9 @@ def test_unreachable_postgres_message_hides_the_password():
 
 # -- schema ----------------------------------------------------------------------------------
 
+# Every schema step this code knows, in the order the runner applies them.
+ALL_STEPS = sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9]*.py"))
+
 
 def test_uninitialised_store_is_refused(blank_url):
     with pytest.raises(StoreError) as info:
@@ -199,7 +204,7 @@ def test_opening_a_missing_sqlite_file_leaves_no_file_behind(tmp_path):
 
 def test_init_creates_then_is_a_no_op(blank_url, config):
     store, applied = init_store(blank_url)
-    assert applied == ["0001_initial"]
+    assert applied == ALL_STEPS
     ledger = Ledger(store, config)
     ledger.add_operator("S1", "Sam Supervisor", "supervisor")
     store.close()
@@ -225,8 +230,52 @@ def test_store_from_a_newer_floorterm_is_refused(store_url):
         assert "Install the newer floorterm" in message
     # Refused without a trace: the history still holds exactly what it held.
     with Store.open(store_url, check_schema=False) as store:
-        assert store.schema_status().applied == ("0001_initial",)
+        assert list(store.schema_status().applied) == ALL_STEPS
         assert store.schema_status().unknown == ("0002_shift_handover",)
+
+
+def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, config, capsys):
+    from floorterm.cli import main
+
+    store = Store.open(blank_url, check_schema=False)
+    assert store._runner().up(target="0001_initial") == ["0001_initial"]  # as floorterm at schema 1 left it
+    ledger = Ledger(store, config)
+    ledger.add_operator("C1", "Carl Cutter", "operator")
+    ledger.create_jobs([JobSpec("J-1", 5, "machined_part")])
+    cut = m.JobStep.get(m.JobStep.stage == "CUT")
+    # An entry as schema 1 stored it, written without the models (they know a column schema 1 lacks).
+    written = dt.datetime(2026, 11, 23, 7, 0)
+    event = peewee.Table("event", ("uuid", "job_id", "step_id", "kind", "qty", "note", "operator_id", "terminal",
+                                   "client_time", "committed_at")).bind(store.db)
+    event.insert(uuid="0b6a7f7e-8c1d-4a57-9b8e-3f3c2d1e0a01", job_id=cut.job_id, step_id=cut.id, kind="note", qty=0,
+                 note="laser lens cleaned", operator_id=m.Operator.get().id, terminal="CUT-1", client_time=written,
+                 committed_at=written).execute()
+    m.Job.update(last_event_id=m.Event.select(m.Event.id).scalar()).execute()
+    store.close()
+    with pytest.raises(StoreError, match="needs a schema upgrade"):
+        Store.open(blank_url)
+
+    assert main(["--config", str(REPO / "config.toml"), "--db", blank_url, "db", "upgrade"]) == 0
+    assert capsys.readouterr().out.endswith(f"applied {', '.join(ALL_STEPS[1:])}\n")
+    with Store.open(blank_url) as store:
+        assert store.schema_status().applied == tuple(ALL_STEPS) and ALL_STEPS[1] == "0002_dispatch_reference"
+        assert "reference" in [c.name for c in store.db.get_columns("event")]
+        assert [i.columns for i in store.db.get_indexes("event") if i.name == "event_terminal_id"] == [["terminal", "id"]]
+        queries = Queries(config)
+        (old,) = queries.history("J-1")
+        assert (old["kind"], old["note"], old["step"], old["reference"], old["committed_at"]) == (
+            "note", "laser lens cleaned", "Cutting", None, written)
+        assert [e.words for e in queries.recent_entries("CUT-1")] == ["note at Cutting"]
+        ledger = Ledger(store, config)
+        ledger.add_operator("S1", "Sam Supervisor", "supervisor")
+        ledger.release("J-1", 5, actor=SUPERVISOR)
+        for stage in ("CUT", "CNC", "PACK"):
+            if stage == "PACK":
+                ledger.qc_pass("J-1", "FQC", 5, actor=SUPERVISOR)
+            ledger.complete("J-1", stage, 5, actor=SUPERVISOR)
+        ledger.dispatch("J-1", 5, actor=SUPERVISOR, reference="DN-4411")
+        assert queries.history("J-1")[0]["reference"] == "DN-4411"
+        assert verify_store() == []
 
 
 # -- PostgreSQL: the job row lock --------------------------------------------------------------
