@@ -215,8 +215,10 @@ async def count_paths(screen, send, until, jobs: list[str]) -> dict[str, int]:
         await until(lambda: screen.step == "job")
 
     await path("complete all pending", jobs[0], "enter")
-    await path("reject 3 with a reason", jobs[1], "-", "3", "enter", "4")
-    await path("open a delay", jobs[2], "*", "2")
+    # The demo plant has 12 reject and 10 delay reasons: a list of ten or more takes the
+    # reason's number, then Enter.
+    await path("reject 3 with a reason", jobs[1], "3", "-", "4", "enter")
+    await path("open a delay", jobs[2], "*", "2", "enter")
     return counts
 
 

@@ -38,6 +38,7 @@ class Services:
     queries: Queries
     clock: Callable[[], dt.datetime]
     executor: ThreadPoolExecutor | None = None  # the store thread: run reads and writes here
+    store: Store | None = None  # handed on to the core (the kiosk's link to the store); screens never query it
 
 
 class FloortermApp(App):
@@ -82,12 +83,14 @@ class FloortermApp(App):
 
     def on_mount(self) -> None:
         if self._store is None:
-            self._store = Store.open(self.store_url)
+            # A kiosk starts even while its PostgreSQL server is away: it has an offline copy.
+            self._store = Store.open(self.store_url, allow_away=self.mode == "kiosk")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floorterm-store")
         self.services = Services(
             config=self.config, store_url=self.store_url,
             ledger=Ledger(self._store, self.config, clock=self.clock),
             queries=Queries(self.config, clock=self.clock), clock=self.clock, executor=self._executor,
+            store=self._store,
         )
         self.push_screen(self.first_screen())
 

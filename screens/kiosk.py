@@ -32,18 +32,21 @@ from textual.widgets import Static
 from floorterm.clock import format_duration, to_plant
 from floorterm.errors import DomainError, FloortermError, InputError, StoreError
 from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number
+from floorterm.kiosk_link import KioskLink, Queued
 from floorterm.ledger import REASON_LISTS, Actor, Receipt, new_uuid
 from floorterm.queries import JobCard, MaterialView, OperatorView
 from floorterm.scan import Scan
 from floorterm.screens import kiosk_actions as ka
 from floorterm.screens import kiosk_view as view
 from floorterm.screens.store_watch import StoreChanged, watch_store
+from floorterm.screens.glyphs import plain_console
 from floorterm.screens.line_input import LineEditor
 from floorterm.screens.pick_list import Choice, PickList
 from floorterm.screens.widgets import card_renderable, history_renderable
 
+SYNC_SECONDS = 3.0  # how often the outbox is replayed (and the store looked for) in the background
 SCRAP = "$SCRAP"  # the "scrap instead of rework" choice; cannot clash with a stage code
-TEXT_FIELDS = ("note", "note?", "item2")
+TEXT_FIELDS = ("note", "note?", "item2", "ref", "ref?")
 PICK_FIELDS = ("reason", "target", "line")
 QTY_PROMPTS = {
     "complete": "Complete how many at {step}?", "qc_pass": "Pass how many at {step}?",
@@ -92,11 +95,15 @@ class Question:
 
 @dataclass
 class Outcome:
-    """What the big banner shows after an entry."""
+    """What the big banner shows after an entry: saved, queued (offline) or not saved."""
 
-    ok: bool
+    kind: str  # "saved" | "queued" | "not_saved" (kiosk_view.BANNER_WORDS)
     message: str
     detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind != "not_saved"
 
 
 class KioskScreen(Screen):
@@ -125,6 +132,7 @@ class KioskScreen(Screen):
         self.last_input = services.clock()
         self.last_receipts: dict[str, Receipt] = {}
         self.recent: list[tuple[str, str]] = []  # (plant time, message) of this terminal's entries
+        self.last_entries: list[tuple[str, str]] = []  # the signed-in operator's, read from the store
         self.unexpected: list[BaseException] = []
         self._queued: list[tuple[str, str | None]] = []
         self._after_signin: Callable[[], None] | None = None
@@ -134,6 +142,11 @@ class KioskScreen(Screen):
         self._last_write: tuple[Callable[[], Receipt], Callable[[Receipt], None]] | None = None
         self._shown: dict[str, object] = {}  # widget → what it shows now (see _put)
         self._histories: dict[str, list[dict]] = {}  # job → latest entries, for wide screens
+        self.link = KioskLink(services.store, services.ledger, services.queries, self.config, self.terminal.id,
+                              clock=services.clock)
+        self.link_state = (False, 0, 0)  # (offline, waiting, refused on replay), for the header
+        self._link_ready = False
+        self._syncing = False
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -156,6 +169,7 @@ class KioskScreen(Screen):
 
     def on_mount(self) -> None:
         self.title = f"{self.terminal.id} — {self.terminal.name}"
+        self.set_class(plain_console(), "-console")
         self._wide(self.size.width)
         if self.terminal.badge_required:
             self._to_signin()
@@ -163,6 +177,49 @@ class KioskScreen(Screen):
             self._to_job()
         self.set_interval(0.5, self.tick)
         self.run_worker(self._watch_store, thread=True, group="feed", exit_on_error=False)
+        self._db(self.link.open, self._link_opened, self._read_failed, busy="reading")
+        self.set_interval(SYNC_SECONDS, self.sync_outbox)
+
+    def on_unmount(self) -> None:
+        if self.services.executor is not None:
+            self.services.executor.submit(self.link.close)  # the outbox belongs to the store thread
+
+    def _link_opened(self, _result) -> None:
+        self._link_ready = True
+        self.sync_outbox(refresh=True)  # entries left by an earlier run go first
+
+    def sync_outbox(self, refresh: bool = False) -> None:
+        """Replay the outbox and refresh the offline copy, on the store thread, without blocking keys."""
+        if not self._link_ready or self._syncing:
+            return
+        self._syncing = True
+
+        async def run() -> None:
+            loop = asyncio.get_running_loop()
+            try:
+                report = await loop.run_in_executor(self.services.executor, lambda: self.link.sync(refresh=refresh))
+            except Exception as exc:  # an outbox that cannot be read: say so, keep working
+                self.log_error(exc)
+                self._say(f"The outbox could not be read ({type(exc).__name__}: {exc})", "warn")
+                return
+            finally:
+                self._syncing = False
+            self._synced(report)
+
+        self.run_worker(run(), group="sync")
+
+    def _synced(self, report) -> None:
+        was_offline = self.link_state[0]
+        self.link_state = (report.offline, report.waiting, report.refused_total)
+        if report.refused and self.step not in ("result", "failed", "question"):
+            n = len(report.refused)
+            self._say(f"{n} queued entr{'y was' if n == 1 else 'ies were'} refused by the store: "
+                      "a supervisor sees the reason when signing in here", "warn")
+        elif report.saved and not report.offline and self.step not in ("result", "failed", "question"):
+            self._say(f"Back online: {report.saved} queued entr{'y' if report.saved == 1 else 'ies'} saved", "ok")
+        elif was_offline and not report.offline and self._message[0].startswith("OFFLINE"):
+            self._say("")
+        self._header()
 
     def on_resize(self, event: events.Resize) -> None:
         self._wide(event.size.width)
@@ -191,7 +248,7 @@ class KioskScreen(Screen):
         """A click or touch on a pick-list line."""
         for ch in str(number):
             self.key(ch, ch)
-        if self.pick is not None and self.pick.typed:
+        if self.pick is not None and (self.pick.typed or (self._long_pick() and self.editor.text.isdigit())):
             self.key("enter", None)
 
     def key(self, key: str, char: str | None) -> None:
@@ -230,7 +287,13 @@ class KioskScreen(Screen):
         if not text and char in ka.SYMBOL_SLOTS and field not in TEXT_FIELDS:
             self._slot(ka.SYMBOL_SLOTS[char])
             return
-        if not text and char.isdigit() and self.pick is not None and field != "qty":
+        if field == "qty" and text.isdigit() and char in ka.SYMBOL_SLOTS:
+            # "3" then "-": reject 3, as the key bar says (a keypad has no F2).
+            self.editor.aside = text
+            self.editor.clear()
+            self._slot(ka.SYMBOL_SLOTS[char])
+            return
+        if not text and char.isdigit() and self.pick is not None and field != "qty" and not self._long_pick():
             self._pick_digit(char)
             return
         if not text and char.isdigit() and self.step == "card" and self.form is None:
@@ -248,7 +311,12 @@ class KioskScreen(Screen):
         try:
             scan = self.editor.feed(char, time.monotonic())
         except InputError as exc:
-            self._say(str(exc), "error")
+            if self.card is not None and self.step in ("card", "form"):
+                dropped = self._half_entry_words()
+                self._to_job()  # an unreadable scan never leaves the job armed
+                self._say(str(exc) + dropped, "error")
+            else:
+                self._say(str(exc), "error")
             return
         if char in "\r\t" or scan is not None:
             if scan is None:
@@ -256,6 +324,18 @@ class KioskScreen(Screen):
             else:
                 self._say("")
                 self._line(scan)
+
+    def _long_pick(self) -> bool:
+        """A pick-list of 10 or more: its number is typed on the line, then Enter."""
+        return self.pick is not None and len(self.pick.choices) >= 10
+
+    def _pick_number(self, text: str) -> None:
+        """A number typed on the line for a long pick-list, then Enter."""
+        number = int(text)
+        if not 1 <= number <= len(self.pick.choices):
+            self._refuse(f"There is no choice {text}: type a number from 1 to {len(self.pick.choices)}")
+            return
+        self._picked(self.pick.choices[number - 1])
 
     def _field(self) -> str | None:
         if self.step in ("card", "form") and self.form is not None:
@@ -285,6 +365,8 @@ class KioskScreen(Screen):
         step = self.step
         if step in ("signin", "quit"):
             self._badge(text)
+        elif step == "pickjob" and text.isdigit() and self._long_pick():
+            self._pick_number(text)
         elif step in ("job", "pickjob"):
             self._open_job(text)
         elif step == "question":
@@ -304,6 +386,8 @@ class KioskScreen(Screen):
                 self._submit_field(text)
             elif field in PICK_FIELDS and self.pick is not None and self.pick.by_code(text):
                 self._picked(self.pick.by_code(text))
+            elif field in PICK_FIELDS and text.isdigit() and self._long_pick():
+                self._pick_number(text)
             else:
                 self._qty_or_job(text)
 
@@ -320,7 +404,7 @@ class KioskScreen(Screen):
             self._nothing_to_record()
         elif step in ("card", "form") and self.form is not None:
             field = self.form.field
-            if field in ("qty", "note?", "note", "item2"):
+            if field in ("qty", "note?", "note", "item2", "ref", "ref?"):
                 self._submit_field("")
             elif field in PICK_FIELDS:
                 self._say(f"Type the number of your choice (1-{len(self.pick.choices)})", "error")
@@ -396,8 +480,15 @@ class KioskScreen(Screen):
                 self.editor.aside = ""
                 self._submit_field(typed)
             else:
+                if self.editor.aside:
+                    self.editor.set_text(self.editor.aside)
+                    self.editor.aside = ""
                 what = ka.LABELS.get(self.form.kind, self.form.kind).lower()
                 self._say(f"Finish this {what} first, or Esc to cancel it", "error")
+            return
+        why_not = self._blocked()
+        if why_not:
+            self._refuse(why_not)
             return
         mode = self._mode()
         kind = ka.SLOT_KINDS[mode].get(slot)
@@ -428,7 +519,8 @@ class KioskScreen(Screen):
         typed = self.editor.aside or (self.editor.text if self.editor.text.isdigit() else "")
         self.editor.aside = ""
         fields = {
-            "complete": ["qty"], "qc_pass": ["qty"], "dispatch": ["qty"], "release": ["qty"],
+            "complete": ["qty"], "qc_pass": ["qty"], "dispatch": ["qty", *self._reference_fields()],
+            "release": ["qty"],
             "reject": ["qty", "reason"], "qc_fail": ["qty", "reason", "note?"], "rework": ["qty", "target"],
             "delay": ["reason"], "resume": [], "start": [], "note": ["note"],
             "material_issue": ["qty"], "material_return": ["qty"], "material_scrap": ["qty", "reason"],
@@ -446,6 +538,8 @@ class KioskScreen(Screen):
         self._open_field()
         if typed and self.form.field == "qty":
             self._submit_field(typed)
+        elif typed:
+            self._say(f"{ka.LABELS[kind]} takes no quantity: the {typed} typed is not used", "warn")
 
     def _back(self) -> None:
         step = self.step
@@ -469,8 +563,8 @@ class KioskScreen(Screen):
             self._to_card()
         elif step in ("card", "form", "pickjob"):
             self._to_job()
-        elif step == "job" and self.operator is not None:
-            self._sign_out("Signed out")
+        elif step == "job" and self.operator is not None and not self.from_launcher:
+            self._say("Esc does not sign you out: F9 signs out", "info")
         elif step in ("job", "signin") and self.from_launcher:
             self.app.pop_screen()
         elif step == "signin" and self._after_signin is not None:
@@ -487,7 +581,7 @@ class KioskScreen(Screen):
             self._say(str(exc), "error")
             return
         def read():
-            op = self.services.queries.operator(badge)
+            op = self.link.operator(badge)
             return op, op is None and self._is_job(badge)
 
         self._read(read, lambda found: self._signed_in(badge, *found))
@@ -495,7 +589,7 @@ class KioskScreen(Screen):
     def _is_job(self, number: str) -> bool:
         """On the store thread: is this a job number (to say so when it is scanned as a badge)?"""
         try:
-            self.services.queries.job_card(number)
+            self.link.job_card(number)
             return True
         except FloortermError:
             return False
@@ -528,6 +622,8 @@ class KioskScreen(Screen):
             return
         if self.step == "signin":
             self._to_job()
+            if op.role == "supervisor" and self.link_state[2]:
+                self._read(self.link.refused, self._show_refusals)
             return
         if self.form is not None and not ka.role_may(op.role, self.form.kind) and self.form.kind != "material_pick":
             if self.form.started or not self.form.main or self.editor.aside:
@@ -542,8 +638,25 @@ class KioskScreen(Screen):
             self.editor.aside = ""
         self._show()
 
+    def _show_refusals(self, entries) -> None:
+        """Entries queued here that the store refused on replay: shown to a supervisor, kept until handled."""
+        if not entries:
+            return
+        n = len(entries)
+        lines = [f"{e.job}  {e.words} ({e.badge}, {to_plant(e.client_time, self.config.tz):%a %H:%M}): {e.refusal}"
+                 for e in entries[:6]]
+        if n > 6:
+            lines.append(f"… and {n - 6} more")
+        lines.append(f"Retry or discard: floorterm outbox retry|discard --terminal {self.terminal.id} "
+                     "(the board lists them under Exceptions)")
+        self._show_outcome(Outcome("not_saved", f"{n} entr{'y' if n == 1 else 'ies'} queued here "
+                                                f"{'was' if n == 1 else 'were'} refused by the store",
+                                   "\n".join(lines)))
+        self.outcome_until = None  # stays until the supervisor presses a key
+
     def _sign_out(self, why: str) -> None:
         self.operator = None
+        self.last_entries = []
         self.card = None
         self.form = None
         self.pick = None
@@ -578,6 +691,7 @@ class KioskScreen(Screen):
         try:
             number = parse_job_number(text)
         except InputError as exc:
+            self._to_job()  # whatever was scanned, no job stays armed
             self._say(str(exc), "error")
             return
         stages = self.terminal.stages if self.terminal.kind != "stores" else None
@@ -586,7 +700,7 @@ class KioskScreen(Screen):
             try:
                 return self._fetch_card(number), []
             except DomainError:
-                return None, self.services.queries.find_jobs(number, stages=stages)
+                return None, self.link.find_jobs(number, stages=stages)
 
         self._read(read, lambda found: self._found(number, *found))
 
@@ -601,7 +715,9 @@ class KioskScreen(Screen):
         where = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
         if not matches:
             self._to_job()
-            self._say(f"No job {number}, and no open job at {where} has {number} in its number", "error")
+            offline = " (the store is away: only this terminal's open jobs are known offline)" \
+                if self.link.offline else ""
+            self._say(f"No job {number}, and no open job at {where} has {number} in its number{offline}", "error")
             return
         if len(matches) == 1:
             self._say(f"{matches[0].number} is the only open job at {where} matching {number}", "info")
@@ -639,19 +755,29 @@ class KioskScreen(Screen):
                 self._switch_job(number)
                 return
             if field == "qty" and text[:1].isdigit():
+                # A mistyped quantity ("1O", "1e3"): the job stays, the line is cleared.
                 try:
                     ka.check_qty(self.form.kind, text, self.card, self.stage, self._material_line())
+                    self._refuse(f"{text} is not a quantity: type digits only")
                 except InputError as exc:
-                    self._say(str(exc), "error")
-            elif field == "qty":
-                self._say(f"No job {text}. Type a quantity (digits only), or scan or type a whole job number",
-                          "error")
+                    self._refuse(f"You typed {text}: {exc}")
+            elif field in PICK_FIELDS and not any(ch.isdigit() for ch in text):
+                self._refuse(f"{text} is not one of the choices: type the number of a choice")
             else:
-                self._say(f"{text} is not one of the choices, nor a job number: type the number of a choice",
-                          "error")
-            self.editor.set_text(text)
+                # Not a quantity and not a job: most likely a wrong barcode. Nothing stays armed.
+                dropped = self._half_entry_words()
+                self._to_job()
+                self._say(f"No job {text}: scan or type the whole job number" + dropped, "error")
 
         self._read(read, done)
+
+    def _half_entry_words(self) -> str:
+        """' — the reject entry for J-1 was dropped, nothing saved' when a form was half done."""
+        form = self.form
+        if form is None or self.card is None or (form.main and not form.started):
+            return ""
+        what = ka.LABELS.get(form.kind, form.kind).lower()
+        return f" — the {what} entry for {self.card.number} was dropped, nothing saved"
 
     def _switch_job(self, text: str) -> None:
         """Another job scanned while a card is open: ask first if an entry is half done."""
@@ -661,6 +787,7 @@ class KioskScreen(Screen):
         try:
             parse_job_number(text)
         except InputError as exc:
+            self._to_job()  # a bad scan never leaves the old job armed
             self._say(str(exc), "error")
             return
         half = self.editor.aside
@@ -693,18 +820,41 @@ class KioskScreen(Screen):
             self.material = None
         self.stage = ka.stage_for(self.terminal, card)
         self._to_card()
-        if self.stage is None and self.terminal.kind != "stores":
-            route = " → ".join(s.name for s in card.steps)
-            where = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
-            self._say(f"Job {card.number} does not pass {where} (its route: {route}); nothing to record here",
-                      "error")
+        if self._blocked() and getattr(self.config.kiosk, "bell", True):
+            self.app.bell()  # as loud as any refusal: the banner says why
+        if self.link.offline:
+            self._say_offline_copy()
+
+    def _say_offline_copy(self) -> None:
+        """Working from the offline copy: say how old its numbers are, and warn when too old."""
+        taken = self.link.snapshot_taken_at()
+        if taken is None:
+            return
+        at = to_plant(taken, self.config.tz)
+        age = (self.services.clock() - taken).total_seconds()
+        limit = getattr(self.config.kiosk, "offline_snapshot_max_age_minutes", 60) * 60
+        words = f"OFFLINE: numbers as of {at:%H:%M}; entries are queued and sent when the store answers"
+        if age > limit:
+            words = (f"OFFLINE: numbers as of {at:%a %H:%M}, {format_duration(age)} old — "
+                     "they may be out of date; entries are queued")
+        self._say(words, "warn")
+
+    def _blocked(self) -> str | None:
+        """Why nothing can be recorded on the open card at this terminal; None if something can."""
+        if self.card is None:
+            return None
+        where = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
+        return ka.blocked(self._mode(), self.card, self.stage, where)
 
     def _nothing_to_record(self) -> None:
         """A quantity or Enter on a card where this operator has no main entry: say why."""
         mode = self._mode()
         kind = "material_issue" if mode == "stores" else ka.SLOT_KINDS[mode]["main"]
         role = self.operator.role if self.operator else None
-        if self.operator is not None and not ka.role_may(role, kind):
+        why_not = self._blocked()
+        if why_not:
+            self._refuse(why_not)
+        elif self.operator is not None and not ka.role_may(role, kind):
             self._say(ka.role_refusal(self.operator.name, role, kind), "error")
         elif self.stage is None and mode != "stores":
             where = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
@@ -726,6 +876,8 @@ class KioskScreen(Screen):
         """The form a card opens with: the main quantity (or, at stores, the material line)."""
         role = self.operator.role if self.operator else None
         mode = self._mode()
+        if self._blocked():
+            return None
         if mode == "stores":
             if not self.card.material or not ka.role_may(role, "material_issue"):
                 return None
@@ -740,7 +892,13 @@ class KioskScreen(Screen):
         if not ka.role_may(role, kind):
             return None
         stage = None if kind == "dispatch" else self.stage
-        return Form(kind, ["qty"], stage=stage, main=True)
+        fields = ["qty", *self._reference_fields()] if kind == "dispatch" else ["qty"]
+        return Form(kind, fields, stage=stage, main=True)
+
+    def _reference_fields(self) -> list[str]:
+        """The delivery note / shipment reference asked on dispatch: [kiosk] dispatch_reference."""
+        wanted = getattr(self.config.kiosk, "dispatch_reference", "optional")
+        return {"required": ["ref"], "optional": ["ref?"]}.get(wanted, [])
 
     def _to_card(self, keep_line: bool = False) -> None:
         self.step = "card"
@@ -750,6 +908,8 @@ class KioskScreen(Screen):
         if self.form is None:
             role = self.operator.role if self.operator else None
             hint = "you may look only" if role == "viewer" else "Esc = back"
+            if self._blocked():
+                hint = "nothing to record here · Esc = back"
             self.editor.ask("Scan another job number", hint, keep=keep_line)
         else:
             self._open_field(keep=keep_line)
@@ -768,7 +928,8 @@ class KioskScreen(Screen):
             self.pick = PickList("Why? Pick the reason", [Choice(r.code, r.label, r.code) for r in reasons])
             qty = form.values.get("qty")
             what = f"{ka.LABELS[form.kind].lower()} {qty}" if qty else ka.LABELS[form.kind].lower()
-            self.editor.ask(f"Reason for {what}: type its number", "or scan the reason barcode · Esc = back",
+            then = ", then Enter" if len(reasons) >= 10 else ""
+            self.editor.ask(f"Reason for {what}: type its number{then}", "or scan the reason barcode · Esc = back",
                             keep=keep)
         elif field == "target":
             here = self.card.step(form.stage)
@@ -787,6 +948,11 @@ class KioskScreen(Screen):
             optional = field == "note?"
             self.editor.ask("Inspection notes (optional): type, then Enter" if optional else "Type the note, then Enter",
                             "Enter alone = no notes" if optional else "Esc = cancel", keep=keep)
+        elif field in ("ref", "ref?"):
+            qty = form.values.get("qty")
+            hint = "Enter alone = none · Esc = back" if field == "ref?" else "required here · Esc = back"
+            self.editor.ask(f"Delivery note or shipment reference for dispatching {qty}? Scan or type it", hint,
+                            keep=keep)
         elif field == "item2":
             self.editor.ask(f"Scan or type the item issued instead of {form.item}", "then Enter · Esc = cancel",
                             keep=keep)
@@ -830,11 +996,21 @@ class KioskScreen(Screen):
                 value = clean_text(text, field="note")
             elif field == "item2":
                 value = parse_code(text, field="substitute item")
+            elif field in ("ref", "ref?"):
+                value = clean_text(text, field="delivery note")
+                if field == "ref" and not value:
+                    raise InputError("A delivery note or shipment reference is required here: scan or type it")
+                if len(value) > 64:
+                    raise InputError(f"The reference is {len(value)} characters long; at most 64")
             else:
                 return
         except InputError as exc:
-            self._say(str(exc), "error")
-            self.editor.set_text(text)  # keep what was typed so it can be corrected
+            if field == "qty":
+                said = str(exc) if not text.strip() or text.strip() in str(exc) else f"You typed {text}: {exc}"
+                self._refuse(said)  # cleared: the prompt's "Enter = all" must not sit beside a bad number
+            else:
+                self._say(str(exc), "error")
+                self.editor.set_text(text)  # a note or item code: keep it so it can be corrected
             return
         form.values[field.rstrip("?")] = value
         form.lines[field] = text
@@ -903,12 +1079,16 @@ class KioskScreen(Screen):
         values = dict(form.values)
         number = self.card.number
         kind = form.kind
-        ledger = self.services.ledger
+        link = self.link
+        words = self._entry_words(form)
+        client_time = self.services.clock()
 
-        def write() -> Receipt:
-            return ledger.record(kind, number, actor=actor, stage=form.stage, to_stage=values.get("to_stage"),
-                                 qty=values.get("qty"), reason=values.get("reason"), item=form.item,
-                                 item2=values.get("item2"), note=values.get("note", ""), uuid=form.uuid)
+        def write() -> Receipt | Queued:
+            return link.record(kind, number, actor=actor, stage=form.stage, to_stage=values.get("to_stage"),
+                               qty=values.get("qty"), reason=values.get("reason"), item=form.item,
+                               item2=values.get("item2"), note=values.get("note", ""),
+                               reference=values.get("ref") or None, uuid=form.uuid, client_time=client_time,
+                               words=words)
 
         self.step = "form"
         self._write(write, self._saved)
@@ -931,7 +1111,10 @@ class KioskScreen(Screen):
                 login = None
         return Actor(self.operator.badge, terminal=self.terminal.id, login_user=login)
 
-    def _saved(self, receipt: Receipt) -> None:
+    def _saved(self, receipt: Receipt | Queued) -> None:
+        if isinstance(receipt, Queued):
+            self._queued_entry(receipt)
+            return
         form = self.form
         self._own_event_ids.add(receipt.event_id)
         if receipt.kind != "void":
@@ -943,7 +1126,21 @@ class KioskScreen(Screen):
             self._read(lambda: self._fetch_card(receipt.job),
                        lambda card: self._decide_after_fail(card, form))
             return
-        self._show_outcome(Outcome(True, receipt.message, self._who_line(receipt)))
+        self._show_outcome(Outcome("saved", receipt.message, self._who_line(receipt)))
+        self._refresh_card_quietly()
+
+    def _queued_entry(self, queued: Queued) -> None:
+        """Kept in the outbox while the store is away: say QUEUED, never SAVED."""
+        form = self.form
+        self.link_state = (True, queued.waiting, self.link_state[2])
+        self._log(queued.entry.job, f"{queued.entry.words} (QUEUED)")
+        detail = (f"Not in the store yet: {queued.waiting} waiting at this terminal, sent by itself when the "
+                  f"store answers. Job {queued.entry.job} · {self.operator.name}")
+        if queued.entry.kind == "qc_fail":
+            self._say(f"Queued: {queued.entry.words}", "warn")
+            self._read(lambda: self._fetch_card(queued.entry.job), lambda card: self._decide_after_fail(card, form))
+            return
+        self._show_outcome(Outcome("queued", f"{queued.entry.words} ({queued.waiting} waiting)", detail))
         self._refresh_card_quietly()
 
     def _decide_after_fail(self, card: JobCard, failed: Form) -> None:
@@ -966,17 +1163,18 @@ class KioskScreen(Screen):
         form = self.form
         if isinstance(exc, StoreError):
             self.step = "failed"
-            self.outcome = Outcome(False, str(exc),
+            self.outcome = Outcome("not_saved", str(exc),
                                    f"Your entry is kept: {self._entry_words(form)}.")
             self.outcome_until = None
             self.editor.ask("Not saved: Enter = try again", "Esc = change the entry")
             self._show()
             return
         if isinstance(exc, FloortermError):
-            self._show_outcome(Outcome(False, str(exc), "Nothing was written. The card shows the latest numbers."))
+            self._show_outcome(Outcome("not_saved", str(exc),
+                                       "Nothing was written. The card shows the latest numbers."))
             self._refresh_card_quietly()
             return
-        self._show_outcome(Outcome(False, f"Unexpected error: {type(exc).__name__}: {exc}",
+        self._show_outcome(Outcome("not_saved", f"Unexpected error: {type(exc).__name__}: {exc}",
                                    "Nothing was written. Tell your supervisor."))
 
     def _entry_words(self, form: Form | None) -> str:
@@ -991,6 +1189,8 @@ class KioskScreen(Screen):
         if form.stage:
             words.append(f"at {self.config.stage(form.stage).name}")
         text = " ".join(words)
+        if form.values.get("ref"):
+            text += f", ref {form.values['ref']}"
         reason = form.values.get("reason")
         if reason:
             list_kind = REASON_LISTS.get(form.kind, "reject")
@@ -1027,7 +1227,14 @@ class KioskScreen(Screen):
             self._say(ka.role_refusal(self.operator.name, "viewer", "void"), "error")
             return
         # An entry made here since start, else the newest in the store (the kiosk may have restarted).
-        last = self.last_receipts.get(self.operator.badge) or self.services.queries.last_entry(self.operator.badge)
+        last = self.last_receipts.get(self.operator.badge)
+        if last is None:
+            badge = self.operator.badge
+            self._read(lambda: self.link.last_entry(badge), self._undo_entry)
+            return
+        self._undo_entry(last)
+
+    def _undo_entry(self, last) -> None:
         if last is None:
             self._say("Nothing to undo: you have no entry to undo", "error")
             return
@@ -1099,6 +1306,16 @@ class KioskScreen(Screen):
         self.editor.aside = ""
         self.editor.ask("Scan or type job number", "then Enter · a part of the number lists matches")
         self._show()
+        if self.operator is not None and self._link_ready:
+            badge = self.operator.badge
+            self._db(lambda: self.link.recent(badge), self._got_last_entries, lambda exc: None, busy="reading")
+
+    def _got_last_entries(self, rows) -> None:
+        """'Your last entries' from the store and the outbox: voided, queued and refused ones marked."""
+        tz = self.config.tz
+        self.last_entries = [(f"{to_plant(at, tz):%H:%M}", f"{job}  {words}" + (f"  [{mark}]" if mark else ""))
+                             for at, job, words, mark in rows]
+        self._show()
 
     def _to_step(self) -> None:
         if self.step == "signin":
@@ -1168,9 +1385,9 @@ class KioskScreen(Screen):
 
     def _fetch_card(self, number: str) -> JobCard:
         """On the store thread: the job card, and on a wide screen the job's latest entries."""
-        card = self.services.queries.job_card(number)
+        card = self.link.job_card(number)
         if self.has_class("-wide"):
-            self._histories[card.number] = self.services.queries.history(card.number)[:12]
+            self._histories[card.number] = self.link.history(card.number)[:12]
         return card
 
     def _watch_store(self) -> None:
@@ -1191,7 +1408,11 @@ class KioskScreen(Screen):
         def done(card: JobCard) -> None:
             if self.card is None or self.card.number != card.number or card.last_event_id == seen:
                 return
+            was_blocked = self._blocked()
             self.card = card
+            idle_card = self.step == "card" and not self.editor.text and (self.form is None or self.form.main)
+            if idle_card and bool(was_blocked) != bool(self._blocked()):
+                self._to_card()  # e.g. taken off hold elsewhere: offer the keys; put on hold: take them away
             if card.last_event_id not in self._own_event_ids and self.step in ("card", "form", "question"):
                 self._say(f"Job {card.number} was just changed at another terminal: the numbers are updated",
                           "warn")
@@ -1219,10 +1440,21 @@ class KioskScreen(Screen):
     # -- drawing ------------------------------------------------------------------------------------
 
     def _say(self, text: str, kind: str = "info") -> None:
+        """The message box; "error" is a refusal: a large box and the bell."""
         self._message = (text, kind)
-        label = {"error": "✘ ", "ok": "✔ ", "warn": "! "}.get(kind, "") if text else ""
-        self._put("#kiosk-message", Text(label + text), (label, text))
+        self._put("#kiosk-message", view.message(text, kind), (text, kind))
         self.query_one("#kiosk-message", Static).set_classes(kind if text else "")
+        if text and kind == "error" and getattr(self.config.kiosk, "bell", True):
+            self.app.bell()
+
+    def _refuse(self, text: str) -> None:
+        """Refuse what was typed or scanned: say why, loudly, and clear the line."""
+        self.editor.aside = ""
+        self.editor.clear()
+        if self.form is not None and self.form.field == "qty" and self.step in ("card", "form"):
+            prompt, hint = self._qty_prompt(self.form)
+            self.editor.ask(prompt, hint)
+        self._say(text, "error")
 
     def _show_busy(self) -> None:
         if self.busy == "saving":
@@ -1266,21 +1498,39 @@ class KioskScreen(Screen):
         now = to_plant(self.services.clock(), self.config.tz)
         stages = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
         op = self.operator
-        key = (op, f"{now:%a %H:%M}" if now else "")
-        self._put("#kiosk-header", view.header(self.terminal.id, f"{self.terminal.name} · {stages}", op, key[1]),
-                  key)
+        link = self._link_words()
+        key = (op, f"{now:%a %H:%M}" if now else "", link)
+        self._put("#kiosk-header", view.header(self.terminal.id, f"{self.terminal.name} · {stages}", op, key[1],
+                                               link), key)
+
+    def _link_words(self) -> str:
+        """'OFFLINE · 3 waiting' in the header while the store is away or entries wait."""
+        offline, waiting, refused = self.link_state
+        words = ["OFFLINE"] if offline else []
+        if waiting:
+            words.append(f"{waiting} waiting")
+        if refused:
+            words.append(f"{refused} refused")
+        return " · ".join(words)
 
     def _banner(self) -> None:
         banner = self.query_one("#banner", Static)
         outcome = self.outcome
+        why_not = self._blocked() if self.step == "card" else None
+        if why_not:
+            text = view.banner("blocked", why_not, "", "Scan another job · Esc = back")
+            self._put("#banner", text, text)
+            banner.set_classes("error")
+            banner.display = True
+            return
         if outcome is None or self.step not in ("result", "failed"):
             banner.display = False
             return
         banner.display = True
         footer = f"Any key or wait {self.config.kiosk.confirm_seconds} s → next job" if self.step == "result" else ""
-        text = view.banner(outcome.ok, outcome.message, outcome.detail, footer)
+        text = view.banner(outcome.kind, outcome.message, outcome.detail, footer)
         self._put("#banner", text, text)
-        banner.set_classes("ok" if outcome.ok else "error")
+        banner.set_classes({"saved": "ok", "queued": "queued"}.get(outcome.kind, "error"))
 
     def _body(self) -> None:
         show_card = self.card is not None and self.step in ("card", "form", "question", "result", "failed")
@@ -1291,7 +1541,7 @@ class KioskScreen(Screen):
         body.set_class(show_card, "-card")
         body.set_class(show_pick, "-pick")
         if not show_card and not show_pick:
-            recent = self.recent if self.step == "job" else []
+            recent = self.last_entries if self.step == "job" and self.operator is not None else []
             key = (self.step, self._after_signin is not None, self.operator is not None, tuple(recent))
             self._put("#panel", view.panel(self.step, self.terminal.name, self.terminal.id,
                                            badge_for_entry=self._after_signin is not None,
@@ -1315,6 +1565,10 @@ class KioskScreen(Screen):
         width = max(self.size.width, 40)
         self._put("#actions", view.action_bar(items, width), (tuple(items), width))
 
+    def _pick_keys(self) -> tuple[str, str]:
+        n = len(self.pick.choices) if self.pick is not None else 9
+        return (f"1-{n} Enter", "Pick") if n >= 10 else (f"1-{n}", "Pick")
+
     def _action_items(self) -> list[tuple[str, str]]:
         """(keys, label) for the action bar: what may be pressed now."""
         items: list[tuple[str, str]] = []
@@ -1330,10 +1584,12 @@ class KioskScreen(Screen):
             if field == "qty":
                 items = [("Enter +", "OK")]
             elif field in PICK_FIELDS and self.pick is not None:
-                items = [(f"1-{len(self.pick.choices)}", "Pick")]
+                items = [self._pick_keys()]
             else:
                 items = [("Enter", "OK")]
             items.append(("Esc /", "Back" if self.form.started else "Cancel"))
+        elif step == "card" and self._blocked():
+            items = [("F7", "Undo last"), ("Esc /", "Back")]
         elif step in ("card", "form") and self.card is not None:
             role = self.operator.role if self.operator else None
             for action in ka.actions(self._mode(), role, self.card, self.stage):
@@ -1351,10 +1607,10 @@ class KioskScreen(Screen):
                 items.append((keys, label))
             items.append(("Esc /", "Back"))
         elif step == "pickjob":
-            items = [("1-9", "Pick"), ("Esc /", "Back")]
+            items = [self._pick_keys(), ("Esc /", "Back")]
         elif step == "job":
             if self.operator is not None:
-                items = [("F7", "Undo last"), ("Esc /", "Sign out")]
+                items = [("F7", "Undo last")]
             elif self.from_launcher:
                 items = [("Esc", "Launcher")]
         elif step == "signin":

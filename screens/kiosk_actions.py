@@ -88,6 +88,33 @@ def stage_for(terminal: Terminal, card: JobCard) -> str | None:
     return chosen.stage if chosen else None
 
 
+def blocked(mode: str, card: JobCard, stage: str | None, where: str) -> str | None:
+    """Why nothing at all can be recorded on this job at this terminal, in words; None if
+    something can. A blocked job opens with a banner and no record keys (`where` names the
+    terminal's stages)."""
+    if card.status in ("dispatched", "closed"):
+        return f"Job {card.number} is {card.status_text}: nothing more to record"
+    if mode in ("stores", "material"):
+        # Material may move while a job is on hold (the hold is often for the material).
+        if card.released >= card.qty and not card.material:
+            return f"Job {card.number} is fully released and lists no material: nothing to do at stores"
+        return None
+    if "on hold" in card.flags:
+        return f"Job {card.number} is ON HOLD: nothing may be recorded until a supervisor takes it off hold"
+    if stage is None:
+        route = " → ".join(s.name for s in card.steps)
+        return f"Job {card.number} does not pass {where} (its route: {route}): nothing to record here"
+    step = card.step(stage)
+    if step.open_delay:
+        return None  # the delay can be resumed
+    if mode == "dispatch" and card.ready_for_dispatch <= 0:
+        return f"Nothing of job {card.number} is ready for dispatch"
+    if step.pending <= 0 and step.awaiting <= 0:
+        return (f"Nothing is pending at {step.name} for job {card.number} "
+                f"(received {step.received}, done {step.completed}): nothing to record here")
+    return None
+
+
 def role_may(role: str | None, kind: str) -> bool:
     if role is None:
         return True  # nobody signed in yet: the badge is asked for when recording

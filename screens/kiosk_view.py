@@ -13,10 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from floorterm.screens import kiosk_actions as ka
+from floorterm.screens.glyphs import glyph
 
 
-def header(terminal_id: str, terminal_line: str, operator, now_text: str) -> Table:
-    """Terminal on the left; who is signed in (or NOT SIGNED IN) and the time on the right."""
+def header(terminal_id: str, terminal_line: str, operator, now_text: str, link: str = "") -> Table:
+    """Terminal on the left; OFFLINE / entries waiting, who is signed in (or NOT SIGNED IN)
+    and the time on the right."""
     grid = Table.grid(expand=True)
     grid.add_column(ratio=1)
     grid.add_column(justify="right")
@@ -24,6 +26,9 @@ def header(terminal_id: str, terminal_line: str, operator, now_text: str) -> Tab
     left.append(f" {terminal_id} ", style="bold reverse")
     left.append(f" {terminal_line}")
     right = Text()
+    if link:
+        right.append(f" {link} ", style="bold reverse")
+        right.append(" ")
     if operator is None:
         right.append(" NOT SIGNED IN ", style="bold reverse")
     else:
@@ -34,16 +39,37 @@ def header(terminal_id: str, terminal_line: str, operator, now_text: str) -> Tab
     return grid
 
 
-def banner(ok: bool, message: str, detail: str, footer: str) -> Text:
-    """The large result: SAVED / NOT SAVED in words, never by colour alone."""
+# The big box's first words, by outcome: state in words, never by colour alone.
+BANNER_WORDS = {
+    "saved": ("ok", "SAVED"), "not_saved": ("refused", "NOT SAVED"), "refused": ("refused", "REFUSED"),
+    "blocked": ("refused", "CANNOT RECORD HERE"), "queued": ("queued", "QUEUED — OFFLINE"),
+}
+
+
+def banner(kind: str, message: str, detail: str, footer: str) -> Text:
+    """The large box: SAVED / NOT SAVED / REFUSED / CANNOT RECORD HERE / QUEUED, then why."""
+    symbol, words = BANNER_WORDS[kind]
     text = Text()
-    text.append("✔ SAVED  " if ok else "✘ NOT SAVED  ", style="bold")
+    text.append(f"{glyph(symbol)} {words}  ", style="bold")
     text.append(message, style="bold")
     if detail:
         text.append("\n" + detail)
     if footer:
         text.append("\n" + footer)
     return text
+
+
+def message(text: str, kind: str) -> Text:
+    """The message line; a refusal ("error") is a box of its own, as large as a success."""
+    if not text:
+        return Text("")
+    if kind == "error":
+        out = Text(f"{glyph('refused')} REFUSED  ", style="bold")
+        out.append(text, style="bold")
+        out.append("\nNothing was written.")
+        return out
+    label = {"ok": glyph("ok") + " ", "warn": "! "}.get(kind, "")
+    return Text(label + text)
 
 
 def panel(step: str, terminal_name: str, terminal_id: str, *, badge_for_entry: bool, signed_in: bool,
@@ -81,7 +107,7 @@ def keypad_legend(mode: str) -> list[tuple[str, str]]:
         rows.append(("*", "Delay / Resume" if kinds["star"] == "delay" else ka.LABELS[kinds["star"]]))
     if mode == "stores":
         rows.append(("1-9", "material line"))
-    rows += [("/", "back / cancel / no"), ("0-9", "quantity or choice"), ("⌫", "delete a digit")]
+    rows += [("/", "back / cancel / no"), ("0-9", "quantity or choice"), (glyph("backspace"), "delete a digit")]
     return rows
 
 

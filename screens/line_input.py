@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from floorterm.scan import MAX_SCAN_LEN, Scan, ScanBuffer
+from floorterm.screens.glyphs import glyph
 
 
 class LineEditor(Static):
@@ -60,7 +61,7 @@ class LineEditor(Static):
         line.append(self.prompt, style="bold")
         if self.hint:
             line.append("  " + self.hint)
-        line.append("\n› ", style="bold")
+        line.append(f"\n{glyph('prompt')} ", style="bold")
         line.append(self.buffer.pending)  # user input: plain text
         line.append("█")  # a steady cursor: snapshots and slow terminals stay calm
         if self.aside:

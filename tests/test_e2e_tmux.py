@@ -116,3 +116,34 @@ def test_kiosk_in_a_real_terminal_records_a_completion(shop, config):
         assert (done["badge"], done["qty"]) == ("W1", 20)
     finally:
         store.close()
+
+
+def test_unknown_job_scanned_on_an_armed_card_leaves_nothing_to_record(shop, config, tmp_path):
+    """Issue 9's wrong-scan case in a real terminal at 80x24: J-7001 open with "Enter = all 20",
+    then an unknown job scanned: the card is cleared, and Enter, Esc, Enter record nothing."""
+    tmux = Tmux(f"floorterm-e2e-{uuid.uuid4().hex[:8]}")
+    try:
+        tmux.start(["env", f"FLOORTERM_OUTBOX_DIR={tmp_path / 'outbox'}", *floorterm_command(), "kiosk",
+                    "--terminal", "WELD-1", "--unlocked", "--db", shop, "--config", str(REPO / "config.toml")])
+        tmux.wait_for("Scan your badge")
+        tmux.keys("W1", "Enter")
+        tmux.wait_for("Scan or type job number")
+        tmux.keys("J-7001", "Enter")
+        tmux.wait_for("Enter = all 20 pending")
+        tmux.keys("J-99999", "Enter")
+        shown = tmux.wait_for("No job J-99999")
+        flat = " ".join(shown.split())
+        assert "REFUSED" in flat and "Scan or type job number" in flat
+        assert "Enter = all 20 pending" not in flat and "J-7001" not in flat
+        for key in ("Enter", "Escape", "Enter", "+"):
+            tmux.keys(key)
+            time.sleep(0.3)
+        flat = " ".join(tmux.screen().split())
+        assert "SAVED" not in flat.replace("NOT SAVED", "") and "Wanda Welder" in flat
+    finally:
+        tmux.kill()
+    store = Store.open(shop)
+    try:
+        assert not [e for e in Queries(config).history("J-7001") if e["terminal"] == "WELD-1"]
+    finally:
+        store.close()

@@ -30,7 +30,7 @@ async def test_reject_with_reason_then_undo(open_kiosk, job_at, queries):
     async with open_kiosk() as k:
         await k.scan("W1")
         await k.scan(job)
-        await k.press("-", "3", "enter", "4")
+        await k.press("-", "3", "enter", "4", "enter")
         assert "Welding: 3 rejected (Weld porosity)" in k.flat()
         await k.press("enter", "f7", "enter")
         assert "Voided: reject 3 at Welding (POR)" in k.flat()

@@ -101,6 +101,27 @@ class Kiosk:
         return self.app.screen.step
 
 
+async def signed_in(k: Kiosk, badge: str = "W1") -> None:
+    """Sign in with a badge and check the kiosk is at the job prompt."""
+    await k.scan(badge)
+    assert k.step == "job", k.text()
+
+
+async def synced(k: Kiosk, timeout: float = 30.0) -> None:
+    """Run the kiosk's background outbox replay now (after any already running) and wait for it."""
+
+    async def idle() -> None:
+        end = asyncio.get_running_loop().time() + timeout
+        while k.screen._syncing:
+            assert asyncio.get_running_loop().time() < end, "the outbox replay did not finish"
+            await k.pilot.pause(0.01)
+
+    await idle()
+    k.screen.sync_outbox()
+    await idle()
+    await k.settle()
+
+
 @pytest.fixture
 def kiosk_url(sqlite_url):
     """The store the kiosk tests use: SQLite; a module overrides this with `store_url` to run

@@ -89,6 +89,6 @@ async def test_launcher_opens_a_kiosk_and_esc_comes_back(config, kstore, kiosk_u
         await k.settle()
         assert isinstance(app.screen, KioskScreen) and app.screen.terminal.id == "WELD-1"
         await k.scan("W1")
-        await k.press("escape")  # sign out
+        await k.press("f9")  # sign out (Esc never does)
         await k.press("escape")  # back to the launcher
         assert isinstance(app.screen, LauncherScreen)

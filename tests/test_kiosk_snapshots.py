@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 
+import floorterm.kiosk_link
 import floorterm.store
 from floorterm.ledger import Actor, MaterialSpec
 from floorterm.screens.app import FloortermApp
@@ -27,6 +28,7 @@ def kstore(kiosk_url, monkeypatch):
     # Short store waits, for the "store failed" snapshot.
     monkeypatch.setattr(floorterm.store, "SQLITE_BUSY_TIMEOUT_MS", 100)
     monkeypatch.setitem(Store.run_write.__kwdefaults__, "deadline", 0.5)
+    monkeypatch.setattr(floorterm.kiosk_link, "WRITE_DEADLINE_SECONDS", 0.5)
     store = Store.open(kiosk_url)
     yield store
     store.close()
@@ -104,17 +106,54 @@ def test_confirmation(snap_compare, config, kiosk_url, kstore, clock, shop, size
                         run_before=steps("W1", "J-2401", ("1", "2", "enter")))
 
 
-@SIZES
-def test_error_store_failed_entry_kept(snap_compare, config, kiosk_url, kstore, clock, shop, size):
+@pytest.fixture
+def locked(kiosk_url):
+    """Another connection that takes the SQLite write lock when called, as a stuck writer would."""
     conn = sqlite3.connect(str(sqlite_path_from_url(kiosk_url)), isolation_level=None)
-    try:
-        assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                            run_before=steps("W1", "J-2401", ("1", "2"), lambda: conn.execute("BEGIN EXCLUSIVE"),
-                                             ("enter",)))
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.close()
+    yield lambda: conn.execute("BEGIN EXCLUSIVE")
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.close()
+
+
+@SIZES
+def test_offline_entry_queued(snap_compare, config, kiosk_url, kstore, clock, shop, locked, size):
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
+                        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter",)))
+
+
+@SIZES
+def test_offline_card_from_the_offline_copy(snap_compare, config, kiosk_url, kstore, clock, shop, locked, size):
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
+                        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter", "enter"), "J-2401"))
+
+
+@pytest.fixture
+def blocked(kledger, new_job, shop):
+    """J-2450 never passes Welding; J-2451 is at Welding but on hold."""
+    new_job("J-2450", qty=8, routing="sheet_metal", release=8, customer="Acme", product="Cover")
+    held = new_job("J-2451", qty=5, release=5, customer="Acme", product="Frame")
+    for stage in ("CUT", "CNC", "BEND"):
+        kledger.complete(held, stage, 5, actor=SUPERVISOR)
+    kledger.hold(held, actor=SUPERVISOR, note="customer stop: drawing revision C")
+
+
+@SIZES
+def test_job_on_hold(snap_compare, config, kiosk_url, kstore, clock, blocked, size):
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
+                        run_before=steps("W1", "J-2451"))
+
+
+@SIZES
+def test_job_that_does_not_pass_this_terminal(snap_compare, config, kiosk_url, kstore, clock, blocked, size):
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
+                        run_before=steps("W1", "J-2450"))
+
+
+@SIZES
+def test_unknown_job_scanned_on_a_card(snap_compare, config, kiosk_url, kstore, clock, shop, size):
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
+                        run_before=steps("W1", "J-2401", "J-99999"))
 
 
 @SIZES

@@ -1,5 +1,6 @@
-"""The kiosk when the store is briefly unavailable: visible saving, a clear failure that keeps
-what was typed, and a retry that writes exactly once (the UUID is made when the form opens)."""
+"""The kiosk when the store is briefly unavailable (a SQLite lock that outlasts the retry):
+visible saving, then QUEUED in the outbox, checked against the offline copy, and replayed
+exactly once (the UUID is made when the form opens). PostgreSQL outages: test_kiosk_offline.py."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import sqlite3
 
 import pytest
 
+import floorterm.kiosk_link
 import floorterm.store
 from floorterm.store import Store, sqlite_path_from_url
 
-from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, new_job, open_kiosk)  # noqa: F401 (fixtures)
+from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, new_job, open_kiosk,  # noqa: F401
+                                synced)
 
 
 @pytest.fixture
@@ -23,6 +26,7 @@ def kstore(kiosk_url, monkeypatch):
     monkeypatch.setattr(floorterm.store, "SQLITE_BUSY_TIMEOUT_MS", 100)
     monkeypatch.setattr(floorterm.store, "WRITE_DEADLINE_SECONDS", 1.0)
     monkeypatch.setitem(Store.run_write.__kwdefaults__, "deadline", 1.0)
+    monkeypatch.setattr(floorterm.kiosk_link, "WRITE_DEADLINE_SECONDS", 1.0)
     store = Store.open(kiosk_url)
     yield store
     store.close()
@@ -50,8 +54,7 @@ def kiosk_completes(queries, job):
     return [e for e in events_of(queries, job, "complete") if e["terminal"] == "WELD-1"]
 
 
-async def test_locked_store_fails_clearly_keeps_the_entry_and_the_retry_writes_once(open_kiosk, job_at, queries,
-                                                                                    lock):
+async def test_locked_store_queues_the_entry_and_sends_it_once_it_answers(open_kiosk, job_at, queries, lock):
     job = job_at("WELD")
     async with open_kiosk() as k:
         await k.scan("W1")
@@ -64,35 +67,39 @@ async def test_locked_store_fails_clearly_keeps_the_entry_and_the_retry_writes_o
         assert "Saving… please wait" in k.flat()
         await k.settle()
         text = k.flat()
-        assert "NOT SAVED" in text
-        assert "The store could not save this entry" in text and "Nothing was written" in text
-        assert "Your entry is kept: complete 7 at Welding" in text and "Enter = try again" in text
+        assert "QUEUED — OFFLINE" in text and "SAVED" not in text.replace("QUEUED", "")
+        assert "complete 7 at Welding (1 waiting)" in text and "OFFLINE · 1 waiting" in text
         assert kiosk_completes(queries, job) == []
+        await k.press("enter")  # next job
         lock.release()
-        await k.press("enter")  # try again: same entry, same UUID
-        assert "SAVED" in k.flat() and "NOT SAVED" not in k.flat()
-        assert "Welding: 7 done → Assembly (13 still pending)" in k.flat()
+        await synced(k)
         [event] = kiosk_completes(queries, job)
         assert (event["qty"], event["uuid"], event["badge"]) == (7, uuid, "W1")
+        assert "Back online: 1 queued entry saved" in k.flat() and "waiting" not in k.flat()
+        await synced(k)  # replaying again writes nothing twice
+        assert len(kiosk_completes(queries, job)) == 1
 
 
-async def test_after_a_store_failure_esc_returns_to_the_entry_with_the_quantity_typed(open_kiosk, job_at, queries,
-                                                                                     lock):
+async def test_while_offline_entries_are_checked_against_the_offline_copy(open_kiosk, job_at, queries, lock):
     job = job_at("WELD")
     async with open_kiosk() as k:
         await k.scan("W1")
         await k.scan(job)
-        await k.type("7")
+        await k.type("15")
         lock.take()
         await k.press("enter")
-        assert "NOT SAVED" in k.flat()
-        await k.press("escape")
-        assert k.step == "card"
-        assert k.line == "7"
-        lock.release()
+        assert "QUEUED" in k.flat() and k.screen.link.offline
         await k.press("enter")
-        [event] = kiosk_completes(queries, job)
-        assert event["qty"] == 7
+        await k.scan(job)  # from the offline copy, with the queued 15 taken off
+        assert "OFFLINE: numbers as of" in k.flat() and "Enter = all 5 pending" in k.flat()
+        await k.type("6")
+        await k.press("enter")
+        assert "REFUSED" in k.flat() and "Only 5 pending at Welding; cannot complete 6" in k.flat()
+        await k.press("enter")  # all 5: queued straight away, without waiting for the store again
+        assert "complete 5 at Welding (2 waiting)" in k.flat()
+        lock.release()
+        await synced(k)
+        assert [e["qty"] for e in kiosk_completes(queries, job)] == [5, 15]  # newest first: replayed in order
 
 
 async def test_reject_keeps_quantity_and_reason_through_a_store_failure(open_kiosk, job_at, queries, lock):
@@ -102,10 +109,10 @@ async def test_reject_keeps_quantity_and_reason_through_a_store_failure(open_kio
         await k.scan(job)
         await k.press("-", "3", "enter")
         lock.take()
-        await k.press("4")  # POR: the write is attempted
-        assert "NOT SAVED" in k.flat() and "Your entry is kept: reject 3 at Welding, Weld porosity" in k.flat()
+        await k.press("4", "enter")  # POR: the write is attempted, then queued
+        assert "QUEUED" in k.flat() and "reject 3 at Welding, Weld porosity" in k.flat()
         lock.release()
-        await k.press("+")  # + = try again too
+        await synced(k)
         [event] = events_of(queries, job, "reject")
         assert (event["qty"], event["reason"]) == (3, "POR")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, kstore, new_job,  # noqa: F401 (fixtures)
                                 open_kiosk)
 
@@ -213,8 +215,8 @@ async def test_stores_issue_more_than_short_and_return_more_than_issued_are_refu
         await k.type("41")
         await k.press("enter")
         assert "Only 40 pcs of PLATE-8 still to issue; cannot issue 41" in k.flat()
-        assert k.line == "41"
-        await k.press("backspace", "backspace", "-")
+        assert k.line == ""
+        await k.press("-")
         assert "Nothing of PLATE-8 is issued to job" in k.flat()
         assert k.step == "card"  # still asking how many to issue
     assert not [e for e in events_of(queries, job) if e["kind"].startswith("material")]
@@ -263,8 +265,43 @@ async def test_dispatch_scan_enter_dispatches_all_ready(open_kiosk, job_at, quer
         await k.scan(job)
         assert "Dispatch how many? Enter = all 6 ready" in k.flat()
         await k.press("enter")
+        assert "Delivery note or shipment reference for dispatching 6?" in k.flat()
+        await k.press("enter")  # optional (the default): Enter alone = none
         assert "Dispatched 6 (6 of 6 dispatched in all)" in k.flat()
         assert queries.job_card(job).status == "dispatched"
+
+
+async def test_dispatch_stores_the_delivery_note_scanned(open_kiosk, job_at, queries):
+    job = job_at("DISP", qty=6, routing="machined_part")
+    async with open_kiosk("DISP-1") as k:
+        await sign_in(k, "W1")
+        await k.scan(job)
+        await k.press("enter")
+        await k.scan("DN-4411")
+        assert "Dispatched 6" in k.flat()
+    [event] = events_of(queries, job, "dispatch")
+    assert event["reference"] == "DN-4411"
+
+
+@pytest.mark.parametrize("setting, asked", [("required", True), ("off", False)])
+async def test_dispatch_reference_required_or_off(open_kiosk, job_at, queries, config, setting, asked):
+    import dataclasses
+
+    cfg = dataclasses.replace(config, kiosk=dataclasses.replace(config.kiosk, dispatch_reference=setting))
+    job = job_at("DISP", qty=6, routing="machined_part")
+    async with open_kiosk("DISP-1", cfg=cfg) as k:
+        await sign_in(k, "W1")
+        await k.scan(job)
+        await k.press("enter")
+        if asked:
+            assert "required here" in k.flat()
+            await k.press("enter")
+            assert "REFUSED" in k.flat() and "is required here" in k.flat()
+            assert not events_of(queries, job, "dispatch")
+            await k.scan("SHIP-77")
+        assert "Dispatched 6" in k.flat()
+    [event] = events_of(queries, job, "dispatch")
+    assert event["reference"] == ("SHIP-77" if asked else None)
 
 
 async def test_dispatch_more_than_ready_is_refused(open_kiosk, job_at, queries):
@@ -284,7 +321,7 @@ async def test_dispatch_part_then_the_rest(open_kiosk, job_at, queries):
         await sign_in(k, "W1")
         await k.scan(job)
         await k.type("4")
-        await k.press("enter")
+        await k.press("enter", "enter")
         assert "Dispatched 4 (4 of 6 dispatched in all)" in k.flat()
         await k.press("enter")
         await k.scan(job)

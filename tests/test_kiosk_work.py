@@ -10,12 +10,8 @@ from floorterm.ledger import Actor
 
 from conftest import SUPERVISOR
 from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, kstore, new_job,  # noqa: F401 (fixtures)
-                                open_kiosk, with_terminal)
+                                open_kiosk, signed_in, with_terminal)
 
-
-async def signed_in(k, badge: str = "W1") -> None:
-    await k.scan(badge)
-    assert k.step == "job", k.text()
 
 
 # -- who ------------------------------------------------------------------------------------
@@ -63,13 +59,29 @@ async def test_idle_sign_out_after_the_configured_time(open_kiosk, clock, config
         assert "Signed out after 5 min without input" in k.flat()
 
 
-@pytest.mark.parametrize("how", [("f9",), ("escape",), ("/",)])
-async def test_sign_out_keys(open_kiosk, how):
+async def test_sign_out_key(open_kiosk):
     async with open_kiosk() as k:
         await signed_in(k)
-        await k.press(*how)
+        await k.press("f9")
         assert k.step == "signin"
         assert "NOT SIGNED IN" in k.flat()
+
+
+@pytest.mark.parametrize("key", ["escape", "/"])
+async def test_back_never_signs_out(open_kiosk, job_at, key):
+    """Esc (or keypad /) goes back one level: card → job prompt, and there it stays signed in."""
+    number = job_at("WELD")
+    async with open_kiosk() as k:
+        await signed_in(k)
+        await k.scan(number)
+        assert k.step == "card"
+        await k.press(key)
+        assert k.step == "job"
+        await k.press(key)
+        await k.press(key)
+        assert k.step == "job"
+        assert "Wanda Welder" in k.flat() and "NOT SIGNED IN" not in k.flat()
+        assert "F9 signs out" in k.flat()
 
 
 async def test_sign_out_barcode(open_kiosk):
@@ -213,8 +225,8 @@ async def test_more_than_pending_is_refused_before_writing_and_kept(open_kiosk, 
         await k.scan(job)
         await k.type("25")
         await k.press("enter")
-        assert "Only 20 pending at Welding; cannot complete 25" in k.flat()
-        assert k.line == "25"  # kept, to correct
+        assert "REFUSED" in k.flat() and "Only 20 pending at Welding; cannot complete 25" in k.flat()
+        assert k.line == ""  # cleared: the prompt's "Enter = all 20" must not sit beside 25
         assert k.step == "card"
         assert queries.job_card(job).step("WELD").completed == 0
 
@@ -231,8 +243,8 @@ async def test_bad_quantity_is_refused_in_words(open_kiosk, job_at, queries, typ
         await k.scan(job)
         await k.type(typed)
         await k.press("enter")
-        assert words in k.flat()
-        assert k.line == typed
+        assert words in k.flat() and f"{typed}" in k.message()  # the refusal names what was typed
+        assert k.line == ""
         assert queries.job_card(job).step("WELD").completed == 0
 
 
@@ -247,8 +259,10 @@ async def test_reject_three_with_a_reason(open_kiosk, job_at, queries):
         await k.type("3")
         await k.press("enter")
         assert "Weld porosity" in k.flat()  # the reason pick-list
-        await k.press("4")  # 4 = POR (Weld porosity): one digit, no second one can follow
-        assert k.keystrokes == 4
+        await k.press("4")  # 4 = POR (Weld porosity); twelve reasons: the number shows on the line
+        assert k.line == "4" and k.step == "form"
+        await k.press("enter")
+        assert k.keystrokes == 5
         assert "Welding: 3 rejected (Weld porosity) — waiting for rework or scrap" in k.flat()
         [event] = events_of(queries, job, "reject")
         assert (event["qty"], event["reason"]) == (3, "POR")
@@ -262,6 +276,8 @@ async def test_reason_one_of_twelve_waits_for_enter_or_a_second_digit(open_kiosk
         await k.press("-", "2", "enter", "1")
         assert k.step == "form" and not events_of(queries, job, "reject")
         await k.press("1")  # 11 = DFT, the eleventh reject reason
+        assert k.line == "11" and not events_of(queries, job, "reject")
+        await k.press("enter")
         [event] = events_of(queries, job, "reject")
         assert event["reason"] == "DFT"
 
@@ -323,8 +339,8 @@ async def test_delay_with_a_reason_then_resume(open_kiosk, job_at, queries):
         k.keystrokes = 0
         await k.press("*")
         assert "Machine unavailable" in k.flat()
-        await k.press("2")  # MACH
-        assert k.keystrokes == 2
+        await k.press("2", "enter")  # MACH: ten reasons, so the number is typed, then Enter
+        assert k.keystrokes == 3
         assert "Welding delayed (Machine unavailable)" in k.flat()
         assert queries.job_card(job).step("WELD").open_delay.reason == "MACH"
         await k.press("enter")  # dismiss
@@ -469,7 +485,7 @@ async def test_confirmation_goes_back_to_which_job_after_the_configured_seconds(
         await k.settle()
         assert k.step == "job"
         assert "Wanda Welder" in k.flat()  # still signed in
-        assert "Your last entries here" in k.flat() and "Welding: 20 done" in k.flat()
+        assert "Your last entries here" in k.flat() and f"{job} complete 20 at Welding" in k.flat()
 
 
 async def test_scanning_the_next_job_during_the_confirmation_opens_it(open_kiosk, job_at):
@@ -548,7 +564,7 @@ async def test_typed_quantity_then_action_barcode(open_kiosk, job_at, queries):
         await k.type("3")
         await k.scan("$A:REJECT")
         assert "Reason for reject 3" in k.flat()
-        await k.press("2")
+        await k.press("2", "enter")
         [event] = events_of(queries, job, "reject")
         assert (event["qty"], event["reason"]) == (3, "HOLE")
 
@@ -663,7 +679,7 @@ async def test_bad_quantity_in_a_reject_is_refused(open_kiosk, job_at, queries):
         await k.type("1e3")
         await k.press("enter")
         assert "Quantity must be a whole number made of the digits 0-9 only" in k.flat()
-        assert k.line == "1e3" and k.step == "form"
+        assert "1e3" in k.message() and k.line == "" and k.step == "form"
         assert not events_of(queries, job, "reject")
 
 
