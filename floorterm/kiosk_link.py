@@ -22,17 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from floorterm._peewee import peewee
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, StoreError
-from floorterm.kiosk_snapshot import KioskSnapshot, take_snapshot
+from floorterm.kiosk_snapshot import KioskSnapshot, snapshot_with_waiting, take_snapshot
 from floorterm.ledger import Actor, Ledger, Receipt
 from floorterm.outbox import Outbox, QueuedEntry, outbox_path, replay
 from floorterm.queries import JobCard, OperatorView, Queries
-from floorterm.store import Store
+from floorterm.store import STORE_AWAY, Store
 
-# What a store that is away (server down, network gone, lock outlasting the retry) raises.
-STORE_AWAY = (StoreError, peewee.OperationalError, peewee.InterfaceError)
 # How long one write may wait for the store before the entry is queued instead: long enough
 # for a busy SQLite burst (p99 well under 1 s), short enough for an operator standing there.
 WRITE_DEADLINE_SECONDS = 3.0
@@ -83,16 +80,10 @@ class KioskLink:
     def open(self) -> None:
         """Open the outbox and the saved offline copy (with the waiting entries applied)."""
         self.outbox = Outbox.open(self.terminal, self.outbox_file, clock=self.clock)
-        self.snapshot = self.outbox.load_snapshot(self.config)
+        self.snapshot = snapshot_with_waiting(self.outbox, self.config)
         if self.store.away:  # started while the server could not be reached
             self.offline = True
             self.away_reason = "the store could not be reached when the kiosk started"
-        if self.snapshot is not None:
-            for entry in self.outbox.waiting():
-                try:
-                    self.snapshot.apply(entry)
-                except (DomainError, InputError):
-                    continue  # its replay will say why
 
     def close(self) -> None:
         if self.outbox is not None:
@@ -241,12 +232,7 @@ class KioskLink:
         """Take the offline copy from the store, save it, and apply what still waits."""
         snapshot = take_snapshot(self.queries, self.config, self.terminal)
         self.outbox.save_snapshot(snapshot)
-        for entry in self.outbox.waiting():
-            try:
-                snapshot.apply(entry)
-            except (DomainError, InputError):
-                continue
-        self.snapshot = snapshot
+        self.snapshot = snapshot_with_waiting(self.outbox, snapshot=snapshot)
         self._refreshed_at = time.monotonic()
 
     def _replay(self):

@@ -246,12 +246,14 @@ def take_snapshot(queries: Queries, config: Config, terminal: str) -> KioskSnaps
                          operators={o.badge: o for o in operators}, jobs=jobs, config=config)
 
 
-def snapshot_with_waiting(outbox: "Outbox", config: Config | None = None) -> KioskSnapshot | None:
-    """The saved copy with the outbox's waiting entries applied in order; None if there is none.
+def snapshot_with_waiting(outbox: "Outbox", config: Config | None = None,
+                          snapshot: KioskSnapshot | None = None) -> KioskSnapshot | None:
+    """The copy (`snapshot`, else the one saved in the outbox) with the outbox's waiting entries
+    applied in order; None if there is none.
 
     An entry that no longer fits the copy is left out of it (its replay will say why).
     """
-    snapshot = outbox.load_snapshot(config)
+    snapshot = snapshot if snapshot is not None else outbox.load_snapshot(config)
     if snapshot is None:
         return None
     for entry in outbox.waiting():

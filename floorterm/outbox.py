@@ -25,11 +25,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from floorterm import rules
-from floorterm._peewee import peewee
 from floorterm.clock import utcnow
 from floorterm.errors import DomainError, InputError, StoreError
 from floorterm.ledger import Actor, Ledger, Receipt, new_uuid
-from floorterm.store import refuse_network_filesystem
+from floorterm.store import STORE_AWAY, refuse_network_filesystem
 
 STATUSES = ("waiting", "refused", "replayed", "discarded")
 SCHEMA_VERSION = 1
@@ -393,7 +392,6 @@ class Outbox:
 
 # What "the store is away" looks like: the ledger's own error after its deadline, or a driver
 # error that escaped it (a read outside the write retry).
-_AWAY = (StoreError, peewee.OperationalError, peewee.InterfaceError)
 
 
 @dataclass
@@ -429,7 +427,7 @@ def replay(outbox: Outbox, ledger: Ledger, *, deadline: float | None = None) -> 
                 continue
             report.saved.append(receipt)
             _sync(outbox, ledger, outbox.mark_replayed(entry.uuid, receipt.event_id), deadline)
-    except _AWAY as exc:
+    except STORE_AWAY as exc:
         report.offline = True
         text = str(exc).strip()
         report.error = text.splitlines()[0] if text else type(exc).__name__

@@ -385,6 +385,10 @@ def _reconnecting_pg_database():
     return _PG_DATABASE
 
 
+# What a store that is away (server down, network gone, a lock outlasting the retry) raises.
+STORE_AWAY = (StoreError, peewee.OperationalError, peewee.InterfaceError)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
@@ -398,6 +402,6 @@ def init_store(url: str) -> tuple[Store, list[str]]:
 
 
 __all__ = [
-    "Store", "StoreError", "SchemaStatus", "init_store",
+    "Store", "StoreError", "STORE_AWAY", "SchemaStatus", "init_store",
     "refuse_network_filesystem", "filesystem_type", "sqlite_path_from_url", "NOTIFY_CHANNEL",
 ]

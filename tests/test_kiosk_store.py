@@ -144,3 +144,20 @@ async def test_keys_typed_while_saving_are_kept_and_used_after(open_kiosk, job_a
         await k.burst(*second, "enter")  # the next job scanned while the first still saves
         assert f"Job {second}" in k.flat()
         assert len(kiosk_completes(queries, first)) == 1
+
+
+async def test_an_offline_copy_older_than_the_limit_warns_on_every_card(open_kiosk, job_at, lock, clock, config):
+    job = job_at("WELD")
+    async with open_kiosk() as k:
+        await k.scan("W1")
+        await k.scan(job)
+        lock.take()
+        await k.type("2")
+        await k.press("enter", "enter")  # queued: the kiosk now works from its copy
+        await k.scan(job)
+        assert "OFFLINE: numbers as of 08:00" in k.flat() and "out of date" not in k.flat()
+        clock.advance(minutes=config.kiosk.offline_snapshot_max_age_minutes + 1)
+        await k.press("escape", "escape")
+        await k.scan(job)
+        assert "OFFLINE: numbers as of Mon 08:00, 1 h 1 min old" in k.flat() and "may be out of date" in k.flat()
+        lock.release()
