@@ -603,6 +603,7 @@ def _code_list(section: _Section, key: str, problems: _Problems) -> list[str] | 
 
 
 def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Config:
+    """The whole file checked section by section; every problem found is reported at once."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -611,8 +612,51 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
     problems = _Problems()
     top = _Section(raw, problems, dotted="")
     top.check_keys(_TOP_KEYS)
+    plant_name, timezone = _plant(top, problems)
+    store_url = _store(top, problems)
+    void_window = _ledger(top)
+    stages, named_codes = _stages(top, raw, problems)
+    stage_by_code = {s.code: s for s in stages}
 
-    # [plant]
+    def unknown_stage(code: str) -> bool:
+        return code not in stage_by_code and code not in named_codes
+
+    routings = _routings(top, problems, stage_by_code, unknown_stage)
+    reason_lists = _reasons(top, problems)
+    terminals = _terminals(top, problems, unknown_stage)
+    thresholds = _thresholds(top, problems)
+    shifts = _shifts(top, raw, problems)
+    scanner = _scanner(top, problems)
+    kiosk = _kiosk(top, problems)
+
+    if problems.items:
+        raise ConfigError("\n".join(f"{source}: {message}" for message in problems.items))
+
+    assert plant_name is not None and timezone is not None
+    return Config(
+        path=path,
+        plant_name=plant_name,
+        timezone=timezone,
+        store_url=store_url,
+        void_window_minutes=void_window,
+        stages=tuple(stages),
+        routings=tuple(routings),
+        delay_reasons=tuple(reason_lists["delay"]),
+        reject_reasons=tuple(reason_lists["reject"]),
+        scrap_reasons=tuple(reason_lists["scrap"]),
+        qc_fail_reasons=tuple(reason_lists["qc_fail"]),
+        material_scrap_reasons=tuple(reason_lists["material_scrap"]),
+        terminals=tuple(terminals),
+        shifts=tuple(shifts),
+        thresholds=thresholds,
+        scanner=scanner,
+        kiosk=kiosk,
+        base_dir=base_dir,
+    )
+
+
+def _plant(top: _Section, problems: _Problems) -> tuple[str | None, str | None]:
+    """[plant]: name and IANA time zone."""
     plant_name: str | None = None
     timezone: str | None = None
     plant = top.table("plant", required=True)
@@ -632,8 +676,11 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
                         f"plant.timezone {_q(tz_value)} is not a known IANA time zone "
                         '(e.g. "Europe/Berlin", "America/Chicago", "UTC")'
                     )
+    return plant_name, timezone
 
-    # [store]
+
+def _store(top: _Section, problems: _Problems) -> str:
+    """[store]: the store's URL or file path."""
     store_url = DEFAULT_STORE_PATH
     store = top.table("store")
     if store is not None:
@@ -642,107 +689,121 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
         if url is not None:
             store_url = url
             _check_store_url(url, problems)
+    return store_url
 
-    # [ledger]
-    void_window = 5
+
+def _ledger(top: _Section) -> int:
+    """[ledger]: the void window in minutes."""
     ledger = top.table("ledger")
-    if ledger is not None:
-        ledger.check_keys(("void_window_minutes",))
-        void_window = ledger.integer("void_window_minutes", 5, 0, 1440)
+    if ledger is None:
+        return 5
+    ledger.check_keys(("void_window_minutes",))
+    return ledger.integer("void_window_minutes", 5, 0, 1440)
 
-    # [[stages]]
+
+def _stages(top: _Section, raw: dict, problems: _Problems) -> tuple[list[Stage], set[str]]:
+    """[[stages]], and every stage code written (even in a broken block, so routings naming it
+    are not reported a second time)."""
     stages: list[Stage] = []
-    named_codes: set[str] = set()  # every code written, even in a broken block
+    named_codes: set[str] = set()
     stage_items = top.tables("stages", required=True)
-    if stage_items is not None:
-        if not stage_items and isinstance(raw.get("stages"), list) and not raw["stages"]:
-            problems.add("stages must list at least one stage")
-        for number, item in stage_items:
-            entry = _Section(item, problems, entry=_entry_name("[[stages]]", number, item, "code"))
-            entry.check_keys(("code", "name", "kind", "work_centre"))
-            if isinstance(item.get("code"), str):
-                named_codes.add(item["code"])
-            code = entry.code("code")
-            name = entry.text("name")
-            kind = entry.text("kind")
-            if kind is not None and kind not in STAGE_KINDS:
-                problems.add(f"{entry.label('kind')} must be one of {', '.join(STAGE_KINDS)}; got {_q(kind)}")
-                kind = None
-            work_centre = entry.text("work_centre", required=False, default="", allow_empty=True)
-            if code is not None and any(s.code == code for s in stages):
-                problems.add(f"duplicate stage code {_q(code)}")
-                continue
-            if None not in (code, name, kind, work_centre):
-                stages.append(Stage(code=code, name=name, kind=kind, work_centre=work_centre))
-    stage_by_code = {s.code: s for s in stages}
+    if stage_items is None:
+        return stages, named_codes
+    if not stage_items and isinstance(raw.get("stages"), list) and not raw["stages"]:
+        problems.add("stages must list at least one stage")
+    for number, item in stage_items:
+        entry = _Section(item, problems, entry=_entry_name("[[stages]]", number, item, "code"))
+        entry.check_keys(("code", "name", "kind", "work_centre"))
+        if isinstance(item.get("code"), str):
+            named_codes.add(item["code"])
+        code = entry.code("code")
+        name = entry.text("name")
+        kind = entry.text("kind")
+        if kind is not None and kind not in STAGE_KINDS:
+            problems.add(f"{entry.label('kind')} must be one of {', '.join(STAGE_KINDS)}; got {_q(kind)}")
+            kind = None
+        work_centre = entry.text("work_centre", required=False, default="", allow_empty=True)
+        if code is not None and any(s.code == code for s in stages):
+            problems.add(f"duplicate stage code {_q(code)}")
+            continue
+        if None not in (code, name, kind, work_centre):
+            stages.append(Stage(code=code, name=name, kind=kind, work_centre=work_centre))
+    return stages, named_codes
 
-    def unknown_stage(code: str) -> bool:
-        return code not in stage_by_code and code not in named_codes
 
-    # [routings]
+def _routings(top: _Section, problems: _Problems, stage_by_code: dict[str, Stage], unknown_stage) -> list[Routing]:
+    """[routings]: named, ordered stage lists; a dispatch stage only last."""
     routings: list[Routing] = []
     routing_table = top.table("routings", required=True)
-    if routing_table is not None:
-        if not routing_table.data:
-            problems.add("[routings] must define at least one routing")
-        for name in routing_table.data:
-            label = routing_table.label(name)
-            if not _ROUTING_NAME_RE.fullmatch(name):
-                problems.add(f"routing name {_q(name)} must be 1-32 characters of A-Z a-z 0-9 - _")
-                continue
-            codes = _code_list(routing_table, name, problems)
-            if codes is None:
-                continue
-            ok = True
-            if not codes:
-                problems.add(f"{label} must list at least one stage")
-                continue
-            seen: set[str] = set()
-            for code in codes:
-                if code in seen:
-                    problems.add(f"{label} lists stage {_q(code)} more than once")
-                    ok = False
-                seen.add(code)
-                if unknown_stage(code):
-                    problems.add(f"{label} names unknown stage {_q(code)}")
-                    ok = False
-            for position, code in enumerate(codes[:-1], start=1):
-                stage = stage_by_code.get(code)
-                if stage is not None and stage.kind == "dispatch":
-                    problems.add(
-                        f"{label}: dispatch stage {_q(code)} must be the last step, "
-                        f"but it is step {position} of {len(codes)}"
-                    )
-                    ok = False
-            if ok:
-                routings.append(Routing(name=name, stages=tuple(codes)))
+    if routing_table is None:
+        return routings
+    if not routing_table.data:
+        problems.add("[routings] must define at least one routing")
+    for name in routing_table.data:
+        label = routing_table.label(name)
+        if not _ROUTING_NAME_RE.fullmatch(name):
+            problems.add(f"routing name {_q(name)} must be 1-32 characters of A-Z a-z 0-9 - _")
+            continue
+        codes = _code_list(routing_table, name, problems)
+        if codes is None:
+            continue
+        ok = True
+        if not codes:
+            problems.add(f"{label} must list at least one stage")
+            continue
+        seen: set[str] = set()
+        for code in codes:
+            if code in seen:
+                problems.add(f"{label} lists stage {_q(code)} more than once")
+                ok = False
+            seen.add(code)
+            if unknown_stage(code):
+                problems.add(f"{label} names unknown stage {_q(code)}")
+                ok = False
+        for position, code in enumerate(codes[:-1], start=1):
+            stage = stage_by_code.get(code)
+            if stage is not None and stage.kind == "dispatch":
+                problems.add(
+                    f"{label}: dispatch stage {_q(code)} must be the last step, "
+                    f"but it is step {position} of {len(codes)}"
+                )
+                ok = False
+        if ok:
+            routings.append(Routing(name=name, stages=tuple(codes)))
+    return routings
 
-    # [reasons]
+
+def _reasons(top: _Section, problems: _Problems) -> dict[str, list[Reason]]:
+    """[reasons]: the fixed pick-lists, each with at least one reason."""
     reason_lists: dict[str, list[Reason]] = {kind: [] for kind in REASON_KINDS}
     reasons = top.table("reasons", required=True)
-    if reasons is not None:
-        reasons.check_keys(REASON_KINDS)
-        for kind in REASON_KINDS:
-            items = reasons.tables(kind, required=False)
-            if kind not in reasons.data:
-                problems.add(f"reasons.{kind} is required (a list of {{ code = ..., label = ... }})")
+    if reasons is None:
+        return reason_lists
+    reasons.check_keys(REASON_KINDS)
+    for kind in REASON_KINDS:
+        items = reasons.tables(kind, required=False)
+        if kind not in reasons.data:
+            problems.add(f"reasons.{kind} is required (a list of {{ code = ..., label = ... }})")
+            continue
+        if items is None:
+            continue
+        if not items and not reasons.data[kind]:
+            problems.add(f"reasons.{kind} must list at least one reason")
+        for number, item in items:
+            entry = _Section(item, problems, entry=_entry_name(f"reasons.{kind}", number, item, "code"))
+            entry.check_keys(("code", "label"))
+            code = entry.code("code")
+            label = entry.text("label")
+            if code is not None and any(r.code == code for r in reason_lists[kind]):
+                problems.add(f"duplicate reason code {_q(code)} in reasons.{kind}")
                 continue
-            if items is None:
-                continue
-            if not items and not reasons.data[kind]:
-                problems.add(f"reasons.{kind} must list at least one reason")
-            for number, item in items:
-                entry = _Section(item, problems, entry=_entry_name(f"reasons.{kind}", number, item, "code"))
-                entry.check_keys(("code", "label"))
-                code = entry.code("code")
-                label = entry.text("label")
-                if code is not None and any(r.code == code for r in reason_lists[kind]):
-                    problems.add(f"duplicate reason code {_q(code)} in reasons.{kind}")
-                    continue
-                if code is not None and label is not None:
-                    reason_lists[kind].append(Reason(code=code, label=label))
+            if code is not None and label is not None:
+                reason_lists[kind].append(Reason(code=code, label=label))
+    return reason_lists
 
-    # [[terminals]]
+
+def _terminals(top: _Section, problems: _Problems, unknown_stage) -> list[Terminal]:
+    """[[terminals]]: id, name, kind and the stages each records."""
     terminals: list[Terminal] = []
     terminal_items = top.tables("terminals", required=False) or []
     for number, item in terminal_items:
@@ -777,20 +838,26 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
             continue
         if None not in (tid, name, kind, codes):
             terminals.append(Terminal(id=tid, name=name, kind=kind, stages=tuple(codes), badge_required=badge))
+    return terminals
 
-    # [thresholds]
+
+def _thresholds(top: _Section, problems: _Problems) -> Thresholds:
+    """[thresholds]: WIP ageing buckets and the late warning."""
     thresholds = Thresholds()
     thr = top.table("thresholds")
-    if thr is not None:
-        thr.check_keys(("ageing_hours", "late_warning_hours"))
-        ageing = thresholds.ageing_hours
-        values = thr.array("ageing_hours", required=False)
-        if values is not None:
-            ageing = _ageing(values, thr.label("ageing_hours"), problems) or ageing
-        late = thr.integer("late_warning_hours", 24, 0, 24 * 365)
-        thresholds = Thresholds(ageing_hours=ageing, late_warning_hours=late)
+    if thr is None:
+        return thresholds
+    thr.check_keys(("ageing_hours", "late_warning_hours"))
+    ageing = thresholds.ageing_hours
+    values = thr.array("ageing_hours", required=False)
+    if values is not None:
+        ageing = _ageing(values, thr.label("ageing_hours"), problems) or ageing
+    late = thr.integer("late_warning_hours", 24, 0, 24 * 365)
+    return Thresholds(ageing_hours=ageing, late_warning_hours=late)
 
-    # [[shifts]]
+
+def _shifts(top: _Section, raw: dict, problems: _Problems) -> list[Shift]:
+    """[[shifts]] in order of their start; one all-day shift when the section is left out."""
     shifts: list[Shift] = []
     shift_items = top.tables("shifts", required=False)
     if shift_items is None:
@@ -814,68 +881,48 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
         if name is not None and start is not None:
             shifts.append(Shift(name=name, start=start))
     shifts.sort(key=lambda s: s.start)
+    return shifts
 
-    # [scanner]
-    scanner = Scanner()
+
+def _scanner(top: _Section, problems: _Problems) -> Scanner:
+    """[scanner]: the prefix and suffix the barcode scanners send."""
     scan = top.table("scanner")
-    if scan is not None:
-        scan.check_keys(("prefix", "suffix"))
-        prefix = scan.text("prefix", required=False, default="", allow_empty=True)
-        if prefix is not None:
-            raw_prefix = scan.data.get("prefix", "")
-            if len(raw_prefix) > 8 or not raw_prefix.isprintable():
-                problems.add(f"scanner.prefix must be at most 8 printable characters, got {_q(raw_prefix)}")
-                prefix = None
-            else:
-                prefix = raw_prefix  # keep spaces: the scanner sends exactly these characters
-        suffix = _scanner_suffix(scan, problems)
-        scanner = Scanner(prefix=prefix if prefix is not None else "", suffix=suffix or "enter")
+    if scan is None:
+        return Scanner()
+    scan.check_keys(("prefix", "suffix"))
+    prefix = scan.text("prefix", required=False, default="", allow_empty=True)
+    if prefix is not None:
+        raw_prefix = scan.data.get("prefix", "")
+        if len(raw_prefix) > 8 or not raw_prefix.isprintable():
+            problems.add(f"scanner.prefix must be at most 8 printable characters, got {_q(raw_prefix)}")
+            prefix = None
+        else:
+            prefix = raw_prefix  # keep spaces: the scanner sends exactly these characters
+    suffix = _scanner_suffix(scan, problems)
+    return Scanner(prefix=prefix if prefix is not None else "", suffix=suffix or "enter")
 
-    # [kiosk]
-    kiosk = KioskSettings()
+
+def _kiosk(top: _Section, problems: _Problems) -> KioskSettings:
+    """[kiosk]: sign-out, confirmation, bell, dispatch reference, offline copy age."""
     ks = top.table("kiosk")
-    if ks is not None:
-        ks.check_keys(("idle_signout_seconds", "confirm_seconds", "bell", "dispatch_reference",
-                       "offline_snapshot_max_age_minutes", "offline_snapshot_max_age"))
-        if "offline_snapshot_max_age" in ks.data:
-            # The issue named it without units; say which key to write rather than "unknown key".
-            problems.add('kiosk.offline_snapshot_max_age: write the age in minutes as '
-                         '"offline_snapshot_max_age_minutes" (1..10080)')
-        reference = ks.text("dispatch_reference", required=False, default="optional")
-        if reference is not None and reference not in DISPATCH_REFERENCE_MODES:
-            problems.add(f"kiosk.dispatch_reference must be one of {', '.join(DISPATCH_REFERENCE_MODES)}; "
-                         f"got {_q(reference)}")
-        kiosk = KioskSettings(
-            idle_signout_seconds=ks.integer("idle_signout_seconds", 300, 1, 86400),
-            confirm_seconds=ks.integer("confirm_seconds", 4, 1, 60),
-            bell=ks.boolean("bell", True),
-            dispatch_reference=reference if reference in DISPATCH_REFERENCE_MODES else "optional",
-            offline_snapshot_max_age_minutes=ks.integer("offline_snapshot_max_age_minutes", 60, 1, 7 * 24 * 60),
-        )
-
-    if problems.items:
-        raise ConfigError("\n".join(f"{source}: {message}" for message in problems.items))
-
-    assert plant_name is not None and timezone is not None
-    return Config(
-        path=path,
-        plant_name=plant_name,
-        timezone=timezone,
-        store_url=store_url,
-        void_window_minutes=void_window,
-        stages=tuple(stages),
-        routings=tuple(routings),
-        delay_reasons=tuple(reason_lists["delay"]),
-        reject_reasons=tuple(reason_lists["reject"]),
-        scrap_reasons=tuple(reason_lists["scrap"]),
-        qc_fail_reasons=tuple(reason_lists["qc_fail"]),
-        material_scrap_reasons=tuple(reason_lists["material_scrap"]),
-        terminals=tuple(terminals),
-        shifts=tuple(shifts),
-        thresholds=thresholds,
-        scanner=scanner,
-        kiosk=kiosk,
-        base_dir=base_dir,
+    if ks is None:
+        return KioskSettings()
+    ks.check_keys(("idle_signout_seconds", "confirm_seconds", "bell", "dispatch_reference",
+                   "offline_snapshot_max_age_minutes", "offline_snapshot_max_age"))
+    if "offline_snapshot_max_age" in ks.data:
+        # The issue named it without units; say which key to write rather than "unknown key".
+        problems.add('kiosk.offline_snapshot_max_age: write the age in minutes as '
+                     '"offline_snapshot_max_age_minutes" (1..10080)')
+    reference = ks.text("dispatch_reference", required=False, default="optional")
+    if reference is not None and reference not in DISPATCH_REFERENCE_MODES:
+        problems.add(f"kiosk.dispatch_reference must be one of {', '.join(DISPATCH_REFERENCE_MODES)}; "
+                     f"got {_q(reference)}")
+    return KioskSettings(
+        idle_signout_seconds=ks.integer("idle_signout_seconds", 300, 1, 86400),
+        confirm_seconds=ks.integer("confirm_seconds", 4, 1, 60),
+        bell=ks.boolean("bell", True),
+        dispatch_reference=reference if reference in DISPATCH_REFERENCE_MODES else "optional",
+        offline_snapshot_max_age_minutes=ks.integer("offline_snapshot_max_age_minutes", 60, 1, 7 * 24 * 60),
     )
 
 
