@@ -26,7 +26,8 @@ from floorterm.clock import utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.ledger import (
-    ANYWHERE_ROLES, Actor, JobSpec, Ledger, _check_uuid, _job_values, _material_values, _step_values, new_uuid,
+    ANYWHERE_ROLES, SYSTEM_BADGE, Actor, JobSpec, Ledger, _check_uuid, _job_values, _material_values, _step_values,
+    creation_entry, new_uuid,
 )
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
@@ -77,8 +78,11 @@ class _Job:
 
 def import_history(store: Store, config: Config, histories: Iterable[tuple[JobSpec, list[HistoricEntry]]],
                    progress: Callable[[int, int], None] | None = None, *, now: dt.datetime | None = None,
-                   batch_jobs: int = BATCH_JOBS) -> tuple[int, int]:
+                   batch_jobs: int = BATCH_JOBS, actor: Actor | None = None, note: str = "") -> tuple[int, int]:
     """Create the jobs of `histories` with their entries; returns (jobs, events) written.
+
+    Each job gets its job_created entry first, as `Ledger.create_jobs` writes it (`actor` and
+    `note` as there); the events written count these too.
 
     Raises InputError / DomainError / PermissionDenied, naming the job and entry, for the
     first entry the ledger would refuse (nothing of that batch is written). Job numbers and
@@ -87,6 +91,7 @@ def import_history(store: Store, config: Config, histories: Iterable[tuple[JobSp
     of its first entry. `progress(jobs, events)` is called after each batch.
     """
     ledger = Ledger(store, config)
+    creator = ledger._creation_actor(actor or Actor(SYSTEM_BADGE))
     operators = {op.badge: op for op in m.Operator.select()}
     now = now or utcnow()
     seen_numbers: set[str] = set()
@@ -99,12 +104,12 @@ def import_history(store: Store, config: Config, histories: Iterable[tuple[JobSp
         nonlocal jobs_done, events_done
         if batch:
             try:
-                store.run_write(lambda: _write_batch(store, config, batch), deadline=120.0)
+                store.run_write(lambda: _write_batch(store, config, batch, ledger, creator, note), deadline=120.0)
             except peewee.IntegrityError as exc:
                 raise DomainError(
                     f"Import refused: an entry id or job number is already in the store ({exc})") from None
             jobs_done += len(batch)
-            events_done += sum(len(job.events) for job in batch)
+            events_done += sum(len(job.events) + 1 for job in batch)  # + its creation
             batch.clear()
             seen_uuids.clear()  # later batches meet these in the store's unique index instead
             if progress is not None:
@@ -326,23 +331,28 @@ _EVENT_FIELDS = [m.Event.id, m.Event.uuid, m.Event.job, m.Event.step, m.Event.to
                  m.Event.login_user, m.Event.login_key, m.Event.client_time, m.Event.committed_at, m.Event.voids]
 
 
-def _write_batch(store: Store, config: Config, batch: list[_Job]) -> None:
+def _write_batch(store: Store, config: Config, batch: list[_Job], ledger: Ledger, creator: Actor, note: str) -> None:
     numbers = [job.spec.number for job in batch]
     taken = [row.number for row in m.Job.select(m.Job.number).where(m.Job.number.in_(numbers))]
     if taken:
         raise DomainError(f"These jobs already exist: {', '.join(sorted(taken))}")
+    operator_id = ledger._creator(creator.badge).id
+    # Each job's creation entry comes first, at the job's created_at: its own order holds.
+    events = [[_Event(creation_entry(job.spec, creator, note, job.created_at), job.created_at, operator_id),
+               *job.events] for job in batch]
     job_ids = _reserve_ids(store, m.Job, len(batch))
     step_ids = iter(_reserve_ids(store, m.JobStep, sum(len(job.state.steps) for job in batch)))
-    event_ids = _reserve_ids(store, m.Event, sum(len(job.events) for job in batch))
+    event_ids = _reserve_ids(store, m.Event, sum(len(job_events) for job_events in events))
     # Newer entries get higher ids across the batch; ties keep each job's own order.
-    order = sorted(((ev.at, j, i) for j, job in enumerate(batch) for i, ev in enumerate(job.events)))
-    ids: list[list[int]] = [[0] * len(job.events) for job in batch]
+    order = sorted(((ev.at, j, i) for j, job_events in enumerate(events) for i, ev in enumerate(job_events)))
+    ids: list[list[int]] = [[0] * len(job_events) for job_events in events]
     for event_id, (_, j, i) in zip(event_ids, order):
         ids[j][i] = event_id
 
     job_rows, step_rows, balance_rows, material_rows, event_rows = [], [], [], [], []
-    for job, job_id, event_ids_of_job in zip(batch, job_ids, ids):
+    for job, job_id, job_events, all_ids in zip(batch, job_ids, events, ids):
         spec, state = job.spec, job.state
+        event_ids_of_job = all_ids[1:]  # the entries' own ids, in the order the rules indexed them
         steps = {}
         for s in state.steps:
             step_id = next(step_ids)
@@ -356,7 +366,7 @@ def _write_batch(store: Store, config: Config, batch: list[_Job]) -> None:
             values = _material_values(line)
             material_rows.append((job_id, line.item, line.description, line.unit, line.required,
                                   line.substitute_for, *(values[name] for name in _MATERIAL_NAMES)))
-        for ev, event_id in zip(job.events, event_ids_of_job):
+        for ev, event_id in zip(job_events, all_ids):
             e = ev.entry
             to_step = steps.get(e.to_stage or e.stage) if e.kind == "rework" else None
             event_rows.append((event_id, e.uuid, job_id, steps.get(e.stage), to_step, e.kind, e.qty, e.reason, e.item,
@@ -367,11 +377,11 @@ def _write_batch(store: Store, config: Config, batch: list[_Job]) -> None:
                          spec.planned_start, spec.planned_end, spec.routing, spec.priority, spec.inspection,
                          spec.notes, job.created_at, values["released"], values["dispatched"], values["priority"],
                          values["priority_changed"], values["on_hold"], values["is_open"],
-                         max(event_ids_of_job, default=0)))
+                         max(all_ids)))
     _insert(store, m.Job, _JOB_FIELDS, job_rows)
     _insert(store, m.JobStep, _STEP_FIELDS, step_rows)
     _insert(store, m.StepBalance, _BALANCE_FIELDS, balance_rows)
     _insert(store, m.MaterialLine, _MATERIAL_FIELDS, material_rows)
     _insert(store, m.Event, _EVENT_FIELDS, event_rows)
     if event_rows:
-        store.notify(max(max(i) for i in ids if i), job_ids[-1])
+        store.notify(max(max(i) for i in ids), job_ids[-1])

@@ -18,21 +18,23 @@ import sys
 from typing import Callable, Iterable, Iterator
 
 from floorterm.clock import entered_at_terminal, jsonable
-from floorterm.errors import ConfigError, FloortermError, InputError, StoreError
+from floorterm.errors import ConfigError, FloortermError, InputError, OutputError, StoreError
 
 EXIT_OK = 0
-EXIT_REFUSED = 1  # an entry or import refused, verify found differences, schema pending
+EXIT_REFUSED = 1  # an entry or import refused, verify found a problem, schema pending
 EXIT_USAGE = 2  # wrong arguments or a wrong config file
-EXIT_STORE = 3  # the store cannot be used (unreachable, not set up, wrong schema)
+EXIT_STORE = 3  # the store cannot be used (unreachable, not set up, wrong schema, disk full), or an --out file
 EXIT_INTERRUPTED = 130
 
 EXIT_HELP = """\
 exit status:
   0    done
   1    refused: an entry, import or edit was refused and nothing was written; or
-       `db verify` found differences, `db status` found pending schema steps
+       `db verify` found a problem, `db status` found pending schema steps
   2    usage: wrong arguments, or the config file is missing or wrong (the store is not touched)
-  3    store: the store cannot be used (unreachable, not set up, needs `floorterm db upgrade`)
+  3    store: the store cannot be used (unreachable, not set up, needs `floorterm db upgrade`,
+       disk full, no permission to write it), or an --out file cannot be written (nothing is
+       left under its name)
   130  interrupted (Ctrl-C)
 
 environment:
@@ -44,6 +46,7 @@ ROLES = ("operator", "qc", "stores", "supervisor", "planner", "viewer")  # = flo
 STATUSES = ("planned", "released", "in progress", "QC pending", "ready for dispatch", "dispatched",
             "closed")  # = floorterm.queries.STATUSES
 REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")  # = reports.REPORTS
+FLOW_REPORTS = ("flow", "variance", "quality")  # = flow.FLOW_REPORTS
 FORMATS = ("table", "csv", "json")
 IMPORT_PROGRESS_ROWS = 500  # show a progress bar when a file has more rows than this
 
@@ -74,6 +77,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "void": ("void", ("entry",), "cancel an earlier entry (--entry UUID or id); --note says why"),
 }
 STEP_KINDS = ("start", "complete", "reject", "rework", "scrap", "delay", "resume", "qc_pass", "qc_fail")
+SYSTEM_BADGE = "$SYSTEM"  # = floorterm.ledger.SYSTEM_BADGE
 
 
 class UsageError(FloortermError):
@@ -110,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         _say_error(exc)
         if isinstance(exc, (ConfigError, UsageError)):
             return EXIT_USAGE
-        if isinstance(exc, StoreError):
+        if isinstance(exc, (StoreError, OutputError)):
             return EXIT_STORE
         return EXIT_REFUSED
     except Exception as exc:
@@ -266,8 +270,9 @@ def _sub(subparsers, name: str, help: str, description: str | None = None, *, db
 
 
 def _format_option(parser, *, default: str = "table", choices: tuple[str, ...] = FORMATS) -> None:
+    html = ", html: one page to print (A4)" if "html" in choices else ""
     parser.add_argument("--format", choices=choices, default=default,
-                        help=f"output: table for people, csv or json for programs (default: {default})")
+                        help=f"output: table for people, csv or json for programs{html} (default: {default})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,16 +290,21 @@ def build_parser() -> argparse.ArgumentParser:
     _job_commands(commands)
     _record_command(commands)
     _outbox_commands(commands)
+    _entries_commands(commands)
 
-    report = _sub(commands, "report", "print a report: " + ", ".join(REPORTS))
-    report.add_argument("name", metavar="NAME", choices=REPORTS,
+    report = _sub(commands, "report", "print a report: " + ", ".join(REPORTS + FLOW_REPORTS))
+    report.add_argument("name", metavar="NAME", choices=REPORTS + FLOW_REPORTS,
                         help="wip (open jobs, pending quantity at each stage), stages (the board's stage "
                              "summary), exceptions (delayed, late, due soon, ageing, QC and rework pending, "
                              "ready for dispatch, material short, priority changed, on hold, refused on replay), delays (delay "
                              "time by reason), rejections (rejected quantity by reason and stage), ageing "
-                             "(how long work waits, by stage), bottlenecks (worst stage first)")
-    _format_option(report)
-    period = report.add_argument_group("period (for delays and rejections; default: today)")
+                             "(how long work waits, by stage), bottlenecks (worst stage first); over a period "
+                             "(docs/flow.md): flow (per stage: units in and out, unit-hours, waits, queue and "
+                             "work time, first-pass yield, delay hours), variance (material used against the "
+                             "bill of materials), quality (first-pass yield by QC stage and product, repeat "
+                             "failures)")
+    _format_option(report, choices=FORMATS + ("html",))
+    period = report.add_argument_group("period (for delays, rejections, flow, variance and quality; default: today)")
     period.add_argument("--since", metavar="DATE", type=_date, help="first plant day, YYYY-MM-DD")
     period.add_argument("--until", metavar="DATE", type=_date,
                         help="last plant day, YYYY-MM-DD (default: today; with --until alone, that one day)")
@@ -311,7 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--format", choices=("csv", "jsonl"), default="csv",
                         help="csv (with a header line) or jsonl (one JSON object a line); default csv")
     events.add_argument("--out", metavar="FILE",
-                        help="write to FILE (replaced only once the export is complete) instead of stdout")
+                        help="write to FILE instead of stdout; FILE appears (or is replaced) only once the "
+                             "whole export is on the disk")
     events.set_defaults(func=cmd_export_events)
     export.set_defaults(func=_needs_subcommand(export))
 
@@ -452,7 +463,9 @@ def _print_commands(commands) -> None:
     what = printing.add_subparsers(title="what", metavar="WHAT")
 
     def page_options(parser):
-        parser.add_argument("--out", metavar="DIR", default=".", help="folder to write into, created if missing (default: .)")
+        parser.add_argument("--out", metavar="DIR", default=".",
+                            help="folder to write into, created if missing (default: .); the files appear "
+                                 "only once all are on the disk")
         parser.add_argument("--format", choices=("html", "svg", "png"), default="html",
                             help="html (default: one self-contained file, prints from any browser), svg, or png for label printers")
         parser.add_argument("--size", choices=PRINT_SIZES, default="a4", help="page size (default: a4)")
@@ -508,9 +521,13 @@ def _db_commands(commands) -> None:
     upgrade.set_defaults(func=cmd_db_upgrade)
     status = _sub(what, "status", "show applied, pending and unknown schema steps (exit 1 if any are pending)")
     status.set_defaults(func=cmd_db_status)
-    verify = _sub(what, "verify", "recompute every balance from the ledger and report any difference (exit 1)",
-                  "Replay every job's entries and compare with the stored balances. Prints each difference "
-                  "and exits 1, or prints 'OK: N jobs verified'.")
+    verify = _sub(what, "verify", "check the store: its integrity, every balance against the ledger, entry ids "
+                  "and voids (exit 1 on any finding)",
+                  "Run the store's own integrity check (SQLite: PRAGMA integrity_check; PostgreSQL: every index "
+                  "of floorterm's tables is valid) and check that the unique indexes are there; replay every "
+                  "job's entries and compare with the stored balances; check that every entry id appears once "
+                  "and every void names an existing entry. Prints each finding and exits 1, or prints "
+                  "'OK: N jobs verified'.")
     verify.set_defaults(func=cmd_db_verify)
     db.set_defaults(func=_needs_subcommand(db))
 
@@ -556,9 +573,11 @@ def _job_commands(commands) -> None:
                "Every problem is reported with its file, line and column, and nothing is imported until "
                "the files are right. Jobs already in the store with the same data are left alone, so "
                "importing a file twice changes nothing; a job already in the store with different data "
-               "is reported, never overwritten.\n" + from_doc)
+               "is reported, never overwritten. A control character in a code (job, item, routing) is "
+               "refused; free text loses its control characters, and the summary says where.\n" + from_doc)
     imp.add_argument("file", metavar="JOBS.csv", help="the jobs file (UTF-8 CSV, header line first)")
     imp.add_argument("--materials", metavar="MATERIALS.csv", help="the bill of materials of those jobs")
+    _creator_options(imp)
     imp.set_defaults(func=cmd_jobs_import)
 
     add = _sub(what, "add", "add one job")
@@ -574,6 +593,7 @@ def _job_commands(commands) -> None:
     add.add_argument("--priority", metavar="N", default="", help="1 (most urgent) .. 9; default 5")
     add.add_argument("--inspection", default="", help="inspection instructions shown at QC")
     add.add_argument("--notes", default="", help="notes shown on the job card")
+    _creator_options(add)
     add.set_defaults(func=cmd_jobs_add)
 
     listing = _sub(what, "list", "list open jobs by priority and planned completion")
@@ -589,11 +609,29 @@ def _job_commands(commands) -> None:
     show.add_argument("--json", action="store_true", help="the card as JSON (timestamps in UTC)")
     show.set_defaults(func=cmd_jobs_show)
 
-    history = _sub(what, "history", "list a job's entries, newest first (voided ones marked)")
+    history = _sub(what, "history", "list a job's entries, newest first, back to its creation (voided ones marked)")
     history.add_argument("number", metavar="NUMBER", help="the job number")
     _format_option(history)
     history.set_defaults(func=cmd_jobs_history)
     jobs.set_defaults(func=_needs_subcommand(jobs))
+
+
+def _creator_options(parser) -> None:
+    """Who creates jobs: kept with each job's job_created entry in the ledger."""
+    who = parser.add_argument_group("who", "Each job created gets a job_created entry in its history: who, when "
+                                    "and (for an import) the file and line.")
+    who.add_argument("--operator", metavar="BADGE",
+                     help="the badge of the planner or supervisor creating the jobs (default: none; the entry "
+                          f"names {SYSTEM_BADGE} and the login user)")
+    who.add_argument("--login-user", metavar="NAME",
+                     help="the login user recorded with the entries (default: this shell's user)")
+
+
+def _creator(args):
+    """The Actor of `jobs add` / `jobs import`: the badge given, else the system actor; with the login user."""
+    from floorterm.ledger import Actor
+
+    return Actor(args.operator or SYSTEM_BADGE, login_user=_login_user(args.login_user))
 
 
 _OPTION_HELP = {
@@ -615,7 +653,8 @@ def _record_command(commands) -> None:
     record = _sub(commands, "record", "record an entry in the ledger, as a terminal would",
                   "Record one entry. The ledger checks it like any terminal entry: a refused entry "
                   "prints why on stderr, exits 1 and writes nothing. Giving the same --uuid again "
-                  "writes nothing twice (safe retries).")
+                  "writes nothing twice (safe retries); the same --uuid for a different entry is refused, "
+                  "naming what differs.")
     actions = record.add_subparsers(title="actions", metavar="ACTION")
     for action, (kind, options, text) in ACTIONS.items():
         sub = _sub(actions, action, text)
@@ -634,10 +673,51 @@ def _record_command(commands) -> None:
         sub.add_argument("--note", metavar="TEXT", default="",
                          help="a note" + (" (required: why)" if kind in ("priority", "hold", "unhold", "void") else ""))
         sub.add_argument("--uuid", metavar="UUID",
-                         help="a client-made id for this entry; recording the same id again writes nothing twice")
+                         help="a client-made id for this entry; recording the same entry again writes nothing "
+                              "twice, another entry with it is refused")
         sub.add_argument("--json", action="store_true", help="print the receipt as JSON")
         sub.set_defaults(func=cmd_record, kind=kind, options=options)
     record.set_defaults(func=_needs_subcommand(record))
+
+
+def _entries_commands(commands) -> None:
+    entries = _sub(commands, "entries", "load past entries with their own times (history, paper travellers)")
+    entries.set_defaults(func=_needs_subcommand(entries))
+    sub = entries.add_subparsers(dest="entries_command", metavar="COMMAND")
+    imp = _sub(sub, "import", "load entries from a CSV file, all or nothing",
+               description="Columns: at (ISO 8601 with offset, or plant local time), action (a `record` action), "
+                           "job, step, qty, reason, item, note, operator, terminal, uuid (optional: importing again "
+                           "writes nothing twice). Every row is checked by the ledger's rules in time order; a time "
+                           "may not be in the future nor before the job's newest entry. A bad file names every bad "
+                           "line and imports nothing.")
+    imp.add_argument("file", metavar="FILE.csv", help="the entries file (UTF-8, header row first)")
+    imp.add_argument("--by", required=True, metavar="BADGE",
+                     help="the supervisor or planner loading the file; stored on every entry")
+    imp.add_argument("--login-user", metavar="NAME", help=argparse.SUPPRESS)
+    imp.set_defaults(func=cmd_entries_import)
+
+
+def cmd_entries_import(ctx: Context, args) -> int:
+    from floorterm.entries_import import import_entries
+
+    try:
+        with open(args.file, "rb") as handle:
+            lines = sum(1 for _ in handle) - 1  # for the progress bar; the importer reads the file itself
+    except OSError:
+        lines = 0  # the importer says what is wrong with the file
+    with ctx.store() as store:
+        with progress_bar("Importing entries", lines, show=_stderr_is_tty() and lines > IMPORT_PROGRESS_ROWS) as update:
+            def progress(done: int, total: int) -> None:
+                update(done)
+
+            try:
+                result = import_entries(ctx.ledger(store), ctx.config, args.file, by_badge=args.by,
+                                        progress=progress, login_user=_login_user(args.login_user))
+            except InputError as exc:
+                raise InputError(f"{exc}\nNothing was imported; fix the file and import it again.") from None
+    print(f"{result.written} entr{'y' if result.written == 1 else 'ies'} written, "
+          f"{result.skipped_duplicates} already in the store ({result.rows} row{'' if result.rows == 1 else 's'})")
+    return EXIT_OK
 
 
 def _outbox_commands(commands) -> None:
@@ -866,8 +946,7 @@ def cmd_db_verify(ctx: Context, args) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        _info(f"floorterm: {len(problems)} difference{'s' if len(problems) != 1 else ''} between the ledger "
-              "and the stored balances")
+        _info(f"floorterm: {len(problems)} problem{'s' if len(problems) != 1 else ''} found in the store")
         return EXIT_REFUSED
     print(f"OK: {total} job{'s' if total != 1 else ''} verified")
     return EXIT_OK
@@ -907,8 +986,9 @@ def cmd_operators_active(ctx: Context, args) -> int:
 def cmd_operators_import(ctx: Context, args) -> int:
     from floorterm.importer import read_operators_csv
 
+    notices = []
     try:
-        rows = read_operators_csv(args.file)
+        rows = read_operators_csv(args.file, notices)
     except InputError as exc:
         raise InputError(f"{exc}\nNothing was imported.") from None
     with ctx.store() as store:
@@ -917,7 +997,14 @@ def cmd_operators_import(ctx: Context, args) -> int:
         except FloortermError as exc:
             raise type(exc)(f"{exc}\nNothing was imported.") from None
     print(f"{added} added, {unchanged} unchanged")
+    _print_notices(notices)
     return EXIT_OK
+
+
+def _print_notices(lines: Iterable) -> None:
+    """What an import changed on the way in (control characters removed), one line each after its summary."""
+    for line in lines:
+        print(line)
 
 
 # --------------------------------------------------------------------------- jobs
@@ -932,8 +1019,9 @@ def cmd_jobs_import(ctx: Context, args) -> int:
         def job_exists(number: str) -> bool:
             return m.Job.select().where(m.Job.number == number).exists()
 
+        notices = []
         try:
-            specs = read_jobs_csv(args.file, args.materials, config=config, job_exists=job_exists)
+            specs = read_jobs_csv(args.file, args.materials, config=config, job_exists=job_exists, notices=notices)
         except InputError as exc:
             problems = len(str(exc).splitlines())
             raise InputError(f"{exc}\nNothing was imported: {problems} problem{'s' if problems != 1 else ''}; "
@@ -941,29 +1029,35 @@ def cmd_jobs_import(ctx: Context, args) -> int:
         show = _stderr_is_tty() and len(specs) > IMPORT_PROGRESS_ROWS
         with progress_bar("Importing jobs", len(specs), show=show) as update:
             try:
-                created, unchanged = ctx.ledger(store).create_jobs(specs, progress=update)
+                created, unchanged = ctx.ledger(store).create_jobs(
+                    specs, progress=update, actor=_creator(args),
+                    note=f"material list from {os.path.basename(args.materials)}" if args.materials else "")
             except FloortermError as exc:
                 raise type(exc)(f"{exc}\nNothing was imported.") from None
     print(f"{created} created, {unchanged} unchanged")
+    _print_notices(notices)
     return EXIT_OK
 
 
 def cmd_jobs_add(ctx: Context, args) -> int:
     from floorterm.importer import job_spec
 
+    notices = []
     spec = job_spec({
         "job": args.number, "qty": args.qty, "routing": args.routing, "customer": args.customer,
         "product": args.product, "order_ref": args.order_ref, "planned_start": args.planned_start,
         "planned_end": args.planned_end, "priority": args.priority, "inspection": args.inspection,
         "notes": args.notes,
-    }, ctx.config)
+    }, ctx.config, notices=notices)
     with ctx.store() as store:
-        created, _ = ctx.ledger(store).create_jobs([spec])
+        created, _ = ctx.ledger(store).create_jobs([spec], actor=_creator(args),
+                                                   note="Added with `floorterm jobs add`")
     route = " → ".join(ctx.config.routing(spec.routing).stages)
     if created:
         print(f"Created job {spec.number}: {spec.qty} × {spec.routing} ({route})")
     else:
         print(f"Job {spec.number} already exists with the same data; nothing changed")
+    _print_notices(notices)
     return EXIT_OK
 
 
@@ -1007,9 +1101,12 @@ def cmd_jobs_list(ctx: Context, args) -> int:
 
 def cmd_jobs_show(ctx: Context, args) -> int:
     with ctx.store():
-        card = ctx.queries().job_card(args.number)
+        if args.json:  # with the job's flow figures (docs/flow.md)
+            data = ctx.queries().job_card_json(args.number)
+        else:
+            card = ctx.queries().job_card(args.number)
     if args.json:
-        json.dump(card.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")
     else:
         print_card(card, ctx.config)
@@ -1311,10 +1408,28 @@ def cmd_report(ctx: Context, args) -> int:
 
     config = ctx.config
     window = report_window(config, args, utcnow())
+    if args.format == "html":
+        return _report_html(ctx, args.name, window)
     with ctx.store():
         headers, rows = Reports(config).as_rows(args.name, **window)
     emit([dict(zip(headers, row)) for row in rows], args.format, list(headers), config.tz,
          empty=f"nothing to report for {args.name}")
+    return EXIT_OK
+
+
+def _report_html(ctx: Context, name: str, window: dict) -> int:
+    """One self-contained HTML page (A4) on stdout: the flow reports only."""
+    from floorterm import flow_html
+    from floorterm.reports import Reports
+
+    if name not in FLOW_REPORTS:
+        raise UsageError(f"--format html is for {', '.join(FLOW_REPORTS)}; {name} has table, csv and json")
+    with ctx.store():
+        reports = Reports(ctx.config)
+        since, until = (window["since"], window["until"]) if "since" in window \
+            else reports.period(window.get("period", "today"))
+        page = flow_html.render(reports, name, since, until)
+    sys.stdout.write(page)
     return EXIT_OK
 
 
@@ -1327,15 +1442,11 @@ def cmd_export_events(ctx: Context, args) -> int:
     with ctx.store():
         events = ctx.queries().export_events(since_id=args.since)
         if out_path:
-            tmp = f"{out_path}.part"
-            try:
-                with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                    count, last = _write_events(events, args.format, handle)
-                os.replace(tmp, out_path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.remove(tmp)
-                raise
+            from floorterm.outfiles import OutputFiles
+
+            with OutputFiles() as output:
+                handle = output.open(out_path, "w", encoding="utf-8", newline="")
+                count, last = _write_events(events, args.format, handle)
         else:
             count, last = _write_events(events, args.format, sys.stdout)
     where = f" to {out_path}" if out_path else ""

@@ -196,7 +196,7 @@ def build_demo(store: Store, config: Config, *, jobs: int = 120, seed: int = 7, 
     samples: dict[str, str] = {}
     histories = _histories(config, plans, cast, rng, samples)
     report = None if progress is None else (lambda done, events: progress(done, jobs))
-    written, events = import_history(store, config, histories, report, now=now)
+    written, events = import_history(store, config, histories, report, now=now, note="Demo data")
     return DemoSummary(written, events, len(_OPERATORS), _ordered(samples, config),
                        round(time.perf_counter() - started, 2))
 

@@ -23,3 +23,7 @@ class PermissionDenied(DomainError):
 
 class StoreError(FloortermError):
     """The store cannot be used: unreachable, locked too long, wrong schema, unsafe location."""
+
+
+class OutputError(FloortermError):
+    """A file floorterm was asked to write (an export, a printed sheet) cannot be written; none was left."""

@@ -44,6 +44,10 @@ the value and what is wrong - and nothing is imported until the files are right.
 number may appear once in jobs.csv; an item once per job in materials.csv; materials.csv
 may only name jobs that are in jobs.csv. Importing the same files again changes nothing.
 A job that is already in the store with different data is reported, never overwritten.
+
+Control characters (NUL, ESC and the like): a code - job, item, badge, routing, role, a
+column name - with one anywhere is refused, since the cell is damaged. Free text (customer,
+notes, ...) loses them, escape sequences whole, and the import says which line and column.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -59,6 +63,8 @@ from floorterm.config import Config
 from floorterm.errors import InputError
 from floorterm.inputs import (
     clean_text,
+    describe_character,
+    hidden_character,
     parse_badge,
     parse_code,
     parse_date,
@@ -175,7 +181,12 @@ def read_rows(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     known = columns + optional
     seen: set[str] = set()
     for key, raw in zip(keys, header):
-        if not key:
+        hidden = hidden_character(raw)
+        if hidden is not None:
+            problems.append(Problem(name, header_line, None, None,
+                                    f"the column name {_quote(raw)} has a control character "
+                                    f"({describe_character(hidden)}); fix the header line"))
+        elif not key:
             problems.append(Problem(name, header_line, None, None, "the header has an empty column name"))
         elif key not in known:
             hint = difflib.get_close_matches(key, known, n=1)
@@ -221,9 +232,10 @@ class _Checker:
     is reported once, with the header); call `next_row()` before each line.
     """
 
-    def __init__(self, file: str, problems: list[Problem]):
+    def __init__(self, file: str, problems: list[Problem], notices: list[Problem] | None = None):
         self.file = file
         self.problems = problems
+        self.notices = notices
         self.row_bad = False
 
     def next_row(self) -> None:
@@ -246,6 +258,21 @@ class _Checker:
             self.problem(row, column, value, str(exc))
             return default
 
+    def text(self, row: Row, column: str, *, required: bool = False, optional_column: bool = False) -> str:
+        """A free-text cell, cleaned; a notice says where control characters were taken out."""
+        value = self.cell(row, column, _text(column), required=required, optional_column=optional_column,
+                          default="")
+        raw = row.values.get(column) or ""
+        hidden = hidden_character(raw)
+        if hidden is None:
+            return value
+        if required and not value:
+            self.problem(row, column, raw, "has only control characters, which are never stored")
+        elif self.notices is not None:
+            self.notices.append(Problem(self.file, row.line, column, None,
+                                        f"control characters removed ({describe_character(hidden)})"))
+        return value
+
     def problem(self, row: Row, column: str | None, value: str | None, message: str) -> None:
         self.row_bad = True
         self.problems.append(Problem(self.file, row.line, column, value, message))
@@ -253,6 +280,21 @@ class _Checker:
 
 def _text(column: str) -> Callable[[str], str]:
     return lambda value: clean_text(value, max_len=TEXT_LIMITS[column], field=column.replace("_", " "))
+
+
+def _plain(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """`parse` for a code cell (job, item, badge...), refusing any control character in it.
+
+    The parsers strip control characters at a value's ends, as a scanner's STX/ETX; in a
+    file a NUL or ESC means the cell is damaged, and `JOB\\0` must not quietly become `JOB`.
+    """
+    def parse_plain(value: str):
+        hidden = hidden_character(value)
+        if hidden is not None:
+            raise InputError(f"has a control character ({describe_character(hidden)}); fix this cell in the file")
+        return parse(value)
+
+    return parse_plain
 
 
 def routing_name(value: str, config: Config) -> str:
@@ -272,15 +314,15 @@ def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
     """A JobSpec from one line of jobs.csv (or the options of `jobs add`); None if it has problems."""
     check.next_row()
     # Parsed in the documented column order, so the problems of a line come out in that order.
-    number = check.cell(row, "job", parse_job_number, required=True)
-    texts = {c: check.cell(row, c, _text(c), default="") for c in ("order_ref", "customer", "product")}
+    number = check.cell(row, "job", _plain(parse_job_number), required=True)
+    texts = {c: check.text(row, c) for c in ("order_ref", "customer", "product")}
     qty = check.cell(row, "qty", lambda v: parse_qty(v), required=True)
     start = check.cell(row, "planned_start", lambda v: parse_date(v, field="planned start"))
     end = check.cell(row, "planned_end", lambda v: parse_date(v, field="planned end"))
     priority = check.cell(row, "priority", parse_priority, default=5)
-    routing = check.cell(row, "routing", lambda v: routing_name(v, config), required=True)
+    routing = check.cell(row, "routing", _plain(lambda v: routing_name(v, config)), required=True)
     for c in JOB_OPTIONAL_COLUMNS:
-        texts[c] = check.cell(row, c, _text(c), default="", optional_column=True)
+        texts[c] = check.text(row, c, optional_column=True)
     if start and end and end < start:
         check.problem(row, "planned_end", row.values["planned_end"],
                       f"planned end is before planned start {start.isoformat()}")
@@ -290,13 +332,20 @@ def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
                    priority=priority, **texts)
 
 
-def job_spec(values: dict[str, str | None], config: Config, *, source: str = "job") -> JobSpec:
-    """A JobSpec from named values (as `jobs add` has them); InputError naming every bad one."""
+def job_spec(values: dict[str, str | None], config: Config, *, source: str = "job",
+             notices: list[str] | None = None) -> JobSpec:
+    """A JobSpec from named values (as `jobs add` has them); InputError naming every bad one.
+
+    `notices` collects, in words, the fields that had control characters removed.
+    """
     problems: list[Problem] = []
+    removed: list[Problem] = []
     row = Row(0, {k: ("" if v is None else str(v)) for k, v in values.items()})
     for column in JOB_COLUMNS + JOB_OPTIONAL_COLUMNS:
         row.values.setdefault(column, "")
-    spec = job_fields(row, config, _Checker(source, problems))
+    spec = job_fields(row, config, _Checker(source, problems, removed))
+    if notices is not None:
+        notices.extend(f"{_OPTION_NAMES.get(p.column, p.column)}: {p.message}" for p in removed)
     if spec is None:
         raise InputError("\n".join(
             f"{_OPTION_NAMES.get(p.column, p.column)}: "
@@ -311,18 +360,21 @@ _OPTION_NAMES = {"job": "job number", **{c: "--" + c.replace("_", "-") for c in 
 
 
 def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *, config: Config,
-                  job_exists: Callable[[str], bool] | None = None) -> list[JobSpec]:
+                  job_exists: Callable[[str], bool] | None = None,
+                  notices: list[Problem] | None = None) -> list[JobSpec]:
     """The jobs of a jobs.csv (and their bill of materials from materials.csv).
 
     Raises InputError listing every problem in both files, one per line
     ("jobs.csv line 7, column qty: '1e3' — Quantity must be ..."). `job_exists` tells
     whether a job number is already in the store, for a clearer message when
-    materials.csv names a job that jobs.csv does not.
+    materials.csv names a job that jobs.csv does not. `notices` collects the cells that had
+    control characters removed ("jobs.csv line 4, column notes: control characters removed").
+    Each job carries its file name and line (JobSpec.source, .line).
     """
     problems: list[Problem] = []
     name = Path(path).name
     rows = read_rows(path, JOB_COLUMNS, JOB_OPTIONAL_COLUMNS, problems)
-    check = _Checker(name, problems)
+    check = _Checker(name, problems, notices)
     specs: dict[str, JobSpec] = {}
     first_line: dict[str, int] = {}
     for row in rows:
@@ -337,13 +389,13 @@ def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *,
                           f"job {spec.number} is already on line {first_line[spec.number]}")
             continue
         first_line[spec.number] = row.line
-        specs[spec.number] = spec
+        specs[spec.number] = replace(spec, source=name, line=row.line)
     if not rows and not problems:
         problems.append(Problem(name, None, None, None, "has a header but no jobs"))
 
     materials: dict[str, list[MaterialSpec]] = {}
     if materials_path is not None:
-        materials = _read_materials(Path(materials_path), name, first_line, job_exists, problems)
+        materials = _read_materials(Path(materials_path), name, first_line, job_exists, problems, notices)
     _raise(problems)
     return [
         JobSpec(**{**spec.__dict__, "materials": tuple(materials.get(number, ()))})
@@ -351,18 +403,18 @@ def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *,
     ]
 
 
-def _read_materials(path: Path, jobs_name: str, jobs: dict[str, int], job_exists, problems) -> dict:
+def _read_materials(path: Path, jobs_name: str, jobs: dict[str, int], job_exists, problems, notices) -> dict:
     name = path.name
     rows = read_rows(path, MATERIAL_COLUMNS, (), problems)
-    check = _Checker(name, problems)
+    check = _Checker(name, problems, notices)
     out: dict[str, list[MaterialSpec]] = {}
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
         check.next_row()
-        number = check.cell(row, "job", parse_job_number, required=True)
-        item = check.cell(row, "item", lambda v: parse_code(v, field="item"), required=True)
-        description = check.cell(row, "description", _text("description"), default="")
-        unit = check.cell(row, "unit", _text("unit"), default="") or "pcs"
+        number = check.cell(row, "job", _plain(parse_job_number), required=True)
+        item = check.cell(row, "item", _plain(lambda v: parse_code(v, field="item")), required=True)
+        description = check.text(row, "description")
+        unit = check.text(row, "unit") or "pcs"
         required = check.cell(row, "required_qty",
                               lambda v: parse_qty(v, field="required quantity"), required=True)
         if number and number not in jobs:
@@ -394,19 +446,22 @@ def _try(parse, value: str):
         return None
 
 
-def read_operators_csv(path: str | Path) -> list[tuple[str, str, str]]:
-    """(badge, name, role) rows of an operators.csv; InputError listing every problem."""
+def read_operators_csv(path: str | Path, notices: list[Problem] | None = None) -> list[tuple[str, str, str]]:
+    """(badge, name, role) rows of an operators.csv; InputError listing every problem.
+
+    `notices` collects the names that had control characters removed.
+    """
     problems: list[Problem] = []
     name = Path(path).name
     rows = read_rows(path, OPERATOR_COLUMNS, (), problems)
-    check = _Checker(name, problems)
+    check = _Checker(name, problems, notices)
     out = []
     first_line: dict[str, int] = {}
     for row in rows:
         check.next_row()
-        badge = check.cell(row, "badge", parse_badge, required=True)
-        person = check.cell(row, "name", _text("name"), required=True)
-        role = check.cell(row, "role", _role, required=True)
+        badge = check.cell(row, "badge", _plain(parse_badge), required=True)
+        person = check.text(row, "name", required=True)
+        role = check.cell(row, "role", _plain(_role), required=True)
         if badge and badge in first_line:
             check.problem(row, "badge", row.values["badge"], f"badge {badge} is already on line {first_line[badge]}")
         elif badge:

@@ -33,6 +33,8 @@ from floorterm.errors import InputError
 
 __all__ = [
     "clean_text",
+    "hidden_character",
+    "describe_character",
     "parse_qty",
     "parse_job_number",
     "parse_badge",
@@ -145,6 +147,24 @@ def clean_text(value: str, *, max_len: int = 500, field: str = "text") -> str:
     if len(text) > max_len:
         raise InputError(f"{_cap(field)} is too long: {len(text)} characters, at most {max_len}")
     return text
+
+
+def hidden_character(value: str) -> str | None:
+    """The first character clean_text drops outright (a control or invisible formatting
+    character, ESC included; whitespace aside), or None when there is none."""
+    if value.isprintable():
+        return None
+    return next((ch for ch in value if ch not in _WHITESPACE_CONTROLS and _is_removed(ch)), None)
+
+
+def describe_character(ch: str) -> str:
+    """A character people cannot see, named: 'U+0000 NUL', 'U+001B ESC', 'U+200B ZERO WIDTH SPACE'."""
+    name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+# Control characters have no Unicode name; these are the ones people meet in files.
+_CONTROL_NAMES = {"\x00": "NUL", "\x07": "BEL", "\x08": "BS", "\x1b": "ESC", "\x7f": "DEL"}
 
 
 def _show(value: object, limit: int = _SHOW_MAX) -> str:

@@ -250,6 +250,7 @@ class KioskLink:
 
     def _went_away(self, exc: BaseException) -> None:
         self.offline = True
+        exc = exc.__cause__ or exc  # the store's own words ("database is locked"), not our wrapper's
         text = str(exc).strip()
         self.away_reason = text.splitlines()[0] if text else type(exc).__name__
         self.store.drop_connection()

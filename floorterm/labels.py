@@ -27,7 +27,6 @@ import io
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ from floorterm.clock import to_plant
 from floorterm.config import Config, Terminal
 from floorterm.errors import FloortermError, InputError
 from floorterm.inputs import parse_badge, parse_code, parse_job_number
+from floorterm.outfiles import OutputFiles, make_folder
 from floorterm.queries import STATUSES, JobCard, OperatorView, Queries
 from floorterm.scan import encode_action, encode_badge, encode_qty, encode_reason
 
@@ -955,31 +955,11 @@ def _page_factory(fmt: str, size: PageSize, dpi: int) -> Callable[[], object]:
 
 def _write_files(out: str | os.PathLike[str], files: dict[str, bytes]) -> list[Path]:
     """Write all ``files`` into ``out`` or none: temporary names first, renamed at the end."""
-    folder = Path(out).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FloortermError(f"Cannot create the output folder {folder}: {exc.strerror or exc}") from None
-    if not folder.is_dir():
-        raise FloortermError(f"The output folder {folder} is not a folder")
-    temps: list[tuple[str, Path]] = []
-    try:
+    folder = make_folder(out)
+    with OutputFiles() as output:
         for name, data in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=".floorterm-print-", suffix=".tmp", dir=folder)
-            temps.append((tmp, folder / name))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)  # no fsync: a sheet lost to a power cut is simply printed again
-        # Renames within one folder do not fail short of the disk going away: all or nothing.
-        for tmp, final in temps:
-            os.replace(tmp, final)
-    except OSError as exc:
-        for tmp, _ in temps:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        raise FloortermError(f"Cannot write to {folder}: {exc.strerror or exc}; nothing was written") from None
-    return [final for _, final in temps]
+            output.open(folder / name, "wb").write(data)
+    return [folder / name for name in files]
 
 
 class _NothingWritten:

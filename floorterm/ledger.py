@@ -22,7 +22,9 @@ from floorterm._peewee import peewee
 from floorterm.clock import utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, PermissionDenied
-from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty
+from floorterm.inputs import (
+    clean_text, hidden_character, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty,
+)
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
 
@@ -49,6 +51,10 @@ REASON_LISTS = {
     "material_scrap": "material_scrap",
 }
 NOTE_REQUIRED = frozenset({"priority", "hold", "unhold", "void"})
+# Who creates a job when no badge is given (an ERP import, a script): the store's own actor.
+# '$' never starts a badge (floorterm.scan), so nobody can sign in or record as it.
+SYSTEM_BADGE = "$SYSTEM"
+SYSTEM_NAME = "System"  # shown as "System ($SYSTEM)" where people read who did it
 REFERENCE_MAX = 64  # characters of a delivery note / shipment reference (Event.reference)
 
 KIND_WORDS = {
@@ -110,22 +116,42 @@ class JobSpec:
     inspection: str = ""
     notes: str = ""
     materials: tuple[MaterialSpec, ...] = field(default_factory=tuple)
+    # Where the job was read from (the file's name and the line), for messages and its creation entry.
+    source: str = field(default="", compare=False)
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def origin(self) -> str:
+        """'jobs.csv line 3', or '' for a job typed in."""
+        if not self.source:
+            return ""
+        return f"{self.source} line {self.line}" if self.line is not None else self.source
 
     def differences(self, job: m.Job, materials: Iterable[m.MaterialLine]) -> list[str]:
-        """What differs between this spec and a stored job, in words; empty if the same."""
+        """What differs between this spec and a stored job, one line each, values as a CSV file has them."""
         diffs = []
-        for name in ("order_ref", "customer", "product", "qty", "routing", "planned_start",
-                     "planned_end", "inspection", "notes"):
-            mine, theirs = getattr(self, name), getattr(job, name)
+        for name in ("order_ref", "customer", "product", "qty", "planned_start", "planned_end", "priority",
+                     "routing", "inspection", "notes"):
+            mine = getattr(self, name)
+            theirs = job.initial_priority if name == "priority" else getattr(job, name)
             if mine != theirs:
-                diffs.append(f"{name}: store has {theirs!r}, new data {mine!r}")
-        if self.priority != job.initial_priority:
-            diffs.append(f"priority: store has {job.initial_priority}, new data {self.priority}")
+                where = f"{self.origin}, column {name}: " if self.origin else ""
+                diffs.append(f"{where}job {self.number} is already in the store with {name} "
+                             f"{_as_written(theirs)}, not {_as_written(mine)}")
         stored = {line.item: (line.required, line.description, line.unit) for line in materials if line.substitute_for is None}
         mine = {s.item: (s.required, s.description, s.unit) for s in self.materials}
         if self.materials and stored != mine:
-            diffs.append("material list differs")
+            where = f"{self.origin}: " if self.origin else ""
+            diffs.append(f"{where}job {self.number} is already in the store with a different material list")
         return diffs
+
+
+def _as_written(value) -> str:
+    """A job field as a CSV file writes it, quoted: '25', '2026-12-01'; 'empty' for nothing."""
+    if value is None or value == "":
+        return "empty"
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return f"'{_cut(text, 40)}'"
 
 
 def new_uuid() -> str:
@@ -288,7 +314,13 @@ class Ledger:
                 raise InputError("Say which item is issued as the substitute")
         else:
             item = item2 = None
-        note = clean_text(note or "", field="note")
+        typed = note or ""
+        note = clean_text(typed, field="note")
+        if not note and hidden_character(typed):
+            only = "only control characters (an escape sequence or the like), which are never stored"
+            if kind in NOTE_REQUIRED:
+                raise InputError(f"Give a reason to {KIND_WORDS[kind]}: the note has {only}")
+            raise InputError(f"The note has {only}; write it in words")
         if kind in NOTE_REQUIRED and not note:
             raise InputError(f"Give a reason to {KIND_WORDS[kind]}")
         if kind == "note" and not note:
@@ -304,9 +336,7 @@ class Ledger:
         entry_uuid = _check_uuid(uuid) if uuid else new_uuid()
         return _Entry(kind=kind, number=number, stage=stage, to_stage=to_stage, qty=qty, reason=reason, item=item,
                       item2=item2, note=note, voids=voids, uuid=entry_uuid, reference=reference,
-                      client_time=client_time or self.clock(),
-                      actor=Actor(badge, actor.terminal, clean_text(actor.login_user or "", field="login user") or None,
-                                  clean_text(actor.login_key or "", field="login key") or None))
+                      client_time=client_time or self.clock(), actor=_cleaned(actor, badge))
 
     def _check_reason(self, list_kind: str, code: str) -> None:
         reasons = self.config.reasons(list_kind)
@@ -414,9 +444,9 @@ class Ledger:
         return job
 
     def _insert_event(self, entry: "_Entry", job: m.Job, operator: m.Operator, now: dt.datetime,
-                      state: JobState, *, step_id: int | None = None, qty: int | None = None) -> int:
-        """Append the event; returns its id."""
-        steps = {s.stage: s.step_id for s in state.steps}
+                      state: JobState | None = None, *, step_id: int | None = None, qty: int | None = None) -> int:
+        """Append the event; returns its id. `state` gives the step ids (none for a job-level entry)."""
+        steps = {s.stage: s.step_id for s in state.steps} if state is not None else {}
         return m.Event.insert(
             uuid=entry.uuid, job=job.id,
             step=step_id if step_id is not None else steps.get(entry.stage),
@@ -431,29 +461,40 @@ class Ledger:
         """The first result for a UUID recorded again; refused unless it is the same entry (DESIGN §9)."""
         job = m.Job.get_by_id(existing.job_id)
         stage = m.JobStep.get_by_id(existing.step_id).stage if existing.step_id else None
-        if not self._same_entry(existing, entry, job.number, stage):
-            raise DomainError(f"Entry id {entry.uuid} was already used for a different entry")
-        return Receipt(existing.id, existing.uuid, existing.kind, job.number, stage, existing.qty,
-                       "Already recorded — nothing written twice", existing.committed_at, duplicate=True)
+        differs = self._differences(existing, entry, job.number, stage)
+        if differs:
+            raise DomainError(f"This entry id ({entry.uuid}) was already used for a different entry "
+                              f"({'; '.join(differs)})")
+        message = f"Saved (it had already reached the store): {describe_event(existing, self.config)}"
+        return Receipt(existing.id, existing.uuid, existing.kind, job.number, stage, existing.qty, message,
+                       existing.committed_at, duplicate=True)
 
-    def _same_entry(self, existing: m.Event, entry: "_Entry", number: str, stage: str | None) -> bool:
-        """Whether `entry` is what `existing` recorded: a retry or an offline replay, not another entry."""
+    def _differences(self, existing: m.Event, entry: "_Entry", number: str, stage: str | None) -> list[str]:
+        """How `entry` differs from what `existing` recorded, in words; empty for a retry or an offline replay."""
         badge = m.Operator.select(m.Operator.badge).where(m.Operator.id == existing.operator_id).scalar()
-        if (existing.kind, existing.note, badge) != (entry.kind, entry.note, entry.actor.badge):
-            return False
-        if entry.kind == "void":  # the void names its target by UUID or by id; its qty and step are the target's
+        first = {"kind": existing.kind}
+        again = {"kind": entry.kind}
+        if "void" in (existing.kind, entry.kind):
+            # A void names its target by UUID or by id; its qty and step are the target's.
             target = entry.voids
-            if target.isdigit():
+            if target and target.isdigit():
                 target = m.Event.select(m.Event.uuid).where(m.Event.id == int(target)).scalar() or target
-            return existing.voids == target
-        to_stage = None
-        if existing.to_step_id:
-            to_stage = m.JobStep.select(m.JobStep.stage).where(m.JobStep.id == existing.to_step_id).scalar()
-        wanted_to = (entry.to_stage or entry.stage) if entry.kind == "rework" else None
-        return ((number, stage, to_stage, existing.qty, existing.reason, existing.item, existing.item2,
-                 existing.reference)
-                == (entry.number, entry.stage, wanted_to, entry.qty, entry.reason, entry.item, entry.item2,
-                    entry.reference))
+            first["voided entry"], again["voided entry"] = existing.voids, target
+        else:
+            to_stage = None
+            if existing.to_step_id:
+                to_stage = m.JobStep.select(m.JobStep.stage).where(m.JobStep.id == existing.to_step_id).scalar()
+            first.update({"job": number, "step": stage, "rework step": to_stage, "qty": existing.qty,
+                          "reason": existing.reason, "item": existing.item, "substitute": existing.item2,
+                          "reference": existing.reference})
+            again.update({"job": entry.number, "step": entry.stage,
+                          "rework step": (entry.to_stage or entry.stage) if entry.kind == "rework" else None,
+                          "qty": entry.qty, "reason": entry.reason, "item": entry.item, "substitute": entry.item2,
+                          "reference": entry.reference})
+        first.update(note=existing.note, badge=badge)
+        again.update(note=entry.note, badge=entry.actor.badge)
+        return [f"{name} was {_said(first[name], name)}, now {_said(again[name], name)}"
+                for name in first if first[name] != again[name]]
 
     # -- void -------------------------------------------------------------------------
 
@@ -467,6 +508,8 @@ class Ledger:
             raise PermissionDenied(f"{operator.name} ({operator.role}) may not void entries")
         if target.kind == "void":
             raise DomainError("A void cannot itself be voided; record the entry again instead")
+        if target.kind in rules.PLANNING_KINDS:
+            raise DomainError("A job's creation cannot be voided; put the job on hold instead")
         job = self._lock_job(m.Job.get_by_id(target.job_id).number)
         # Checked under the job lock, so two voids of one entry cannot both land.
         if m.Event.select().where(m.Event.uuid == entry.uuid).exists():
@@ -640,35 +683,66 @@ class Ledger:
 
         return self.store.run_write(write)
 
-    def create_jobs(self, specs: list[JobSpec], progress: Callable[[int], None] | None = None) -> tuple[int, int]:
-        """Create jobs in one transaction. Returns (created, unchanged).
+    def create_jobs(self, specs: list[JobSpec], progress: Callable[[int], None] | None = None, *,
+                    actor: Actor | None = None, note: str = "") -> tuple[int, int]:
+        """Create jobs in one transaction, each with its job_created entry. Returns (created, unchanged).
 
         A job number that exists with identical data is left alone; one that exists with
         different data raises DomainError naming the differences, and nothing is written.
+        `actor`: a planner's or supervisor's badge, or SYSTEM_BADGE (the default) when none is
+        given; its login user is kept either way. `note` goes on every creation entry, after
+        the file and line the job came from.
         """
         specs = [self._check_spec(spec) for spec in specs]
+        actor = self._creation_actor(actor or Actor(SYSTEM_BADGE))
+        note = clean_text(note, field="note")
 
         def write():
+            operator = self._creator(actor.badge)
             created = unchanged = 0
             conflicts = []
+            last = None
             for i, spec in enumerate(specs):
                 existing = m.Job.get_or_none(m.Job.number == spec.number)
                 if existing is not None:
                     diffs = spec.differences(existing, existing.materials)
                     if diffs:
-                        conflicts.append(f"job {spec.number} already exists with different data: {'; '.join(diffs)}")
+                        conflicts.extend(diffs)
                     else:
                         unchanged += 1
                 else:
-                    self._insert_job(spec)
+                    job = self._insert_job(spec)
+                    entry = creation_entry(spec, actor, note, self.clock())
+                    event_id = self._insert_event(entry, job, operator, entry.client_time)
+                    m.Job.update(last_event_id=event_id).where(m.Job.id == job.id).execute()
+                    last = (event_id, job.id)
                     created += 1
                 if progress is not None:
                     progress(i + 1)
             if conflicts:
                 raise DomainError("\n".join(conflicts))
+            if last is not None:  # one wake-up for the whole file: boards re-read by event id
+                self.store.notify(*last)
             return created, unchanged
 
         return self.store.run_write(write, deadline=60.0)
+
+    def _creation_actor(self, actor: Actor) -> Actor:
+        """The actor of creation entries, cleaned; the badge checked for its form (its role in the write)."""
+        return _cleaned(actor, actor.badge if actor.badge == SYSTEM_BADGE else parse_badge(actor.badge))
+
+    def _creator(self, badge: str) -> m.Operator:
+        """Who creates jobs: a planner or supervisor, or the store's own system actor (made on first use)."""
+        if badge != SYSTEM_BADGE:
+            operator = self._operator(badge)
+            if operator.role not in ANYWHERE_ROLES:
+                raise PermissionDenied(f"{operator.name} ({operator.role}) may not create jobs; "
+                                       "a planner or supervisor must")
+            return operator
+        # Disabled, and '$' is in no badge anyone can type or scan: nobody signs in as it.
+        m.Operator.insert(badge=SYSTEM_BADGE, name=SYSTEM_NAME, role="planner", active=False,
+                          created_at=self.clock()).on_conflict_ignore().execute()
+        return m.Operator.get(m.Operator.badge == SYSTEM_BADGE)
 
     def _check_spec(self, spec: JobSpec) -> JobSpec:
         """The spec with its number and texts cleaned; DomainError if it cannot be a job."""
@@ -731,6 +805,23 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _said(value, name: str) -> str:
+    """A field of an entry in a message: none, 5, CUT; a note quoted and cut short."""
+    if value is None or value == "":
+        return "none"
+    return f"'{_cut(value, 40)}'" if name == "note" else str(value)
+
+
+def creation_entry(spec: JobSpec, actor: Actor, note: str, at: dt.datetime) -> _Entry:
+    """The job_created entry of a new job: who, when, and the file and line it came from."""
+    where = f"Imported from {spec.origin}" if spec.origin else ""
+    text = _cut(clean_text("; ".join(part for part in (where, note) if part), max_len=10_000), 500)
+    # Named after the job and the moment, so a bulk import makes the same ids from the same data.
+    entry_uuid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"floorterm:job_created:{spec.number}:{at.isoformat()}"))
+    return _Entry(kind="job_created", number=spec.number, stage=None, to_stage=None, qty=spec.qty, reason=None,
+                  item=None, item2=None, note=text, voids=None, uuid=entry_uuid, client_time=at, actor=actor)
+
+
 def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, operator, **fields) -> _Entry:
     """The ledger's checks that need no store: the input, the reason lists, role and terminal.
 
@@ -743,6 +834,12 @@ def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, ope
     entry = ledger._normalise(kind, job, actor=actor, **{**given, **fields})
     ledger._authorise(entry, operator)
     return entry
+
+
+def _cleaned(actor: Actor, badge: str) -> Actor:
+    """The actor with its badge as checked and its login user and key made safe to store."""
+    return Actor(badge, actor.terminal, clean_text(actor.login_user or "", field="login user") or None,
+                 clean_text(actor.login_key or "", field="login key") or None)
 
 
 def _check_uuid(value: str) -> str:
@@ -800,14 +897,22 @@ def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
 
 def empty_state(job: m.Job) -> JobState:
     """The job as created: routing copied, materials listed, nothing released."""
-    state = load_state(job)
-    fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, step_id=s.step_id) for s in state.steps]
-    materials = {
-        item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
-        for item, line in state.materials.items() if line.substitute_for is None
-    }
-    return JobState(number=job.number, qty=job.qty, initial_priority=job.initial_priority, steps=fresh,
-                    materials=materials, priority=job.initial_priority)
+    return empty_states([job])[job.id]
+
+
+def empty_states(jobs) -> dict[int, JobState]:
+    """Many jobs as created (see empty_state), read in a few queries; jobs as for load_states."""
+    out = {}
+    for job_id, state in load_states(jobs).items():
+        fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, step_id=s.step_id)
+                 for s in state.steps]
+        materials = {
+            item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
+            for item, line in state.materials.items() if line.substitute_for is None
+        }
+        out[job_id] = JobState(number=state.number, qty=state.qty, initial_priority=state.initial_priority,
+                               steps=fresh, materials=materials, priority=state.initial_priority)
+    return out
 
 
 def live_events(job_id: int, exclude: set[str] = frozenset()):

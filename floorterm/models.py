@@ -132,6 +132,9 @@ class Event(BaseModel):
     voids = pw.CharField(max_length=36, null=True, index=True)
     # A dispatch's delivery note / shipment reference (schema 2); None for every other kind.
     reference = pw.CharField(max_length=64, null=True)
+    # Who typed the entry in for its operator (`entries import --by`, schema 4); None when the
+    # operator recorded it. No index: only a job's history reads it, and every write would pay.
+    recorded_by = pw.ForeignKeyField(Operator, null=True, index=False, backref="+")
 
     class Meta:
         # A kiosk's "your last entries" reads one terminal's newest events, or one operator's

@@ -15,10 +15,11 @@ from floorterm import models as m
 from floorterm.clock import jsonable, plant_today, utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError
+from floorterm.flow import job_flow
 from floorterm.inputs import parse_job_number
 from floorterm._peewee import peewee
 from floorterm.ledger import describe_event, load_state, load_states
-from floorterm.rules import JobState, StepState
+from floorterm.rules import PLANNING_KINDS, JobState, StepState
 
 STATUSES = ("planned", "released", "in progress", "QC pending", "ready for dispatch", "dispatched", "closed")
 FLAGS = ("delayed", "late", "material short", "rework pending", "priority changed", "on hold")
@@ -326,6 +327,22 @@ class Queries:
             state = load_state(job)
         return self.card_from_state(job, state)
 
+    def job_card_json(self, number: str) -> dict:
+        """The card as JSON with the job's flow figures (docs/flow.md): what `jobs show --json` prints.
+
+        The figures replay the job's ledger, so only this JSON pays for them, never the kiosk's card.
+        """
+        with m.database.atomic():
+            job = self._job(number)
+            state = load_state(job)
+            figures = job_flow(job, self.config, self.clock()).to_json()
+        data = self.card_from_state(job, state).to_json()
+        steps = figures.pop("steps")
+        for step in data["steps"]:
+            step.update(steps[step["stage"]])
+        data.update(figures)
+        return data
+
     def card_from_state(self, job: m.Job, state: JobState) -> JobCard:
         now = self.clock()
         work_centres = {s.stage: s.work_centre for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre)
@@ -401,11 +418,11 @@ class Queries:
         return OperatorView(o.badge, o.name, o.role, o.active) if o else None
 
     def last_entry(self, badge: str) -> LastEntry | None:
-        """The operator's newest entry that is not a void and not voided: what 'undo' would void."""
+        """The operator's newest entry that 'undo' would void: not a void, not voided, not a job's creation."""
         e = m.Event
         voided = e.select(e.voids).where(e.voids.is_null(False))
         event = (e.select().where((e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
-                                  & (e.kind != "void") & e.uuid.not_in(voided))
+                                  & e.kind.not_in(("void", *PLANNING_KINDS)) & e.uuid.not_in(voided))
                  .order_by(e.id.desc()).first())
         if event is None:
             return None
@@ -443,6 +460,9 @@ class Queries:
                       .where(m.Event.job == job.id).order_by(m.Event.id.desc()))
         steps = {s.id: s.name for s in m.JobStep.select().where(m.JobStep.job == job.id)}
         voids = {e.voids: e for e in events if e.kind == "void"}
+        typed_in = {e.recorded_by_id for e in events if e.recorded_by_id}  # entries imported for their operator
+        badges = dict(m.Operator.select(m.Operator.id, m.Operator.badge)
+                      .where(m.Operator.id.in_(typed_in)).tuples()) if typed_in else {}
         rows = []
         for e in events:
             void = voids.get(e.uuid)
@@ -452,7 +472,7 @@ class Queries:
                 "note": e.note, "operator": e.operator.name, "badge": e.operator.badge, "terminal": e.terminal,
                 "login_user": e.login_user, "client_time": e.client_time, "committed_at": e.committed_at,
                 "voided": void is not None, "void_reason": void.note if void else None, "voids": e.voids,
-                "reference": e.reference,
+                "reference": e.reference, "recorded_by": badges.get(e.recorded_by_id),
             })
         return rows
 

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from floorterm import flow as flows
 from floorterm import models as m
 from floorterm._peewee import peewee
 from floorterm.clock import format_duration, plant_today, to_plant, utcnow
@@ -744,6 +745,20 @@ class Reports:
                         key=lambda s: (-s.qty, order.get(s.stage, len(order))))
         return Rejections(since, until, reasons, stages, sum(r.qty for r in reasons))
 
+    # -- flow over a range (DESIGN.md §10, floorterm.flow, docs/flow.md)
+
+    def flow(self, since: dt.datetime, until: dt.datetime) -> flows.FlowReport:
+        """Per stage over [since, until): units in and out, unit-hours, waits, queue and work time, yield, delays."""
+        return flows.flow_report(self.config, _naive_utc(since), _naive_utc(until), self.clock())
+
+    def quality(self, since: dt.datetime, until: dt.datetime) -> flows.QualityReport:
+        """First-pass yield per QC stage and per product over [since, until); jobs failing QC more than once."""
+        return flows.quality_report(self.config, _naive_utc(since), _naive_utc(until), self.clock())
+
+    def variance(self, since: dt.datetime, until: dt.datetime) -> flows.VarianceReport:
+        """Material used against needed for the jobs whose work ended in [since, until)."""
+        return flows.variance_report(self.config, _naive_utc(since), _naive_utc(until), self.clock())
+
     def period(self, name: str) -> tuple[dt.datetime, dt.datetime]:
         """(since, until) in naive UTC for 'today', 'yesterday', 'shift' or 'week' (from Monday) in plant time."""
         now = self.clock()
@@ -777,12 +792,14 @@ class Reports:
         report: 'wip' (one row per open job, a column per stage with its pending quantity, ''
         off the routing), 'stages' (the board's summary rows), 'exceptions' (list, job, stage,
         qty, detail), 'delays' and 'rejections' (over since/until, else `period`), 'ageing'
-        (age, stage, jobs, qty for non-empty cells) or 'bottlenecks' (worst first).
+        (age, stage, jobs, qty for non-empty cells) or 'bottlenecks' (worst first); and the flow
+        reports 'flow', 'quality', 'variance' (flow.FLOW_REPORTS, over since/until, else `period`).
         Durations are text ('2 d 3 h') with the seconds alongside where a program may want them.
         """
-        if report not in REPORTS:
-            raise InputError(f"Unknown report {report!r}; choose one of: {', '.join(REPORTS)}")
-        if report in ("delays", "rejections") and (since is None or until is None):
+        if report not in REPORTS and report not in flows.FLOW_REPORTS:
+            known = ", ".join((*REPORTS, *flows.FLOW_REPORTS))
+            raise InputError(f"Unknown report {report!r}; choose one of: {known}")
+        if report in ("delays", "rejections", *flows.FLOW_REPORTS) and (since is None or until is None):
             start, end = self.period(period)
             since = since if since is not None else start
             until = until if until is not None else end
@@ -849,6 +866,15 @@ class Reports:
         rows += [["stage", s.stage, s.name, s.qty, s.count] for s in rej.by_stage]
         return ["by", "code", "name", "qty", "entries"], rows
 
+    def _rows_flow(self, *, since, until, **_) -> tuple[list[str], list[list]]:
+        return _table(self.flow(since, until))
+
+    def _rows_quality(self, *, since, until, **_) -> tuple[list[str], list[list]]:
+        return _table(self.quality(since, until))
+
+    def _rows_variance(self, *, since, until, **_) -> tuple[list[str], list[list]]:
+        return _table(self.variance(since, until))
+
     def _rows_ageing(self, **_) -> tuple[list[str], list[list]]:
         report = self.ageing()
         rows = [[b.label, code, c.jobs, c.qty] for b in report.buckets for code, c in b.by_stage.items() if c.jobs]
@@ -862,3 +888,9 @@ class Reports:
                          "" if b.expected_wait_hours is None else f"{b.expected_wait_hours:.1f}", b.headline])
         return ["rank", "stage", "name", "pending", "jobs_waiting", "oldest", "oldest_seconds",
                 f"completed_{window_hours:g}h", "per_hour", "expected_wait_h", "headline"], rows
+
+
+def _table(report) -> tuple[list[str], list[list]]:
+    """(headers, rows) of a flow, quality or variance report."""
+    headers = list(report.COLUMNS)
+    return headers, [[row[c] for c in headers] for row in report.rows()]

@@ -26,6 +26,9 @@ STEP_KINDS = ("start", "complete", "reject", "rework", "scrap", "delay", "resume
 MATERIAL_KINDS = ("material_issue", "material_return", "material_scrap", "material_substitute")
 JOB_KINDS = ("release", "dispatch", "priority", "hold", "unhold", "note")
 KINDS = STEP_KINDS + MATERIAL_KINDS + JOB_KINDS + ("void",)
+# Entries only the planning commands write (a job created, by whom, from which file): they move
+# no quantity, cannot be recorded like the KINDS above and cannot be voided.
+PLANNING_KINDS = ("job_created",)
 # Entries that move quantity at a step; refused while the job is on hold.
 HELD_KINDS = ("start", "complete", "reject", "qc_pass", "qc_fail", "dispatch", "release")
 
@@ -405,6 +408,10 @@ def _note(state: JobState, fact: Fact) -> None:
         state.step(fact.stage)
 
 
+def _job_created(state: JobState, fact: Fact) -> None:
+    """The job as created is the state replay starts from: nothing moves."""
+
+
 _HANDLERS = {
     "release": _release,
     "start": _start,
@@ -425,6 +432,7 @@ _HANDLERS = {
     "hold": _hold,
     "unhold": _unhold,
     "note": _note,
+    "job_created": _job_created,
 }
 
 

@@ -9,8 +9,11 @@ numbered scripts in `floorterm/migrations/`, applied by peewee's migration runne
 from __future__ import annotations
 
 import contextlib
+import errno
+import getpass
 import os
 import random
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -38,6 +41,7 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # How long connecting to a PostgreSQL server may take: a kiosk whose server is away must
 # learn it in seconds (and queue the entry), not wait for the network stack's minutes.
 PG_CONNECT_TIMEOUT_SECONDS = 3
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full
 
 # Filesystems where SQLite's locking is unreliable and a power cut can lose commits.
 NETWORK_FILESYSTEMS = frozenset(
@@ -141,14 +145,18 @@ class Store:
     def _open_sqlite(cls, path: Path, *, create_dir: bool) -> "Store":
         path = path.expanduser()
         if create_dir:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"Cannot create the folder for the store {path.parent} ({exc.strerror or exc}): "
+                                 f"create it, or let user {_user_name()} write the folder it goes in") from exc
         if not path.parent.is_dir():
             raise StoreError(f"The folder for the store does not exist: {path.parent}")
         refuse_network_filesystem(path)
         if not create_dir and not path.exists():
             # Connecting would create an empty file at a mistyped path.
             raise StoreError(f"There is no store at {path}: check the path, or run `floorterm db init`.")
-        database = peewee.SqliteDatabase(
+        database = _SqliteDatabase(
             str(path),
             pragmas={
                 "journal_mode": "wal",
@@ -163,7 +171,9 @@ class Store:
         try:
             database.connect(reuse_if_open=True)
         except peewee.OperationalError as exc:
-            raise StoreError(f"Cannot open the SQLite store {path}: {exc}") from exc
+            advice = _sqlite_advice(path, exc)
+            raise StoreError(f"Cannot open the SQLite store {path} ({exc}): {advice}." if advice else
+                             f"Cannot open the SQLite store {path}: {exc}") from exc
         return store
 
     @classmethod
@@ -187,7 +197,7 @@ class Store:
             if allow_away:
                 store.away = True
                 return store
-            raise StoreError(f"Cannot reach the PostgreSQL store: {str(exc).strip()}") from exc
+            raise StoreError(f"Cannot reach the PostgreSQL store: {_first_line(exc)}") from exc
         return store
 
     def _bind(self) -> None:
@@ -285,7 +295,7 @@ class Store:
                 if not self._is_transient(exc) or time.monotonic() >= give_up:
                     raise StoreError(
                         f"The store could not save this entry ({_first_line(exc)}). "
-                        "Nothing was written; try again."
+                        f"Nothing was written; {self._write_advice(exc) or 'try again'}."
                     ) from exc
                 self._recover_connection()
                 time.sleep(min(0.5, 0.01 * attempt) + random.random() * 0.02)
@@ -310,7 +320,13 @@ class Store:
             return
         fd = getattr(self._local, "queue_fd", None)
         if fd is None:  # one open file per thread, so threads of one process queue too
-            fd = os.open(f"{self.url[len('sqlite:///'):]}.writelock", os.O_RDWR | os.O_CREAT, 0o664)
+            lock = f"{sqlite_path_from_url(self.url)}.writelock"
+            try:
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o664)
+            except OSError as exc:
+                advice = _sqlite_advice(sqlite_path_from_url(self.url), exc) or "try again"
+                raise StoreError(f"Cannot open the store's lock file {lock} ({exc.strerror or exc}). "
+                                 f"Nothing was written; {advice}.") from exc
             self._local.queue_fd = fd
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -322,8 +338,18 @@ class Store:
         text = str(exc).lower()
         if self.backend == "sqlite":
             return "locked" in text or "busy" in text
+        if _pg_disk_full(exc):
+            return False  # waiting does not free the disk; the operator must hear it now
         # Connection lost, server restarting, serialisation failure or deadlock.
         return True
+
+    def _write_advice(self, exc: Exception) -> str | None:
+        """What a person can do about a failed write: a full disk or missing permission, named; else None."""
+        if self.backend == "sqlite":
+            return _sqlite_advice(sqlite_path_from_url(self.url), exc)
+        if _pg_disk_full(exc):
+            return f"the disk of the PostgreSQL server ({self.display_url}) is full: free some space there, then try again"
+        return None
 
     def _recover_connection(self) -> None:
         if self.backend == "postgres":
@@ -361,6 +387,17 @@ class Store:
             self.db.execute_sql("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, f"{event_id}:{job_id}"))
 
 
+class _SqliteDatabase(peewee.SqliteDatabase):
+    """peewee's SQLite database that does not roll back what SQLite already rolled back."""
+
+    def rollback(self):
+        # After "database or disk is full" (and some I/O errors) SQLite ends the transaction
+        # itself; a second ROLLBACK would fail, and its error would hide the one that matters.
+        if not self.is_closed() and not self.connection().in_transaction:
+            return
+        super().rollback()
+
+
 _PG_DATABASE = None
 
 
@@ -387,6 +424,55 @@ def _reconnecting_pg_database():
 
 # What a store that is away (server down, network gone, a lock outlasting the retry) raises.
 STORE_AWAY = (StoreError, peewee.OperationalError, peewee.InterfaceError)
+
+
+def _sqlite_advice(path: Path, exc: BaseException) -> str | None:
+    """What to do when SQLite cannot write at `path` for want of disk space or permission; else None."""
+    folder, text = path.parent, str(exc)
+    # SQLite says "database or disk is full"; a file it cannot create on a full disk is a "disk I/O error".
+    if "disk is full" in text or (("I/O" in text or isinstance(exc, OSError)) and _free_bytes(folder) == 0):
+        return f"the disk holding the store's folder {folder} is full: free some space there, then try again"
+    refused = ((isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS))
+               or "readonly" in text or "unable to open" in text)
+    if not refused:
+        return None
+    if _read_only_filesystem(folder):
+        return f"the store's folder {folder} is on a read-only filesystem: mount it read-write"
+    files = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", ".writelock")]
+    if not os.access(folder, os.W_OK | os.X_OK) or any(f.exists() and not os.access(f, os.W_OK) for f in files):
+        return (f"let user {_user_name()} write the folder {folder} and the store's files in it, "
+                "or run floorterm as the user who owns them")
+    return None
+
+
+def _pg_disk_full(exc: BaseException) -> bool:
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == PG_DISK_FULL
+
+
+def _free_bytes(folder: Path) -> int | None:
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _read_only_filesystem(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        return False
+
+
+def _user_name() -> str:
+    """This process's user as the system knows it ($USER may be the one who ran su or setpriv)."""
+    try:
+        import pwd
+    except ImportError:  # Windows
+        return getpass.getuser()
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:  # a uid with no name (a container)
+        return f"uid {os.geteuid()}"
 
 
 def _first_line(exc: Exception) -> str:

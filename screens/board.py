@@ -38,6 +38,7 @@ from floorterm.errors import DomainError, FloortermError, InputError, Permission
 from floorterm.inputs import parse_job_number
 from floorterm.ledger import REASON_LISTS, Actor
 from floorterm.reports import EXCEPTION_VIEWS, Reports, age_labels
+from floorterm.rules import PLANNING_KINDS
 from floorterm.scan import parse_scan
 from floorterm.screens import board_actions as ba
 from floorterm.screens.store_watch import StoreChanged, watch_store
@@ -1173,6 +1174,9 @@ class BoardScreen(Screen):
             return
         if entry["kind"] == "void":
             self._say("A void cannot be voided; record the entry again instead", "error")
+            return
+        if entry["kind"] in PLANNING_KINDS:
+            self._say("A job's creation cannot be voided; put the job on hold instead", "error")
             return
         job = self.card.number
         context = Text(f"Job {job}: ")

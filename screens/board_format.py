@@ -26,7 +26,7 @@ HISTORY_WORDS = {
     "qc_pass": "QC passed", "qc_fail": "QC failed", "material_issue": "Material issued",
     "material_return": "Material returned", "material_scrap": "Material scrapped",
     "material_substitute": "Material substituted", "dispatch": "Dispatched", "priority": "Priority set",
-    "hold": "Put on hold", "unhold": "Hold released", "note": "Note", "void": "Void",
+    "hold": "Put on hold", "unhold": "Hold released", "note": "Note", "void": "Void", "job_created": "Job created",
 }
 
 

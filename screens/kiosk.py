@@ -1134,8 +1134,10 @@ class KioskScreen(Screen):
         form = self.form
         self.link_state = (True, queued.waiting, self.link_state[2])
         self._log(queued.entry.job, f"{queued.entry.words} (QUEUED)")
-        detail = (f"Not in the store yet: {queued.waiting} waiting at this terminal, sent by itself when the "
-                  f"store answers. Job {queued.entry.job} · {self.operator.name}")
+        why = self.link.away_reason
+        why = f" ({why[:117] + '…' if len(why) > 120 else why})" if why else ""
+        detail = (f"Not in the store yet{why}: {queued.waiting} waiting at this terminal, sent by itself when the "
+                  f"store takes it. Job {queued.entry.job} · {self.operator.name}")
         if queued.entry.kind == "qc_fail":
             self._say(f"Queued: {queued.entry.words}", "warn")
             self._read(lambda: self._fetch_card(queued.entry.job), lambda card: self._decide_after_fail(card, form))
@@ -1156,7 +1158,7 @@ class KioskScreen(Screen):
     def _who_line(self, receipt: Receipt) -> str:
         at = to_plant(receipt.committed_at, self.config.tz)
         stamp = at.strftime("%H:%M") if at else ""
-        extra = " (already recorded before: nothing written twice)" if receipt.duplicate else ""
+        extra = " · nothing written twice" if receipt.duplicate else ""  # the message says it was saved before
         return f"Job {receipt.job} · {self.operator.name} · {stamp}{extra}"
 
     def _refused(self, exc: BaseException) -> None:

@@ -19,7 +19,6 @@ import functools
 import os
 import signal
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +35,10 @@ from textual.widgets.option_list import Option
 
 from floorterm.clock import format_duration, to_plant, utcnow
 from floorterm.config import Config
-from floorterm.errors import DomainError, FloortermError, InputError
+from floorterm.errors import DomainError, FloortermError, InputError, OutputError
 from floorterm.inputs import clean_text, parse_priority
 from floorterm.ledger import ANYWHERE_ROLES, ROLE_KINDS, Actor, new_uuid
+from floorterm.outfiles import OutputFiles
 from floorterm.queries import JobCard
 from floorterm.reports import PERIODS, REPORTS, Reports
 from floorterm.screens.app import FloortermApp
@@ -52,7 +52,6 @@ REPORT_TITLES = {"wip": "WIP by job", "stages": "Stages", "exceptions": "Excepti
 PERIOD_REPORTS = ("delays", "rejections")
 REFRESH_SECONDS = 15.0  # the home summary and an open card re-read this often (cheap; little traffic)
 HANGUP_GRACE_SECONDS = 5.0  # after SIGHUP: time for a write in progress to commit before the process ends
-EXPORT_PREFIX = ".floorterm-export-"
 
 
 def office_actions(role: str | None) -> tuple[str, ...]:
@@ -83,31 +82,17 @@ def write_export(folder: Path, name: str, headers: list[str], rows: Iterable[lis
     while target.exists():  # two exports in one second: never overwrite
         n += 1
         target = folder / f"{stem}-{n}.csv"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=EXPORT_PREFIX, suffix=".part")
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\n")
-            writer.writerow(headers)
-            for row in rows:
-                if cancel is not None and cancel.is_set():
-                    raise ExportCancelled()
-                writer.writerow(["" if v is None else v for v in row])
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; an export is an ordinary file
+    with OutputFiles() as output:
+        writer = csv.writer(output.open(target, "w", encoding="utf-8", newline=""), lineterminator="\n")
+        writer.writerow(headers)
+        for row in rows:
+            if cancel is not None and cancel.is_set():
+                raise ExportCancelled()
+            writer.writerow(["" if v is None else v for v in row])
+            count += 1
         if cancel is not None and cancel.is_set():
             raise ExportCancelled()
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
     return target, count
 
 
@@ -813,8 +798,10 @@ class OfficeReportsScreen(StoreWork, Screen):
 
         def failed(exc: BaseException) -> None:
             self.exporting = False
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError):  # the folder cannot be made
                 self.say(f"Export failed, no file was written: {exc.strerror or exc} ({folder})", "error")
+            elif isinstance(exc, OutputError):
+                self.say(f"Export failed: {exc}", "error")
             elif isinstance(exc, ExportCancelled):
                 self.say("Export cancelled, no file was written", "error")
             else:

@@ -133,16 +133,18 @@ def config():
 def store_url(request, tmp_path):
     """An empty, initialised store on each backend (URL only; not opened in this process)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'floorterm.db'}"
-        store, _ = init_store(url)
-        store.close()
-        return url
+        return new_sqlite_store(tmp_path / "floorterm.db")
     return request.getfixturevalue("pg_databases").new()
 
 
 @pytest.fixture
 def sqlite_url(tmp_path):
-    url = f"sqlite:///{tmp_path / 'floorterm.db'}"
+    return new_sqlite_store(tmp_path / "floorterm.db")
+
+
+def new_sqlite_store(path) -> str:
+    """An empty, initialised SQLite store at path (not left open); its URL."""
+    url = f"sqlite:///{path}"
     store, _ = init_store(url)
     store.close()
     return url

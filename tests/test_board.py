@@ -224,8 +224,9 @@ async def test_a_job_number_typed_anywhere_opens_its_card_and_full_history(confi
         await until(pilot, lambda: screen.view == "job" and screen.card is not None)
         history = screen.query_one("#job-history")
         rows = [[c.plain for c in history.get_row_at(i)] for i in range(history.row_count)]
-        # Newest first: start, the void, the voided complete, the complete, the release.
-        assert [r[1] for r in rows] == ["Started", "VOID: Completed", "Completed", "Completed", "Released"]
+        # Newest first: start, the void, the voided complete, the complete, the release, the job's creation.
+        assert [r[1] for r in rows] == ["Started", "VOID: Completed", "Completed", "Completed", "Released",
+                                        "Job created"]
         voided = history.get_row_at(2)
         assert rows[2][2] == "3" and rows[2][3] == "Cutting"
         assert "strike" in str(voided[1].spans[0].style)
@@ -364,11 +365,11 @@ async def test_supervisor_voids_an_entry_from_the_job_history(config, store, clo
         await until(pilot, lambda: screen.view == "job" and screen.card is not None)
         assert " v  void entry" in keys(app)
         history = screen.query_one("#job-history")
-        # Newest first: the reject of 2 at Cutting, then the release.
+        # Newest first: the reject of 2 at Cutting, then the release, then the job's creation.
         assert history.selected()["kind"] == "reject"
         await pilot.press("v")
         await fill_form(pilot, "Parts were fine after all")
-        await until(pilot, lambda: history.row_count == 3, what="the void in the history")
+        await until(pilot, lambda: history.row_count == 4, what="the void in the history")
         assert history.get_row_at(1)[7].plain == "VOIDED: Parts were fine after all"
         assert history.get_row_at(0)[1].plain == "VOID: Rejected"
         await pilot.press("escape")
@@ -391,6 +392,9 @@ async def test_void_of_a_void_or_voided_entry_is_refused_before_writing(config, 
         history.move_cursor(row=2)  # the voided complete
         await pilot.press("v")
         assert "already voided" in message(app)
+        history.move_cursor(row=history.row_count - 1)  # the job's creation
+        await pilot.press("v")
+        assert "A job's creation cannot be voided" in message(app)
         assert not isinstance(app.screen, BoardForm) and event_count() == before
 
 

@@ -156,13 +156,14 @@ def test_every_command_and_option_is_documented():
 
 
 def test_cli_constants_match_the_core():
-    from floorterm import queries, reports, rules
+    from floorterm import ledger, queries, reports, rules
 
     assert cli.ROLES == m.ROLES
     assert cli.STATUSES == queries.STATUSES
     assert cli.REPORTS == reports.REPORTS
     assert {kind for kind, _, _ in cli.ACTIONS.values()} == set(rules.KINDS)
     assert cli.STEP_KINDS == rules.STEP_KINDS
+    assert cli.SYSTEM_BADGE == ledger.SYSTEM_BADGE
 
 
 def test_importing_the_cli_stays_light():
@@ -248,6 +249,18 @@ def test_options_work_after_the_command_too(store_url, capsys):
     assert "pending: (none)" in capsys.readouterr().out
 
 
+def test_unreachable_postgresql_is_one_line(capsys):
+    pytest.importorskip("psycopg")
+    from pg_server import free_port
+
+    url = f"postgresql://floorterm@127.0.0.1:{free_port()}/floorterm"  # nobody listens there
+    code = main(["--config", str(CONFIG), "--db", url, "jobs", "list"])
+    out, err = capsys.readouterr()
+    assert (code, out) == (3, "")
+    assert err.count("\n") == 1 and err.startswith("floorterm: Cannot reach the PostgreSQL store: "), err
+    assert "Connection refused" in err
+
+
 # --------------------------------------------------------------------------- db
 
 
@@ -313,7 +326,7 @@ def test_db_verify_ok_then_reports_a_corrupted_balance(planned, store_url):
         "J-2 CUT: completed stored 1, ledger says 0",
         "J-2 CUT: pending stored 3, ledger says 4",
     ]
-    assert result.err == "floorterm: 2 differences between the ledger and the stored balances\n"
+    assert result.err == "floorterm: 2 problems found in the store\n"
 
 
 # --------------------------------------------------------------------------- operators
@@ -381,7 +394,7 @@ def test_jobs_import_then_again_changes_nothing(planned, jobs_files, store_url):
     jobs, materials = jobs_files
     again = planned("jobs", "import", jobs, "--materials", materials)
     assert (again.code, again.out, again.err) == (0, "0 created, 10 unchanged\n", "")
-    assert counts(store_url) == (10, 0)
+    assert counts(store_url) == (10, 10)  # each job's creation entry, once
     card = json.loads(planned("jobs", "show", "M-1", "--json").out)
     assert [(line["item"], line["required"]) for line in card["material"]] == [("PLATE-8", 20), ("BOLT-M12", 40)]
     assert (card["customer"], card["product"], card["qty"], card["planned_end"]) == ("Acme", "Shaft", 10, "2026-12-20")
@@ -455,19 +468,27 @@ def test_jobs_import_materials_for_unknown_jobs(planned, tmp_path, store_url):
         "floorterm: bom.csv line 4, column job: 'M-1' — job M-1 is already in the store but not in new.csv; "
         "a material list can only be imported together with its job",
     ]
-    assert counts(store_url) == (10, 0)
+    assert counts(store_url) == (10, 10)
 
 
 def test_jobs_import_reports_an_existing_job_with_different_data(planned, tmp_path, store_url):
+    assert planned("jobs", "add", "N-2", "--qty", "5", "--routing", "standard").code == 0
     text = (JOB_HEADER + "\nN-1,,,,5,,,,standard\n"
-            "J-3,PO-3,Beta,Frame 3,25,2026-11-20,2026-12-24,4,standard\n")
+            "J-3,PO-3,Beta,Frame 3,25,2026-11-20,2026-12-24,4,standard\n"
+            "J-4,PO-4,Beta,Frame 4,8,2026-11-20,,5,standard\n"
+            "N-2,,,,5,,2026-12-01,,standard\n")
     result = planned("jobs", "import", write(tmp_path / "jobs.csv", text))
     assert result.code == 1
+    # Line and column of each difference, the values as a CSV file writes them.
     assert result.err_lines == [
-        "floorterm: job J-3 already exists with different data: qty: store has 6, new data 25",
+        "floorterm: jobs.csv line 3, column qty: job J-3 is already in the store with qty '6', not '25'",
+        "floorterm: jobs.csv line 4, column planned_end: job J-4 is already in the store with planned_end "
+        "'2026-12-24', not empty",
+        "floorterm: jobs.csv line 5, column planned_end: job N-2 is already in the store with planned_end empty, "
+        "not '2026-12-01'",
         "floorterm: Nothing was imported.",
     ]
-    assert counts(store_url) == (10, 0)  # N-1 was not created either
+    assert counts(store_url) == (11, 11)  # N-1 was not created either
     assert planned("jobs", "show", "N-1").code == 1
 
 
@@ -494,7 +515,7 @@ def test_large_import_shows_progress_only_on_a_terminal(seeded, tmp_path, store_
     small = "".join(f"D-{n},,,,3,,,,sheet_metal\n" for n in range(5))
     assert seeded("jobs", "import", write(tmp_path / "small.csv", JOB_HEADER + "\n" + small)).code == 0
     assert bars[-1][2] is False  # 5 rows: not worth a bar
-    assert counts(store_url) == (17, 0)
+    assert counts(store_url) == (17, 17)
 
 
 def test_progress_bar_draws_on_stderr(capsys):
@@ -518,8 +539,9 @@ def test_jobs_add(seeded, store_url):
     same = seeded("jobs", "add", "J-77", "--qty", "12", "--routing", "weldment", "--customer", "Acme",
                   "--planned-end", "2026-12-01", "--priority", "2")
     assert same.out == "Job J-77 already exists with the same data; nothing changed\n"
-    other = seeded("jobs", "add", "J-77", "--qty", "13", "--routing", "weldment")
-    assert other.code == 1 and "job J-77 already exists with different data" in other.err
+    other = seeded("jobs", "add", "J-77", "--qty", "13", "--routing", "weldment", "--customer", "Acme",
+                   "--planned-end", "2026-12-01", "--priority", "2")
+    assert (other.code, other.err) == (1, "floorterm: job J-77 is already in the store with qty '12', not '13'\n")
     bad = seeded("jobs", "add", "J-78", "--qty", "1e3", "--routing", "nope", "--planned-start", "2026-13-01")
     assert bad.code == 1
     assert bad.err_lines == [
@@ -528,7 +550,60 @@ def test_jobs_add(seeded, store_url):
         "floorterm: --routing: 'nope' — unknown routing; the routings are: standard, no_machining, sheet_metal, "
         "weldment, machined_part",
     ]
-    assert counts(store_url) == (1, 0)
+    assert counts(store_url) == (1, 1)
+
+
+def test_jobs_import_says_where_control_characters_were_removed(seeded, tmp_path):
+    text = (JOB_HEADER + ",notes\nJ-1,,\x1b[31mAcme\x1b[0m,,5,,,,standard,\n"
+            "J-2,,,,5,,,,standard,see \x1b]0;x\x07drawing\n")
+    result = seeded("jobs", "import", write(tmp_path / "jobs.csv", text))
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines() == [
+        "2 created, 0 unchanged",
+        "jobs.csv line 2, column customer: control characters removed (U+001B ESC)",
+        "jobs.csv line 3, column notes: control characters removed (U+001B ESC)",
+    ]
+    assert json.loads(seeded("jobs", "show", "J-2", "--json").out)["notes"] == "see drawing"
+    damaged = seeded("jobs", "import", write(tmp_path / "jobs.csv", JOB_HEADER + "\nJOB\x00,,,,5,,,,standard\n"))
+    assert (damaged.code, damaged.out) == (1, "")
+    assert damaged.err_lines[0] == ("floorterm: jobs.csv line 2, column job: 'JOB?' — has a control character "
+                                    "(U+0000 NUL); fix this cell in the file")
+    assert seeded("jobs", "show", "JOB").code == 1
+    added = seeded("jobs", "add", "J-3", "--qty", "1", "--routing", "standard", "--notes", "\x1b[1mbold")
+    assert added.out.splitlines()[1:] == ["--notes: control characters removed (U+001B ESC)"]
+
+
+def test_creating_a_job_is_an_entry_in_its_history(seeded, tmp_path, store_url):
+    """Who created the job, when, and from which file: the first line of its history and of the export."""
+    jobs = write(tmp_path / "erp.csv", JOB_HEADER + "\nJ-1,,,,5,,,,standard\nJ-2,,,,7,,,,weldment\n")
+    bom = write(tmp_path / "bom.csv", "job,item,description,unit,required_qty\nJ-2,PLATE,,,2\n")
+    assert seeded("jobs", "import", jobs, "--materials", bom, "--login-user", "erp").code == 0
+    assert seeded("jobs", "add", "J-3", "--qty", "4", "--routing", "standard", "--operator", "p1",
+                  "--login-user", "pat").code == 0
+    rows = {n: json.loads(seeded("jobs", "history", n, "--format", "json").out) for n in ("J-1", "J-2", "J-3")}
+    assert [(n, r["kind"], r["qty"], r["badge"], r["operator"], r["login_user"], r["note"], r["terminal"])
+            for n in rows for r in rows[n]] == [
+        ("J-1", "job_created", 5, "$SYSTEM", "System", "erp",
+         "Imported from erp.csv line 2; material list from bom.csv", None),
+        ("J-2", "job_created", 7, "$SYSTEM", "System", "erp",
+         "Imported from erp.csv line 3; material list from bom.csv", None),
+        ("J-3", "job_created", 4, "P1", "Pat Planner", "pat", "Added with `floorterm jobs add`", None)]
+    table = seeded("jobs", "history", "J-1").out.splitlines()
+    assert "job-created" in table[1] and "$SYSTEM" in table[1] and "Imported from erp.csv line 2" in table[1]
+    # Importing the same file again creates nothing, so writes no entry either.
+    assert seeded("jobs", "import", jobs, "--materials", bom).out == "0 created, 2 unchanged\n"
+    assert counts(store_url) == (3, 3)
+    # Creating jobs is a planner's or supervisor's act; the system actor cannot record entries.
+    welder = seeded("jobs", "add", "J-4", "--qty", "1", "--routing", "standard", "--operator", "W1")
+    assert (welder.code, welder.err) == (1, "floorterm: Wanda Welder (operator) may not create jobs; "
+                                            "a planner or supervisor must\n")
+    unknown = seeded("jobs", "import", jobs, "--operator", "X9")
+    assert (unknown.code, unknown.err) == (1, "floorterm: Unknown badge X9\nfloorterm: Nothing was imported.\n")
+    system = seeded("record", "release", "J-1", "--qty", "1", "--operator", "$SYSTEM")
+    assert system.code == 1 and "Badge '$SYSTEM' has characters that are not allowed" in system.err
+    assert seeded("operators", "list").out.count("$SYSTEM") == 0  # disabled: nobody signs in as it
+    assert counts(store_url) == (3, 3)
+    assert seeded("db", "verify").code == 0
 
 
 def test_jobs_list_filters_and_formats(planned):
@@ -588,13 +663,14 @@ def test_jobs_history_formats(planned):
     assert planned("record", "void", "--entry", first["uuid"], "--note", "wrong job", "--operator", "S1").code == 0
     rows = json.loads(planned("jobs", "history", "M-1", "--format", "json").out)
     assert [(r["kind"], r["voided"], r["void_reason"]) for r in rows] == [("void", False, None),
-                                                                         ("release", True, "wrong job")]
+                                                                         ("release", True, "wrong job"),
+                                                                         ("job_created", False, None)]
     assert rows[1]["committed_at"].endswith("Z") and rows[1]["badge"] == "S1"
     table = planned("jobs", "history", "M-1").out.splitlines()
     assert table[0].split()[:3] == ["ID", "TIME", "KIND"]
     assert "release [VOIDED]" in table[2]
     as_csv = list(csv.DictReader(io.StringIO(planned("jobs", "history", "M-1", "--format", "csv").out)))
-    assert [r["kind"] for r in as_csv] == ["void", "release"]
+    assert [r["kind"] for r in as_csv] == ["void", "release", "job_created"]
 
 
 def test_history_shows_when_an_entry_was_made_at_the_terminal(planned, store_url, config):
@@ -695,7 +771,7 @@ def test_record_every_action(planned, store_url):
     assert (by_stage["CUT"]["pending"], by_stage["FQC"]["awaiting"], by_stage["DISP"]["pending"]) == (1, 1, 2)
     plate = next(line for line in card["material"] if line["item"] == "PLATE-8")
     assert (plate["issued"], plate["returned"], plate["scrapped"], plate["short"]) == (5, 1, 1, 15)
-    assert counts(store_url) == (10, len(steps) + 1)
+    assert counts(store_url) == (10, 10 + len(steps) + 1)
     assert planned("db", "verify").code == 0
 
 
@@ -716,9 +792,32 @@ def test_same_uuid_twice_is_one_event(planned, store_url):
     second = planned(*args, "--json")
     assert second.code == 0
     assert json.loads(second.out)["duplicate"] is True
-    assert counts(store_url) == (10, 1)
+    again = planned(*args)
+    assert (again.code, again.out) == (0, "J-2: Saved (it had already reached the store): release 3\n")
+    assert counts(store_url) == (10, 11)
     other = planned("record", "release", "J-3", "--qty", "1", "--operator", "S1", "--uuid", uuid)
-    assert (other.code, other.err) == (1, f"floorterm: Entry id {uuid} was already used for a different entry\n")
+    assert (other.code, other.out, other.err) == (
+        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (job was J-2, now J-3; "
+               "qty was 3, now 1)\n")
+    assert counts(store_url) == (10, 11)
+
+
+def test_reused_entry_id_for_another_step_or_quantity_is_refused(planned, store_url):
+    uuid = "0d1e2f30-4a5b-4c6d-8e7f-8091a2b3c4d5"
+    assert planned("record", "release", "J-2", "--qty", "4", "--operator", "S1").code == 0
+    done = ("record", "complete", "J-2", "--operator", "S1", "--uuid", uuid)
+    assert planned(*done, "--step", "CUT", "--qty", "2").code == 0
+    before = counts(store_url)
+    more = planned(*done, "--step", "CUT", "--qty", "3")
+    elsewhere = planned(*done, "--step", "CNC", "--qty", "2", "--note", "late")
+    assert (more.code, more.out, more.err) == (
+        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (qty was 2, now 3)\n")
+    assert (elsewhere.code, elsewhere.out, elsewhere.err) == (
+        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (step was CUT, now CNC; "
+               "note was none, now 'late')\n")
+    assert counts(store_url) == before
+    same = planned(*done, "--step", "CUT", "--qty", "2")
+    assert (same.code, same.out) == (0, "J-2: Saved (it had already reached the store): complete 2 at Cutting\n")
 
 
 def test_step_defaults_from_the_terminal(planned):
@@ -831,10 +930,15 @@ def test_export_events_csv_jsonl_and_since(planned, tmp_path):
     assert list(rows[0].keys()) == ["id", "uuid", "job", "stage", "kind", "qty", "reason", "item", "item2", "note",
                                     "operator", "terminal", "login_user", "client_time", "committed_at", "voids",
                                     "reference"]
+    # The import first: one job_created entry per job, naming the file and line it came from.
+    created, rows = rows[:10], rows[10:]
+    assert [(r["job"], r["kind"], r["qty"], r["operator"]) for r in created[:2]] == [
+        ("M-1", "job_created", "10", "$SYSTEM"), ("J-2", "job_created", "4", "$SYSTEM")]
+    assert created[1]["note"] == "Imported from jobs.csv line 3; material list from materials.csv"
     assert [(r["job"], r["kind"], r["qty"], r["stage"]) for r in rows] == [
         ("J-2", "release", "4", ""), ("J-2", "complete", "2", "CUT"), ("J-3", "release", "1", "")]
     assert rows[1]["note"] == 'said "hi", twice'
-    assert as_csv.err == f"Exported 3 entries; next time use --since {rows[-1]['id']}\n"
+    assert as_csv.err == f"Exported 13 entries; next time use --since {rows[-1]['id']}\n"
 
     lines = planned("export", "events", "--format", "jsonl", "--since", rows[0]["id"]).out.splitlines()
     events = [json.loads(line) for line in lines]
@@ -843,8 +947,8 @@ def test_export_events_csv_jsonl_and_since(planned, tmp_path):
 
     out = tmp_path / "events.jsonl"
     to_file = planned("export", "events", "--format", "jsonl", "--out", str(out))
-    assert to_file.out == "" and to_file.err.startswith(f"Exported 3 entries to {out}")
-    assert len(out.read_text().splitlines()) == 3
+    assert to_file.out == "" and to_file.err.startswith(f"Exported 13 entries to {out}")
+    assert len(out.read_text().splitlines()) == 13
     nothing = planned("export", "events", "--since", rows[-1]["id"])
     assert (nothing.out, nothing.err) == (",".join(cli.EXPORT_COLUMNS) + "\n", "Exported 0 entries\n")
 

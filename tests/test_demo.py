@@ -15,7 +15,7 @@ from floorterm.clock import plant_today
 from floorterm.demo import DemoSummary, build_demo, demo_operators
 from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.importer import read_jobs_csv, read_operators_csv
-from floorterm.ledger import JobSpec, Ledger, MaterialSpec
+from floorterm.ledger import SYSTEM_BADGE, SYSTEM_NAME, JobSpec, Ledger, MaterialSpec
 from floorterm.queries import Queries
 from floorterm.reports import Reports
 from floorterm.store import init_store
@@ -117,8 +117,10 @@ def test_demo_operators_cover_every_role(demo, config):
     assert roles["qc"] >= 2 and roles["stores"] >= 2 and roles["viewer"] >= 1
     stages = {s for _, _, role, home in rows if role == "operator" for s in config.terminal(home).stages}
     assert len(stages) >= 6
-    stored = {op.badge: (op.name, op.role) for op in m.Operator.select()}
-    assert stored == {badge: (name, role) for badge, name, role, _ in rows}
+    stored = {op.badge: (op.name, op.role, op.active) for op in m.Operator.select()}
+    # The demo jobs were created by the store's own actor, which nobody can sign in as.
+    assert stored == {**{badge: (name, role, True) for badge, name, role, _ in rows},
+                      SYSTEM_BADGE: (SYSTEM_NAME, "planner", False)}
     assert demo.operators == len(rows)
     # Every role has recorded something, except the viewer who only reads.
     active_roles = {role for (role,) in m.Event.select(m.Operator.role).join(m.Operator).distinct().tuples()}
@@ -219,7 +221,7 @@ def test_bulk_import_matches_the_live_ledger(ledger, clock, config, store):
     ledger.create_jobs([spec("J-LIVE")])
     record_live(ledger, clock, "J-LIVE")
     jobs, events = import_history(store, config, [(spec("J-BULK"), story_entries()), (spec("J-EMPTY"), [])], now=NOW)
-    assert (jobs, events) == (2, len(STORY))
+    assert (jobs, events) == (2, len(STORY) + 2)  # each job's creation, and its story
     clock.now = t(300)
     queries = Queries(config, clock=clock)
     assert comparable(queries.job_card("J-BULK")) == comparable(queries.job_card("J-LIVE"))
@@ -234,6 +236,13 @@ def test_bulk_import_matches_the_live_ledger(ledger, clock, config, store):
     assert [r["kind"] for r in history if r["voided"]] == ["complete"]
     assert m.Job.get(m.Job.number == "J-BULK").created_at == t(0)
     assert m.Job.get(m.Job.number == "J-EMPTY").created_at == NOW
+    # Both paths start a job's history with its creation, at the job's created_at, by the same actor.
+    for number in ("J-BULK", "J-LIVE", "J-EMPTY"):
+        first = queries.history(number)[-1]
+        assert (first["kind"], first["qty"], first["badge"], first["note"]) == ("job_created", 20, SYSTEM_BADGE, "")
+        assert first["committed_at"] == m.Job.get(m.Job.number == number).created_at
+    empty = m.Job.get(m.Job.number == "J-EMPTY")
+    assert [e.id for e in m.Event.select().where(m.Event.job == empty)] == [empty.last_event_id]
 
 
 def test_ledger_keeps_writing_after_a_bulk_import(ledger, clock, config, store):
@@ -289,8 +298,8 @@ def test_bulk_import_writes_in_batches_and_reports_progress(ledger, config, stor
     seen = []
     histories = ((spec(f"J-{i}"), story_entries()[:2]) for i in range(7))
     assert import_history(store, config, histories, lambda jobs, events: seen.append((jobs, events)),
-                          now=NOW, batch_jobs=3) == (7, 14)
-    assert seen == [(3, 6), (6, 12), (7, 14)]
+                          now=NOW, batch_jobs=3) == (7, 21)
+    assert seen == [(3, 9), (6, 18), (7, 21)]  # each job: its creation and two entries
     # Within a batch newer entries get higher ids, across jobs; each job keeps its own order.
     rows = list(m.Event.select(m.Event.id, m.Event.committed_at).order_by(m.Event.id).tuples())
     assert [at for _, at in rows[:6]] == sorted(at for _, at in rows[:6])

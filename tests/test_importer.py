@@ -167,6 +167,64 @@ def test_control_characters_are_cleaned_and_quoted_safely(tmp_path, config):
     assert (spec.customer, spec.product) == ("Acme", "[red]X")
 
 
+def test_control_characters_in_codes_are_refused_with_line_and_column(tmp_path, config):
+    """A NUL or ESC in a job number, item, badge or routing means a damaged cell: never stripped to 'JOB'."""
+    jobs = write(tmp_path / "jobs.csv", HEADER + "\nJOB\x00,,,,5,,,,standard\nJ-2,,,,5,,,,standard\x1b\n"
+                 "\x1b[1mJ-3,,,,5,,,,standard\n")
+    mats = write(tmp_path / "bom.csv", "job,item,description,unit,required_qty\nJ-2,PLATE\u200b,,,2\n")
+    assert problems(read_jobs_csv, jobs, mats, config=config) == [
+        "jobs.csv line 2, column job: 'JOB?' — has a control character (U+0000 NUL); fix this cell in the file",
+        "jobs.csv line 3, column routing: 'standard?' — has a control character (U+001B ESC); fix this cell in "
+        "the file",
+        "jobs.csv line 4, column job: '?[1mJ-3' — has a control character (U+001B ESC); fix this cell in the file",
+        "bom.csv line 2, column item: 'PLATE?' — has a control character (U+200B ZERO WIDTH SPACE); fix this cell "
+        "in the file",
+    ]
+    header = write(tmp_path / "jobs.csv", HEADER.replace("qty", "qty\x00") + "\nJ-1,,,,5,,,,standard\n")
+    assert problems(read_jobs_csv, header, config=config) == [
+        "jobs.csv line 1: the column name 'qty?' has a control character (U+0000 NUL); fix the header line"]
+    operators = write(tmp_path / "operators.csv", "badge,name,role\nW1\x00,Wanda,operator\nW2,Walt,operator\x07\n"
+                      "W3,\x1b[0m,operator\n")
+    assert problems(read_operators_csv, operators) == [
+        "operators.csv line 2, column badge: 'W1?' — has a control character (U+0000 NUL); fix this cell in the "
+        "file",
+        "operators.csv line 3, column role: 'operator?' — has a control character (U+0007 BEL); fix this cell in "
+        "the file",
+        "operators.csv line 4, column name: '?[0m' — has only control characters, which are never stored",
+    ]
+    # Spaces and tabs around a code are only trimmed, as ever.
+    fine = write(tmp_path / "jobs.csv", HEADER + "\n J-1\t,,,,5,,,,standard\n")
+    assert [s.number for s in read_jobs_csv(fine, config=config)] == ["J-1"]
+
+
+def test_control_characters_removed_from_text_are_noticed(tmp_path, config):
+    jobs = write(tmp_path / "jobs.csv", HEADER + ",notes\nJ-1,,\x1b[31mAcme\x1b[0m,Frame,5,,,,standard,Rush\n"
+                 "J-2,,Beta,,5,,,,standard,see \x1b]0;pwned\x07drawing\n")
+    mats = write(tmp_path / "bom.csv", "job,item,description,unit,required_qty\nJ-2,PLATE,Plate\x00 8,,2\n")
+    notices = []
+    first, second = read_jobs_csv(jobs, mats, config=config, notices=notices)
+    assert (first.customer, second.notes, second.materials[0].description) == ("Acme", "see drawing", "Plate 8")
+    assert [str(n) for n in notices] == [
+        "jobs.csv line 2, column customer: control characters removed (U+001B ESC)",
+        "jobs.csv line 3, column notes: control characters removed (U+001B ESC)",
+        "bom.csv line 2, column description: control characters removed (U+0000 NUL)",
+    ]
+    operators = write(tmp_path / "operators.csv", "badge,name,role\nW1,Wanda\x1b[0m,operator\n")
+    notices = []
+    assert read_operators_csv(operators, notices) == [("W1", "Wanda", "operator")]
+    assert [str(n) for n in notices] == ["operators.csv line 2, column name: control characters removed (U+001B ESC)"]
+    typed = []
+    spec = job_spec({"job": "J-7", "qty": "1", "routing": "standard", "notes": "\x1b[2Jhello"}, config, notices=typed)
+    assert (spec.notes, typed) == ("hello", ["--notes: control characters removed (U+001B ESC)"])
+
+
+def test_each_job_knows_its_file_and_line(tmp_path, config):
+    jobs = write(tmp_path / "erp-jobs.csv", HEADER + "\nJ-1,,,,5,,,,standard\n\n"
+                 "\"J-2\",,\"two\nlines\",,5,,,,standard\nJ-3,,,,5,,,,standard\n")
+    assert [(s.number, s.origin) for s in read_jobs_csv(jobs, config=config)] == [
+        ("J-1", "erp-jobs.csv line 2"), ("J-2", "erp-jobs.csv line 4"), ("J-3", "erp-jobs.csv line 6")]
+
+
 def test_job_spec_names_the_options(config):
     spec = job_spec({"job": "j-7", "qty": "12", "routing": "weldment", "priority": ""}, config)
     assert (spec.number, spec.qty, spec.routing, spec.priority) == ("J-7", 12, "weldment", 5)

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SUPERVISOR
+from fault_harness import small_disk  # noqa: F401 (fixture)
 from floorterm import labels
-from floorterm.errors import DomainError, FloortermError, InputError
+from floorterm.errors import DomainError, InputError, OutputError
 from floorterm.inputs import parse_job_number
 from floorterm.ledger import ROLE_KINDS, MaterialSpec
 from floorterm.scan import parse_scan
@@ -419,22 +420,15 @@ def test_bad_choices(config, queries, jobs, tmp_path):
     assert not tmp_path.exists()
 
 
-def test_a_failed_write_leaves_no_file(queries, jobs, tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    real = labels.tempfile.mkstemp
-    calls = []
-
-    def disk_full_on_second_file(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise OSError(28, "No space left on device")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(labels.tempfile, "mkstemp", disk_full_on_second_file)
-    with pytest.raises(FloortermError) as info:
+def test_a_disk_that_fills_up_midway_leaves_no_file(queries, jobs, small_disk, tmp_path):
+    first, _ = labels.print_cards(queries, ["J-1001", "J-1003"], tmp_path / "probe")
+    out = small_disk.folder / "out"
+    out.mkdir()
+    small_disk.fill(leave=first.stat().st_size)  # room for the first card, not the second
+    with pytest.raises(OutputError) as info:
         labels.print_cards(queries, ["J-1001", "J-1003"], out)
-    assert str(info.value) == f"Cannot write to {out}: No space left on device; nothing was written"
-    assert list(out.iterdir()) == []
+    assert str(info.value) == f"Cannot write {out / 'card-J-1003.html'}: No space left on device; nothing was written"
+    assert list(out.iterdir()) == []  # not the first card either, nor a temporary file
 
 
 def test_reprint_replaces_the_file(queries, jobs, tmp_path, clock):

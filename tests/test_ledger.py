@@ -399,7 +399,13 @@ def test_note_is_stored_cleaned(ledger, queries, make_job):
     latest = queries.history(job)[0]
     assert (latest["kind"], latest["note"], latest["step"], latest["terminal"]) == ("note", "weld gap 2mm", "Welding",
                                                                                    "WELD-1")
-    refused(queries, job, lambda: ledger.add_note(job, " \x1b[0m ", actor=at("WELD-1")), InputError, "The note is empty")
+    refused(queries, job, lambda: ledger.add_note(job, " \t ", actor=at("WELD-1")), InputError, "The note is empty")
+    only_controls = ("The note has only control characters (an escape sequence or the like), which are never stored; "
+                     "write it in words")
+    refused(queries, job, lambda: ledger.add_note(job, " \x1b[0m \x00", actor=at("WELD-1")), InputError, only_controls)
+    # Any entry's note: what was typed is never dropped without a word.
+    refused(queries, job, lambda: ledger.complete(job, "CUT", 1, actor=SUPERVISOR, note="\x1b[2J"), InputError,
+            only_controls)
     refused(queries, job, lambda: ledger.add_note(job, "x", actor=SUPERVISOR, stage="ZZZ"),
             message=f"Job {job} has no ZZZ step (its route: {' → '.join(STANDARD)})")
 
@@ -422,7 +428,8 @@ def test_note_is_stored_cleaned(ledger, queries, make_job):
 def test_bad_quantities_are_refused(ledger, queries, make_job, qty, message):
     job = make_job(release=20)
     refused(queries, job, lambda: ledger.complete(job, "CUT", qty, actor=at("CUT-1", "C1")), InputError, message)
-    refused(queries, job, lambda: ledger.release(make_job(), qty, actor=STORES), InputError, message)
+    planned = make_job()
+    refused(queries, planned, lambda: ledger.release(planned, qty, actor=STORES), InputError, message)
 
 
 def test_markup_job_number_is_refused(ledger, queries, make_job):
@@ -476,10 +483,15 @@ def test_same_uuid_twice_writes_once(ledger, queries, make_job):
     assert again.duplicate and not first.duplicate
     assert (again.event_id, again.uuid, again.kind, again.job, again.stage, again.qty) == \
         (first.event_id, entry, "complete", job, "CUT", 5)
-    assert again.message == "Already recorded — nothing written twice"
+    # Reads as good news at the machine: the entry is saved, once.
+    assert again.message == "Saved (it had already reached the store): complete 5 at Cutting"
     assert event_count() == events
     assert m.Event.select().where(m.Event.uuid == entry).count() == 1
     assert queries.job_card(job).step("CNC").pending == 5
+
+
+def reused(entry: str, what_differs: str) -> str:
+    return f"This entry id ({entry}) was already used for a different entry ({what_differs})"
 
 
 def test_same_uuid_for_another_entry_is_refused(ledger, queries, make_job):
@@ -487,9 +499,10 @@ def test_same_uuid_for_another_entry_is_refused(ledger, queries, make_job):
     other = make_job(release=20)
     entry = new_uuid()
     ledger.complete(job, "CUT", 5, actor=SUPERVISOR, uuid=entry)
-    message = f"Entry id {entry} was already used for a different entry"
-    refused(queries, job, lambda: ledger.reject(job, "CUT", 5, "DIM", actor=SUPERVISOR, uuid=entry), message=message)
-    refused(queries, other, lambda: ledger.complete(other, "CUT", 5, actor=SUPERVISOR, uuid=entry), message=message)
+    refused(queries, job, lambda: ledger.reject(job, "CUT", 5, "DIM", actor=SUPERVISOR, uuid=entry),
+            message=reused(entry, "kind was complete, now reject; reason was none, now DIM"))
+    refused(queries, other, lambda: ledger.complete(other, "CUT", 5, actor=SUPERVISOR, uuid=entry),
+            message=reused(entry, f"job was {job}, now {other}"))
     refused(queries, job, lambda: ledger.complete(job, "CUT", 1, actor=SUPERVISOR, uuid="not-a-uuid"), InputError,
             "Entry id 'not-a-uuid' is not a UUID")
 
@@ -498,41 +511,49 @@ def test_same_uuid_is_the_same_entry_only_if_every_detail_matches(ledger, querie
     """DESIGN §9: same UUID and same entry -> the first result; same UUID, different entry -> refused."""
     job = make_job(release=20)
     advance(ledger, job, "DISP", 10)
-    message = "Entry id {} was already used for a different entry"
 
     def check(first, same, others):
         entry = new_uuid()
         receipt = first(entry)
         again = same(entry)
         assert again.duplicate and again.event_id == receipt.event_id
-        for other in others:
-            refused(queries, job, lambda: other(entry), message=message.format(entry))
+        for other, what_differs in others:
+            refused(queries, job, lambda: other(entry), message=reused(entry, what_differs))
         return receipt
 
     check(
         lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
         lambda u: ledger.reject(job, "CUT", "2", "DIM", actor=SUPERVISOR, uuid=u, note=" edge "),
-        [lambda u: ledger.reject(job, "CUT", 3, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
-         lambda u: ledger.reject(job, "CUT", 2, "HOLE", actor=SUPERVISOR, uuid=u, note="edge"),
-         lambda u: ledger.reject(job, "CNC", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
-         lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="burr"),
-         lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=at("CUT-1", "C1"), uuid=u, note="edge"),
-         lambda u: ledger.scrap(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge")])
+        [(lambda u: ledger.reject(job, "CUT", 3, "DIM", actor=SUPERVISOR, uuid=u, note="edge"), "qty was 2, now 3"),
+         (lambda u: ledger.reject(job, "CUT", 2, "HOLE", actor=SUPERVISOR, uuid=u, note="edge"),
+          "reason was DIM, now HOLE"),
+         (lambda u: ledger.reject(job, "CNC", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
+          "step was CUT, now CNC"),
+         (lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="burr at the edge"),
+          "note was 'edge', now 'burr at the edge'"),
+         (lambda u: ledger.reject(job, "CUT", 2, "DIM", actor=at("CUT-1", "C1"), uuid=u, note="edge"),
+          "badge was S1, now C1"),
+         (lambda u: ledger.scrap(job, "CUT", 2, "DIM", actor=SUPERVISOR, uuid=u, note="edge"),
+          "kind was reject, now scrap")])
     check(lambda u: ledger.rework(job, "CUT", 1, actor=SUPERVISOR, uuid=u),
           lambda u: ledger.rework(job, "CUT", 1, "CUT", actor=SUPERVISOR, uuid=u),
-          [lambda u: ledger.rework(job, "CUT", 1, "CNC", actor=SUPERVISOR, uuid=u)])
+          [(lambda u: ledger.rework(job, "CUT", 1, "CNC", actor=SUPERVISOR, uuid=u), "rework step was CUT, now CNC")])
     check(lambda u: ledger.material_issue(job, "PLATE-8", 5, actor=STORES, uuid=u),
           lambda u: ledger.material_issue(job, "plate-8", 5, actor=STORES, uuid=u),
-          [lambda u: ledger.material_issue(job, "BOLT-M12", 5, actor=STORES, uuid=u)])
+          [(lambda u: ledger.material_issue(job, "BOLT-M12", 5, actor=STORES, uuid=u),
+            "item was PLATE-8, now BOLT-M12")])
     dispatched = check(lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference="DN-1"),
           lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference=" DN-1 "),
-          [lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference="DN-2"),
-           lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u),
-           lambda u: ledger.dispatch(job, 2, actor=STORES, uuid=u, reference="DN-1")])
+          [(lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u, reference="DN-2"), "reference was DN-1, now DN-2"),
+           (lambda u: ledger.dispatch(job, 3, actor=STORES, uuid=u), "reference was DN-1, now none"),
+           (lambda u: ledger.dispatch(job, 2, actor=STORES, uuid=u, reference="DN-1"), "qty was 3, now 2")])
+    previous = m.Event.select(m.Event.uuid).where(m.Event.id == dispatched.event_id - 1).scalar()
     check(lambda u: ledger.void(dispatched.uuid, actor=SUPERVISOR, note="typo", uuid=u),
           lambda u: ledger.void(str(dispatched.event_id), actor=SUPERVISOR, note="typo", uuid=u),
-          [lambda u: ledger.void(dispatched.uuid, actor=SUPERVISOR, note="other", uuid=u),
-           lambda u: ledger.void(str(dispatched.event_id - 1), actor=SUPERVISOR, note="typo", uuid=u)])
+          [(lambda u: ledger.void(dispatched.uuid, actor=SUPERVISOR, note="other", uuid=u),
+            "note was 'typo', now 'other'"),
+           (lambda u: ledger.void(str(dispatched.event_id - 1), actor=SUPERVISOR, note="typo", uuid=u),
+            f"voided entry was {dispatched.uuid}, now {previous}")])
     assert verify_store() == []
 
 
@@ -631,3 +652,35 @@ def test_every_entry_names_operator_and_terminal(ledger, queries, make_job, cloc
     row = queries.history(job)[0]
     assert (row["badge"], row["operator"], row["terminal"], row["login_user"]) == ("C1", "Carl Cutter", "CUT-1", "carl")
     assert row["committed_at"] == clock.now
+
+
+# -- a job's creation is an entry too ---------------------------------------------------------
+
+
+def test_a_jobs_creation_is_an_entry_that_moves_nothing(ledger, queries, make_job, clock):
+    from floorterm import board_feed
+    from floorterm.ledger import SYSTEM_BADGE, JobSpec
+
+    seen = m.Event.select(m.Event.id).order_by(m.Event.id.desc()).limit(1).scalar() or 0
+    assert ledger.create_jobs([JobSpec("J-NEW", 12, "standard", source="erp.csv", line=7)],
+                              actor=Actor("P1", login_user="pat"), note="weekly plan") == (1, 0)
+    (created,) = queries.history("J-NEW")
+    assert (created["kind"], created["qty"], created["badge"], created["login_user"], created["committed_at"],
+            created["note"]) == ("job_created", 12, "P1", "pat", clock.now, "Imported from erp.csv line 7; weekly plan")
+    # A board that saw everything up to before sees the new job, by its creation entry.
+    assert board_feed.changed_jobs(seen) == [("J-NEW", created["id"])]
+    card = queries.job_card("J-NEW")
+    assert (card.status, card.released, sum(s.pending for s in card.steps)) == ("planned", 0, 0)
+    # Not an entry anyone can record, void or undo.
+    refused(queries, "J-NEW", lambda: ledger.record("job_created", "J-NEW", actor=SUPERVISOR), InputError)
+    refused(queries, "J-NEW", lambda: ledger.void(created["uuid"], actor=SUPERVISOR, note="typo"),
+            message="A job's creation cannot be voided; put the job on hold instead")
+    assert queries.last_entry("P1") is None
+    # Only planners and supervisors create jobs; without a badge, the store's own actor does.
+    with pytest.raises(PermissionDenied, match=r"Wanda Welder \(operator\) may not create jobs"):
+        ledger.create_jobs([JobSpec("J-W", 1, "standard")], actor=at("WELD-1"))
+    make_job("J-SYS", release=3)
+    assert [(r["kind"], r["badge"]) for r in queries.history("J-SYS")] == [("release", "S1"),
+                                                                         ("job_created", SYSTEM_BADGE)]
+    assert not m.Operator.get(m.Operator.badge == SYSTEM_BADGE).active
+    assert verify_store() == []

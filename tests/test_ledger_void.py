@@ -162,7 +162,8 @@ def test_void_needs_a_reason(ledger, queries, make_job):
     refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=""), InputError,
             "Give a reason to void entries")
     refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=" \x1b[0m\x9b "), InputError,
-            "Give a reason to void entries")
+            "Give a reason to void entries: the note has only control characters (an escape sequence or the like), "
+            "which are never stored")
     refused(queries, job, lambda: ledger.void("", actor=SUPERVISOR, note="x"), InputError, "Say which entry to void")
     assert verify_store() == []
 

@@ -73,7 +73,7 @@ def test_job_history_shows_an_entry_made_long_before_it_was_recorded(ledger, que
     ledger.complete(job, "CUT", 2, actor=at("CUT-1", "C1"), client_time=clock.now - dt.timedelta(minutes=38))
     clock.advance(minutes=1)
     ledger.complete(job, "CUT", 1, actor=at("CUT-1", "C1"), client_time=clock.now - dt.timedelta(seconds=60))
-    on_time, late, release = queries.history(job)  # newest first
+    on_time, late, release, _created = queries.history(job)  # newest first
     today = dt.date(2026, 11, 23)
 
     late_cells = [c.plain for c in history_cells(late, {}, config.tz, today)]

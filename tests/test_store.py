@@ -241,7 +241,8 @@ def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, c
     assert store._runner().up(target="0001_initial") == ["0001_initial"]  # as floorterm at schema 1 left it
     ledger = Ledger(store, config)
     ledger.add_operator("C1", "Carl Cutter", "operator")
-    ledger.create_jobs([JobSpec("J-1", 5, "machined_part")])
+    with store.db.atomic():  # a job as schema 1 stored it: no creation entry, which later schemas' events carry
+        ledger._insert_job(JobSpec("J-1", 5, "machined_part"))
     cut = m.JobStep.get(m.JobStep.stage == "CUT")
     # An entry as schema 1 stored it, written without the models (they know a column schema 1 lacks).
     written = dt.datetime(2026, 11, 23, 7, 0)
