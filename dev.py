@@ -49,8 +49,9 @@ TEST_PROGRAMS = {"tmux": "tmux", "zbarimg": "zbar-tools", "ssh": "openssh-client
 
 def ensure_test_programs() -> None:
     """Install missing test programs with apt-get when running as root; else their tests skip."""
-    missing = {prog: pkg for prog, pkg in TEST_PROGRAMS.items()
-               if shutil.which(prog) is None and not os.path.exists(prog)}
+    missing = {
+        prog: pkg for prog, pkg in TEST_PROGRAMS.items() if shutil.which(prog) is None and not os.path.exists(prog)
+    }
     if not missing:
         return
     names = ", ".join(missing)
@@ -61,8 +62,9 @@ def ensure_test_programs() -> None:
     say(f"installing {', '.join(missing.values())} for the tests that drive them")
     quiet = {"stdout": subprocess.DEVNULL, "env": {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}}
     subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
-    result = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing.values()],
-                            check=False, **quiet)
+    result = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing.values()], check=False, **quiet
+    )
     if result.returncode != 0:
         say(f"could not install {names}: the tests that need them will be skipped")
 

@@ -41,13 +41,27 @@ def percentiles(seconds: list[float]) -> dict:
     def rank(p: float) -> float:
         return round(ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000, 3)
 
-    return {"calls": len(ordered), "p50": rank(50), "p95": rank(95), "p99": rank(99),
-            "max": round(ordered[-1] * 1000, 3)}
+    return {
+        "calls": len(ordered),
+        "p50": rank(50),
+        "p95": rank(95),
+        "p99": rank(99),
+        "max": round(ordered[-1] * 1000, 3),
+    }
 
 
-def run_store_bench(url: str, config: Config, *, jobs: int = 20000, writers: tuple[int, ...] = (1, 20),
-                    samples: int = 500, calls: int = 200, pause: float = 0.0, seed: int = 7,
-                    out: Callable[[str], None] = print) -> dict:
+def run_store_bench(
+    url: str,
+    config: Config,
+    *,
+    jobs: int = 20000,
+    writers: tuple[int, ...] = (1, 20),
+    samples: int = 500,
+    calls: int = 200,
+    pause: float = 0.0,
+    seed: int = 7,
+    out: Callable[[str], None] = print,
+) -> dict:
     """Build (or reuse) a demo store at `url`, measure, print a table through `out`, return the numbers.
 
     `calls` per writer process; `pause` is the mean think time in seconds a writer waits
@@ -64,8 +78,15 @@ def run_store_bench(url: str, config: Config, *, jobs: int = 20000, writers: tup
             _build(store, config, jobs, out)
         else:
             out(f"Reusing the store's {count:,} jobs" + ("" if count == jobs else f" (asked for {jobs:,})"))
-        result = {"store": store.display_url, "backend": store.backend, "jobs": m.Job.select().count(),
-                  "events": m.Event.select().count(), "pause": pause, "record": {}, "floor": {}}
+        result = {
+            "store": store.display_url,
+            "backend": store.backend,
+            "jobs": m.Job.select().count(),
+            "events": m.Event.select().count(),
+            "pause": pause,
+            "record": {},
+            "floor": {},
+        }
         Ledger(store, config).import_operators([(BENCH_BADGE, "Store benchmark", "supervisor")])
         plan = _write_plan(rng, sum(writers) * calls)
         per_process = len(plan) // sum(writers)
@@ -75,15 +96,17 @@ def run_store_bench(url: str, config: Config, *, jobs: int = 20000, writers: tup
             raise DomainError("The store has too little pending work to measure writes")
         store.close()  # the writers open their own connections; keep none here meanwhile
         for n in writers:
-            mine, plan = plan[:n * per_process], plan[n * per_process:]
+            mine, plan = plan[: n * per_process], plan[n * per_process :]
             chunks = [mine[i::n] for i in range(n)]
             result["record"][n] = _run_processes(
-                _record_worker, [(url, config, chunk, pause, seed + i) for i, chunk in enumerate(chunks)])
+                _record_worker, [(url, config, chunk, pause, seed + i) for i, chunk in enumerate(chunks)]
+            )
         _floor_table(url, create=True)
         try:
             for n in writers:
                 result["floor"][n] = _run_processes(
-                    _floor_worker, [(url, per_process, pause, seed + i) for i in range(n)])
+                    _floor_worker, [(url, per_process, pause, seed + i) for i in range(n)]
+                )
         finally:
             _floor_table(url, create=False)
         store = Store.open(url)
@@ -112,12 +135,14 @@ def _build(store: Store, config: Config, jobs: int, out) -> None:
 
 def _write_plan(rng: random.Random, wanted: int) -> list[tuple[str, str]]:
     """(job, stage) pairs to complete 1 unit each: every pair names a unit pending there now."""
-    rows = (m.StepBalance.select(m.Job.number, m.StepBalance.stage, m.StepBalance.pending)
-            .join(m.Job, on=(m.StepBalance.job == m.Job.id))
-            .join(m.JobStep, on=(m.StepBalance.step == m.JobStep.id), src=m.StepBalance)
-            .where((m.StepBalance.pending > 0) & m.JobStep.kind.in_(("work", "pack")) & m.Job.is_open
-                   & ~m.Job.on_hold)
-            .order_by(m.Job.number, m.StepBalance.stage).tuples())
+    rows = (
+        m.StepBalance.select(m.Job.number, m.StepBalance.stage, m.StepBalance.pending)
+        .join(m.Job, on=(m.StepBalance.job == m.Job.id))
+        .join(m.JobStep, on=(m.StepBalance.step == m.JobStep.id), src=m.StepBalance)
+        .where((m.StepBalance.pending > 0) & m.JobStep.kind.in_(("work", "pack")) & m.Job.is_open & ~m.Job.on_hold)
+        .order_by(m.Job.number, m.StepBalance.stage)
+        .tuples()
+    )
     units = [(number, stage) for number, stage, pending in rows for _ in range(pending)]
     rng.shuffle(units)
     return units[:wanted]
@@ -145,8 +170,12 @@ def _run_processes(worker, args: list[tuple]) -> dict:
     times = [t for r in results for t in r["times"]]
     errors = [e for r in results for e in r["errors"]]
     stats = percentiles(times)
-    stats.update(processes=len(args), errors=len(errors), first_error=errors[0] if errors else None,
-                 per_second=round(len(times) / wall, 1) if wall > 0 else None)
+    stats.update(
+        processes=len(args),
+        errors=len(errors),
+        first_error=errors[0] if errors else None,
+        per_second=round(len(times) / wall, 1) if wall > 0 else None,
+    )
     return stats
 
 
@@ -160,13 +189,16 @@ def _collect(queue, procs, what: str) -> list:
         except Empty:
             dead = [p for p in procs if p.exitcode not in (None, 0)]
             if dead or time.monotonic() > deadline:
-                raise StoreError(f"A benchmark process failed to {what} (exit code "
-                                 f"{dead[0].exitcode if dead else 'none: timed out'})") from None
+                raise StoreError(
+                    f"A benchmark process failed to {what} (exit code "
+                    f"{dead[0].exitcode if dead else 'none: timed out'})"
+                ) from None
     return got
 
 
-def _record_worker(url: str, config: Config, targets: list[tuple[str, str]], pause: float, seed: int,
-                   ready, go, done) -> None:
+def _record_worker(
+    url: str, config: Config, targets: list[tuple[str, str]], pause: float, seed: int, ready, go, done
+) -> None:
     times, errors = [], []
     store = Store.open(url)
     ledger = Ledger(store, config)
@@ -196,8 +228,10 @@ def _floor_table(url: str, *, create: bool) -> None:
 
         with psycopg.connect(_pg_url(url), autocommit=True) as conn:
             if create:
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id BIGSERIAL PRIMARY KEY, "
-                             "job TEXT NOT NULL, qty INTEGER NOT NULL, at TIMESTAMP NOT NULL)")
+                conn.execute(
+                    f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id BIGSERIAL PRIMARY KEY, "
+                    "job TEXT NOT NULL, qty INTEGER NOT NULL, at TIMESTAMP NOT NULL)"
+                )
             else:
                 conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
         return
@@ -206,8 +240,10 @@ def _floor_table(url: str, *, create: bool) -> None:
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=30)
     try:
         if create:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} "
-                         "(id INTEGER PRIMARY KEY, job TEXT NOT NULL, qty INTEGER NOT NULL, at TEXT NOT NULL)")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} "
+                "(id INTEGER PRIMARY KEY, job TEXT NOT NULL, qty INTEGER NOT NULL, at TEXT NOT NULL)"
+            )
         else:
             conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}")
     finally:
@@ -215,7 +251,7 @@ def _floor_table(url: str, *, create: bool) -> None:
 
 
 def _pg_url(url: str) -> str:
-    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+    return "postgresql://" + url[len("postgres://") :] if url.startswith("postgres://") else url
 
 
 def _floor_worker(url: str, calls: int, pause: float, seed: int, ready, go, done) -> None:
@@ -285,12 +321,16 @@ def _read_cards(config: Config, rng: random.Random, samples: int) -> dict:
 
 def format_table(result: dict) -> list[str]:
     """The benchmark's numbers as the lines of a plain table."""
-    pace = f"writers pause {result['pause'] * 1000:.0f} ms on average between calls" if result["pause"] \
+    pace = (
+        f"writers pause {result['pause'] * 1000:.0f} ms on average between calls"
+        if result["pause"]
         else "writers write back to back"
-    lines = [f"store: {result['store']} ({result['backend']}), {result['jobs']:,} jobs, {result['events']:,} events; "
-             f"{pace}",
-             f"{'what':<38} {'procs':>5} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-             f"{'per s':>8} {'errors':>6}"]
+    )
+    lines = [
+        f"store: {result['store']} ({result['backend']}), {result['jobs']:,} jobs, {result['events']:,} events; {pace}",
+        f"{'what':<38} {'procs':>5} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'per s':>8} {'errors':>6}",
+    ]
     driver = "sqlite3" if result["backend"] == "sqlite" else "psycopg"
     rows = []
     for n, stats in result["record"].items():
@@ -299,8 +339,10 @@ def format_table(result: dict) -> list[str]:
             rows.append((f"  floor: raw {driver} one-row commit", result["floor"][n]))
     rows.append(("job card (Queries.job_card)", result["job_card"]))
     for name, s in rows:
-        lines.append(f"{name:<38} {s['processes']:>5} {s['calls']:>6} {_ms(s['p50'])} {_ms(s['p95'])} "
-                     f"{_ms(s['p99'])} {_ms(s['max'])} {s['per_second'] or 0:>8.0f} {s['errors']:>6}")
+        lines.append(
+            f"{name:<38} {s['processes']:>5} {s['calls']:>6} {_ms(s['p50'])} {_ms(s['p95'])} "
+            f"{_ms(s['p99'])} {_ms(s['max'])} {s['per_second'] or 0:>8.0f} {s['errors']:>6}"
+        )
     errors = [s["first_error"] for _, s in rows if s.get("first_error")]
     if errors:
         lines.append(f"first error: {errors[0]}")

@@ -46,14 +46,20 @@ def extra_open_jobs(config: Config, count: int, *, now: dt.datetime, seed: int =
     for i in range(count):
         routing = rng.choice(routings)
         qty = rng.choice((5, 10, 12, 20, 25, 40, 50, 100))
-        spec = JobSpec(number=f"{prefix}{i + 1:05d}", qty=qty, routing=routing.name, customer=f"Bench customer {i % 37}",
-                       product=f"Bench part {i % 53}", priority=rng.choices((5, 3, 1, 7), (80, 10, 5, 5))[0],
-                       planned_end=(now + dt.timedelta(days=rng.randint(-3, 20))).date())
+        spec = JobSpec(
+            number=f"{prefix}{i + 1:05d}",
+            qty=qty,
+            routing=routing.name,
+            customer=f"Bench customer {i % 37}",
+            product=f"Bench part {i % 53}",
+            priority=rng.choices((5, 3, 1, 7), (80, 10, 5, 5))[0],
+            planned_end=(now + dt.timedelta(days=rng.randint(-3, 20))).date(),
+        )
         at = now - dt.timedelta(hours=rng.uniform(1, 120))
         entries = [HistoricEntry("release", at, SUPERVISOR_BADGE, qty=qty)]
         moving = qty
         # Push part of the quantity through the first steps; never dispatch, so the job stays open.
-        for code in routing.stages[:rng.randint(0, max(0, len(routing.stages) - 2))]:
+        for code in routing.stages[: rng.randint(0, max(0, len(routing.stages) - 2))]:
             moving = max(1, moving - rng.randint(0, moving // 3))
             at += dt.timedelta(minutes=rng.uniform(5, 300))
             kind = "qc_pass" if config.stage(code).kind == "qc" else "complete"
@@ -62,11 +68,24 @@ def extra_open_jobs(config: Config, count: int, *, now: dt.datetime, seed: int =
         current = routing.stages[len(entries) - 1]
         roll = rng.random()
         if roll < 0.08:
-            entries.append(HistoricEntry("delay", max(entries[-1].at, now - dt.timedelta(hours=rng.uniform(0.2, 30))),
-                                         SUPERVISOR_BADGE, stage=current, reason=rng.choice(reasons)))
+            entries.append(
+                HistoricEntry(
+                    "delay",
+                    max(entries[-1].at, now - dt.timedelta(hours=rng.uniform(0.2, 30))),
+                    SUPERVISOR_BADGE,
+                    stage=current,
+                    reason=rng.choice(reasons),
+                )
+            )
         elif roll < 0.35:
-            entries.append(HistoricEntry("start", max(entries[-1].at, now - dt.timedelta(hours=rng.uniform(0.1, 6))),
-                                         SUPERVISOR_BADGE, stage=current))
+            entries.append(
+                HistoricEntry(
+                    "start",
+                    max(entries[-1].at, now - dt.timedelta(hours=rng.uniform(0.1, 6))),
+                    SUPERVISOR_BADGE,
+                    stage=current,
+                )
+            )
         yield spec, entries
 
 
@@ -85,16 +104,19 @@ def fill_store(store, config: Config, open_jobs: int, *, now: dt.datetime, say=p
     if have < open_jobs:
         import_history(store, config, extra_open_jobs(config, open_jobs - have, now=now), now=now)
     have = m.Job.select().where(m.Job.is_open).count()
-    say(f"store filled: demo ({demo_jobs} jobs) + extra open jobs = {have} open, "
-        f"{m.Event.select().count()} entries ({time.perf_counter() - started:.1f} s)")
+    say(
+        f"store filled: demo ({demo_jobs} jobs) + extra open jobs = {have} open, "
+        f"{m.Event.select().count()} entries ({time.perf_counter() - started:.1f} s)"
+    )
     return have
 
 
 # -- the writer: another OS process, as a kiosk ------------------------------------------------------
 
 
-def _writer(url: str, config_path: str, entries: list[tuple[str, str, str]], pause: tuple[float, float],
-            ready, go, done_queue) -> None:
+def _writer(
+    url: str, config_path: str, entries: list[tuple[str, str, str]], pause: tuple[float, float], ready, go, done_queue
+) -> None:
     """Child process: says `ready` once started, then when `go` is set, completes 1 unit for each
     (job, stage, kind) and reports (job, commit wall time) after each commit."""
     from floorterm.ledger import Actor, Ledger
@@ -187,8 +209,7 @@ async def _measure(config: Config, config_path: str, url: str, store, samples: i
     expected = {job: (stage, prefix) for targets in phases.values() for job, stage, _, prefix in targets}
     costs: dict[str, list[float]] = {"apply": [], "changed_jobs": [], "wip_rows": []}
     marks: dict[str, float] = {}
-    originals = (board_views.WipTable.apply, board_feed.changed_jobs, BoardScreen.on_mount,
-                 board_views.WipTable.load)
+    originals = (board_views.WipTable.apply, board_feed.changed_jobs, BoardScreen.on_mount, board_views.WipTable.load)
 
     def apply(table, rows_, asked, read_at, now):
         started = time.perf_counter()
@@ -196,8 +217,12 @@ async def _measure(config: Config, config_path: str, url: str, store, samples: i
         costs["apply"].append(time.perf_counter() - started)
         for number in asked:
             want = expected.get(number)
-            if want and number not in shown and number in table.models \
-                    and table.cell_plain(number, want[0]).startswith(want[1]):
+            if (
+                want
+                and number not in shown
+                and number in table.models
+                and table.cell_plain(number, want[0]).startswith(want[1])
+            ):
                 shown[number] = time.time()
         return changed
 
@@ -227,8 +252,12 @@ async def _measure(config: Config, config_path: str, url: str, store, samples: i
         app = BenchApp(config, url, mode="board", store=store)
         started = time.perf_counter()
         async with app.run_test(size=(160, 48)):
-            while not (isinstance(app.screen, BoardScreen) and app.screen.loaded and not app.screen._busy
-                       and len(app.screen.table.models) == len(rows)):
+            while not (
+                isinstance(app.screen, BoardScreen)
+                and app.screen.loaded
+                and not app.screen._busy
+                and len(app.screen.table.models) == len(rows)
+            ):
                 await asyncio.sleep(0.005)
             marks["all_rows"] = time.perf_counter()
             results["app_start_to_board_screen_s"] = marks["screen_mounted"] - started
@@ -259,8 +288,9 @@ async def _measure(config: Config, config_path: str, url: str, store, samples: i
                 results[f"{name}_ui_blocked_max_s"] = max(gaps, default=float("nan"))
                 results[f"{name}_ui_blocked_p95_s"] = percentile(gaps, 95)
                 if name == "burst" and latencies:
-                    results["burst_first_commit_to_all_shown_s"] = max(shown[j] for j in committed if j in shown) \
-                        - min(committed.values())
+                    results["burst_first_commit_to_all_shown_s"] = max(shown[j] for j in committed if j in shown) - min(
+                        committed.values()
+                    )
             stop.set()
             await lag
     finally:
@@ -290,8 +320,11 @@ def measure_reads(config: Config, repeat: int = 5) -> dict:
         started = time.perf_counter()
         reports.wip_rows([row.number])
         row_times.append(time.perf_counter() - started)
-    return {"board_read_s_median": statistics.median(board_times), "board_read_s_min": min(board_times),
-            "row_read_ms_median": statistics.median(row_times) * 1000}
+    return {
+        "board_read_s_median": statistics.median(board_times),
+        "board_read_s_min": min(board_times),
+        "row_read_ms_median": statistics.median(row_times) * 1000,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

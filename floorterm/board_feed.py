@@ -33,8 +33,12 @@ def top_open_jobs(limit: int) -> list[str]:
     so the board can paint its top rows before it has read all the others."""
     j = m.Job
     with m.database.atomic():
-        query = (j.select(j.number).where(j.is_open)
-                 .order_by(j.priority, j.planned_end.asc(nulls="LAST"), j.number).limit(limit))
+        query = (
+            j.select(j.number)
+            .where(j.is_open)
+            .order_by(j.priority, j.planned_end.asc(nulls="LAST"), j.number)
+            .limit(limit)
+        )
         return [number for (number,) in query.tuples()]
 
 

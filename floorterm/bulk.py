@@ -26,8 +26,17 @@ from floorterm.clock import utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.ledger import (
-    ANYWHERE_ROLES, SYSTEM_BADGE, Actor, JobSpec, Ledger, _check_uuid, _job_values, _material_values, _step_values,
-    creation_entry, new_uuid,
+    ANYWHERE_ROLES,
+    SYSTEM_BADGE,
+    Actor,
+    JobSpec,
+    Ledger,
+    _check_uuid,
+    _job_values,
+    _material_values,
+    _step_values,
+    creation_entry,
+    new_uuid,
 )
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
@@ -76,9 +85,17 @@ class _Job:
     created_at: dt.datetime
 
 
-def import_history(store: Store, config: Config, histories: Iterable[tuple[JobSpec, list[HistoricEntry]]],
-                   progress: Callable[[int, int], None] | None = None, *, now: dt.datetime | None = None,
-                   batch_jobs: int = BATCH_JOBS, actor: Actor | None = None, note: str = "") -> tuple[int, int]:
+def import_history(
+    store: Store,
+    config: Config,
+    histories: Iterable[tuple[JobSpec, list[HistoricEntry]]],
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    now: dt.datetime | None = None,
+    batch_jobs: int = BATCH_JOBS,
+    actor: Actor | None = None,
+    note: str = "",
+) -> tuple[int, int]:
     """Create the jobs of `histories` with their entries; returns (jobs, events) written.
 
     Each job gets its job_created entry first, as `Ledger.create_jobs` writes it (`actor` and
@@ -107,7 +124,8 @@ def import_history(store: Store, config: Config, histories: Iterable[tuple[JobSp
                 store.run_write(lambda: _write_batch(store, config, batch, ledger, creator, note), deadline=120.0)
             except peewee.IntegrityError as exc:
                 raise DomainError(
-                    f"Import refused: an entry id or job number is already in the store ({exc})") from None
+                    f"Import refused: an entry id or job number is already in the store ({exc})"
+                ) from None
             jobs_done += len(batch)
             events_done += sum(len(job.events) + 1 for job in batch)  # + its creation
             batch.clear()
@@ -136,14 +154,30 @@ def fresh_state(spec: JobSpec, config: Config) -> JobState:
     for seq, code in enumerate(config.routing(spec.routing).stages, start=1):
         stage = config.stage(code)
         steps.append(StepState(seq=seq, stage=code, name=stage.name, kind=stage.kind))
-    materials = {line.item: MaterialState(item=line.item, required=line.required, description=line.description,
-                                          unit=line.unit) for line in spec.materials}
-    return JobState(number=spec.number, qty=spec.qty, initial_priority=spec.priority, steps=steps,
-                    materials=materials, priority=spec.priority)
+    materials = {
+        line.item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
+        for line in spec.materials
+    }
+    return JobState(
+        number=spec.number,
+        qty=spec.qty,
+        initial_priority=spec.priority,
+        steps=steps,
+        materials=materials,
+        priority=spec.priority,
+    )
 
 
-def _check_job(ledger: Ledger, config: Config, operators: dict, spec: JobSpec, entries: list[HistoricEntry],
-               seen_uuids: set[str], now: dt.datetime, cache: dict) -> _Job:
+def _check_job(
+    ledger: Ledger,
+    config: Config,
+    operators: dict,
+    spec: JobSpec,
+    entries: list[HistoricEntry],
+    seen_uuids: set[str],
+    now: dt.datetime,
+    cache: dict,
+) -> _Job:
     if len({line.item for line in spec.materials}) != len(spec.materials):
         raise DomainError(f"Job {spec.number}: an item is listed twice on its material list")
     state = fresh_state(spec, config)
@@ -173,8 +207,17 @@ def _check_job(ledger: Ledger, config: Config, operators: dict, spec: JobSpec, e
                 events.append(_Event(entry, raw.at, operator.id, voids_uuid=events[target].entry.uuid))
                 continue
             ledger._authorise(entry, operator)
-            fact = Fact(kind=entry.kind, at=raw.at, stage=entry.stage, to_stage=entry.to_stage, qty=entry.qty,
-                        reason=entry.reason, item=entry.item, item2=entry.item2, event_id=index)
+            fact = Fact(
+                kind=entry.kind,
+                at=raw.at,
+                stage=entry.stage,
+                to_stage=entry.to_stage,
+                qty=entry.qty,
+                reason=entry.reason,
+                item=entry.item,
+                item2=entry.item2,
+                event_id=index,
+            )
             rules.apply(state, fact)
         except (DomainError, InputError) as exc:
             raise type(exc)(f"{where}: {exc}") from None
@@ -198,15 +241,36 @@ def _normalised(ledger: Ledger, cache: dict, raw: HistoricEntry, number: str):
     Only the job number, entry id and time differ between two jobs' identical entries, and
     normalising a million entries one by one costs most of an import's time.
     """
-    key = (raw.kind, raw.badge, raw.terminal, raw.stage, raw.to_stage, raw.qty, raw.reason, raw.item, raw.item2,
-           raw.note, raw.voids)
+    key = (
+        raw.kind,
+        raw.badge,
+        raw.terminal,
+        raw.stage,
+        raw.to_stage,
+        raw.qty,
+        raw.reason,
+        raw.item,
+        raw.item2,
+        raw.note,
+        raw.voids,
+    )
     template = cache.get(key)
     if template is None:
         template = ledger._normalise(
-            raw.kind, _PLACEHOLDER_JOB, actor=Actor(raw.badge, raw.terminal), stage=raw.stage,
-            to_stage=raw.to_stage, qty=raw.qty, reason=raw.reason, item=raw.item, item2=raw.item2, note=raw.note,
-            voids=None if raw.voids is None else str(raw.voids), uuid=_PLACEHOLDER_UUID,
-            client_time=_PLACEHOLDER_TIME)
+            raw.kind,
+            _PLACEHOLDER_JOB,
+            actor=Actor(raw.badge, raw.terminal),
+            stage=raw.stage,
+            to_stage=raw.to_stage,
+            qty=raw.qty,
+            reason=raw.reason,
+            item=raw.item,
+            item2=raw.item2,
+            note=raw.note,
+            voids=None if raw.voids is None else str(raw.voids),
+            uuid=_PLACEHOLDER_UUID,
+            client_time=_PLACEHOLDER_TIME,
+        )
         if len(cache) < 100_000:
             cache[key] = template
     entry_uuid = _check_uuid(raw.uuid) if raw.uuid else new_uuid()
@@ -225,8 +289,16 @@ def _operator(operators: dict, badge: str) -> m.Operator:
     return operator
 
 
-def _check_void(raw: HistoricEntry, index: int, entry, entries: list[HistoricEntry], events: list[_Event],
-                live: list[bool], operator: m.Operator, config: Config):
+def _check_void(
+    raw: HistoricEntry,
+    index: int,
+    entry,
+    entries: list[HistoricEntry],
+    events: list[_Event],
+    live: list[bool],
+    operator: m.Operator,
+    config: Config,
+):
     """The voided entry's index, and the void as the ledger stores it (the target's step and quantity)."""
     target = raw.voids
     if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < index:
@@ -242,11 +314,11 @@ def _check_void(raw: HistoricEntry, index: int, entry, entries: list[HistoricEnt
         # The ledger lets others void only their own last entry within the void window;
         # "last" is checked within this job's list here.
         window = dt.timedelta(minutes=config.void_window_minutes)
-        own_later = any(e.badge == raw.badge and e.kind != "void" for e in entries[target + 1:index])
-        if (config.void_window_minutes == 0 or aimed.badge != raw.badge or raw.at - aimed.at > window
-                or own_later):
-            raise PermissionDenied(f"You can undo only your own last entry within {config.void_window_minutes} "
-                                   "minutes; ask a supervisor")
+        own_later = any(e.badge == raw.badge and e.kind != "void" for e in entries[target + 1 : index])
+        if config.void_window_minutes == 0 or aimed.badge != raw.badge or raw.at - aimed.at > window or own_later:
+            raise PermissionDenied(
+                f"You can undo only your own last entry within {config.void_window_minutes} minutes; ask a supervisor"
+            )
     aimed_entry = events[target].entry
     return target, replace(entry, qty=aimed_entry.qty, stage=aimed_entry.stage)
 
@@ -258,8 +330,9 @@ def _replay(spec: JobSpec, config: Config, facts: list[Fact | None], live: list[
             try:
                 rules.apply(state, fact)
             except DomainError as exc:
-                raise DomainError(f"Cannot void this entry: later entries depend on it ({exc}). "
-                                  "Void those first.") from None
+                raise DomainError(
+                    f"Cannot void this entry: later entries depend on it ({exc}). Void those first."
+                ) from None
     return state
 
 
@@ -274,7 +347,8 @@ def _reserve_ids(store: Store, model, count: int) -> list[int]:
     if store.backend == "postgres":
         # Drawn from the table's own sequence, so live writers never collide with them.
         cursor = store.db.execute_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, count))
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, count)
+        )
         return sorted(row[0] for row in cursor.fetchall())
     # SQLite: BEGIN IMMEDIATE holds the write lock, so nobody else takes these meanwhile.
     top = store.db.execute_sql(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"').fetchone()[0]
@@ -313,22 +387,70 @@ def _adapted(row: tuple, adapt: list) -> tuple:
     return tuple(values)
 
 
-_JOB_FIELDS = [m.Job.id, m.Job.number, m.Job.order_ref, m.Job.customer, m.Job.product, m.Job.qty,
-               m.Job.planned_start, m.Job.planned_end, m.Job.routing, m.Job.initial_priority, m.Job.inspection,
-               m.Job.notes, m.Job.created_at, m.Job.released, m.Job.dispatched, m.Job.priority,
-               m.Job.priority_changed, m.Job.on_hold, m.Job.is_open, m.Job.last_event_id]
-_STEP_FIELDS = [m.JobStep.id, m.JobStep.job, m.JobStep.seq, m.JobStep.stage, m.JobStep.name, m.JobStep.kind,
-                m.JobStep.work_centre]
+_JOB_FIELDS = [
+    m.Job.id,
+    m.Job.number,
+    m.Job.order_ref,
+    m.Job.customer,
+    m.Job.product,
+    m.Job.qty,
+    m.Job.planned_start,
+    m.Job.planned_end,
+    m.Job.routing,
+    m.Job.initial_priority,
+    m.Job.inspection,
+    m.Job.notes,
+    m.Job.created_at,
+    m.Job.released,
+    m.Job.dispatched,
+    m.Job.priority,
+    m.Job.priority_changed,
+    m.Job.on_hold,
+    m.Job.is_open,
+    m.Job.last_event_id,
+]
+_STEP_FIELDS = [
+    m.JobStep.id,
+    m.JobStep.job,
+    m.JobStep.seq,
+    m.JobStep.stage,
+    m.JobStep.name,
+    m.JobStep.kind,
+    m.JobStep.work_centre,
+]
 _BALANCE_NAMES = list(_step_values(StepState(seq=0, stage="", name="", kind="")))
 _BALANCE_FIELDS = [m.StepBalance.step, m.StepBalance.job, m.StepBalance.stage] + [
-    getattr(m.StepBalance, name) for name in _BALANCE_NAMES]
+    getattr(m.StepBalance, name) for name in _BALANCE_NAMES
+]
 _MATERIAL_NAMES = list(_material_values(MaterialState(item="", required=0)))
-_MATERIAL_FIELDS = [m.MaterialLine.job, m.MaterialLine.item, m.MaterialLine.description, m.MaterialLine.unit,
-                    m.MaterialLine.required, m.MaterialLine.substitute_for] + [
-    getattr(m.MaterialLine, name) for name in _MATERIAL_NAMES]
-_EVENT_FIELDS = [m.Event.id, m.Event.uuid, m.Event.job, m.Event.step, m.Event.to_step, m.Event.kind, m.Event.qty,
-                 m.Event.reason, m.Event.item, m.Event.item2, m.Event.note, m.Event.operator, m.Event.terminal,
-                 m.Event.login_user, m.Event.login_key, m.Event.client_time, m.Event.committed_at, m.Event.voids]
+_MATERIAL_FIELDS = [
+    m.MaterialLine.job,
+    m.MaterialLine.item,
+    m.MaterialLine.description,
+    m.MaterialLine.unit,
+    m.MaterialLine.required,
+    m.MaterialLine.substitute_for,
+] + [getattr(m.MaterialLine, name) for name in _MATERIAL_NAMES]
+_EVENT_FIELDS = [
+    m.Event.id,
+    m.Event.uuid,
+    m.Event.job,
+    m.Event.step,
+    m.Event.to_step,
+    m.Event.kind,
+    m.Event.qty,
+    m.Event.reason,
+    m.Event.item,
+    m.Event.item2,
+    m.Event.note,
+    m.Event.operator,
+    m.Event.terminal,
+    m.Event.login_user,
+    m.Event.login_key,
+    m.Event.client_time,
+    m.Event.committed_at,
+    m.Event.voids,
+]
 
 
 def _write_batch(store: Store, config: Config, batch: list[_Job], ledger: Ledger, creator: Actor, note: str) -> None:
@@ -338,8 +460,10 @@ def _write_batch(store: Store, config: Config, batch: list[_Job], ledger: Ledger
         raise DomainError(f"These jobs already exist: {', '.join(sorted(taken))}")
     operator_id = ledger._creator(creator.badge).id
     # Each job's creation entry comes first, at the job's created_at: its own order holds.
-    events = [[_Event(creation_entry(job.spec, creator, note, job.created_at), job.created_at, operator_id),
-               *job.events] for job in batch]
+    events = [
+        [_Event(creation_entry(job.spec, creator, note, job.created_at), job.created_at, operator_id), *job.events]
+        for job in batch
+    ]
     job_ids = _reserve_ids(store, m.Job, len(batch))
     step_ids = iter(_reserve_ids(store, m.JobStep, sum(len(job.state.steps) for job in batch)))
     event_ids = _reserve_ids(store, m.Event, sum(len(job_events) for job_events in events))
@@ -364,20 +488,67 @@ def _write_batch(store: Store, config: Config, batch: list[_Job], ledger: Ledger
             balance_rows.append((step_id, job_id, s.stage, *(values[name] for name in _BALANCE_NAMES)))
         for line in state.materials.values():
             values = _material_values(line)
-            material_rows.append((job_id, line.item, line.description, line.unit, line.required,
-                                  line.substitute_for, *(values[name] for name in _MATERIAL_NAMES)))
+            material_rows.append(
+                (
+                    job_id,
+                    line.item,
+                    line.description,
+                    line.unit,
+                    line.required,
+                    line.substitute_for,
+                    *(values[name] for name in _MATERIAL_NAMES),
+                )
+            )
         for ev, event_id in zip(job_events, all_ids):
             e = ev.entry
             to_step = steps.get(e.to_stage or e.stage) if e.kind == "rework" else None
-            event_rows.append((event_id, e.uuid, job_id, steps.get(e.stage), to_step, e.kind, e.qty, e.reason, e.item,
-                               e.item2, e.note, ev.operator_id, e.actor.terminal, e.actor.login_user,
-                               e.actor.login_key, ev.at, ev.at, ev.voids_uuid))
+            event_rows.append(
+                (
+                    event_id,
+                    e.uuid,
+                    job_id,
+                    steps.get(e.stage),
+                    to_step,
+                    e.kind,
+                    e.qty,
+                    e.reason,
+                    e.item,
+                    e.item2,
+                    e.note,
+                    ev.operator_id,
+                    e.actor.terminal,
+                    e.actor.login_user,
+                    e.actor.login_key,
+                    ev.at,
+                    ev.at,
+                    ev.voids_uuid,
+                )
+            )
         values = _job_values(state)
-        job_rows.append((job_id, spec.number, spec.order_ref, spec.customer, spec.product, spec.qty,
-                         spec.planned_start, spec.planned_end, spec.routing, spec.priority, spec.inspection,
-                         spec.notes, job.created_at, values["released"], values["dispatched"], values["priority"],
-                         values["priority_changed"], values["on_hold"], values["is_open"],
-                         max(all_ids)))
+        job_rows.append(
+            (
+                job_id,
+                spec.number,
+                spec.order_ref,
+                spec.customer,
+                spec.product,
+                spec.qty,
+                spec.planned_start,
+                spec.planned_end,
+                spec.routing,
+                spec.priority,
+                spec.inspection,
+                spec.notes,
+                job.created_at,
+                values["released"],
+                values["dispatched"],
+                values["priority"],
+                values["priority_changed"],
+                values["on_hold"],
+                values["is_open"],
+                max(all_ids),
+            )
+        )
     _insert(store, m.Job, _JOB_FIELDS, job_rows)
     _insert(store, m.JobStep, _STEP_FIELDS, step_rows)
     _insert(store, m.StepBalance, _BALANCE_FIELDS, balance_rows)

@@ -115,8 +115,19 @@ DISPATCH_REFERENCE_MODES = ("required", "optional", "off")
 DEFAULT_STORE_PATH = "data/floorterm.db"
 ENV_VAR = "FLOORTERM_CONFIG"
 
-_TOP_KEYS = ("plant", "store", "ledger", "stages", "routings", "reasons", "terminals",
-             "thresholds", "shifts", "scanner", "kiosk")
+_TOP_KEYS = (
+    "plant",
+    "store",
+    "ledger",
+    "stages",
+    "routings",
+    "reasons",
+    "terminals",
+    "thresholds",
+    "shifts",
+    "scanner",
+    "kiosk",
+)
 # Keys that are unique to one section, to point at the right place when misplaced.
 _KEY_HOME = {
     "timezone": "[plant]",
@@ -296,8 +307,8 @@ class Config:
     def resolve_store_url(self) -> str:
         """``sqlite:////absolute/path.db`` (or ``sqlite:///:memory:``) or a ``postgresql://`` URL."""
         url = self.store_url
-        base = self.base_dir if self.base_dir is not None else (
-            self.path.parent if self.path is not None else Path.cwd()
+        base = (
+            self.base_dir if self.base_dir is not None else (self.path.parent if self.path is not None else Path.cwd())
         )
         match = _SCHEME_RE.match(url)
         if match is None:
@@ -305,10 +316,10 @@ class Config:
         else:
             scheme = match.group(1).lower()
             if scheme in ("postgresql", "postgres"):
-                return "postgresql://" + url[match.end():]
+                return "postgresql://" + url[match.end() :]
             if scheme != "sqlite":  # parse_config refuses these; guard direct construction
                 raise ConfigError(f"store url has unknown scheme {scheme!r}: {url}")
-            rest = url[match.end():]
+            rest = url[match.end() :]
             if not rest.startswith("/"):
                 raise ConfigError(f"store url must look like sqlite:///path.db, got {url}")
             raw = rest[1:]
@@ -391,9 +402,7 @@ def find_config_path(cli_value: str | None = None) -> Path:
         if candidate.is_file():
             return candidate
     raise ConfigError(
-        "no config file found; tried "
-        + " and ".join(str(c) for c in tried)
-        + f" (pass --config PATH or set {ENV_VAR})"
+        "no config file found; tried " + " and ".join(str(c) for c in tried) + f" (pass --config PATH or set {ENV_VAR})"
     )
 
 
@@ -451,8 +460,9 @@ class _Problems:
 class _Section:
     """One TOML table being checked; ``label(key)`` names a key inside it in messages."""
 
-    def __init__(self, data: dict[str, Any], problems: _Problems, *, dotted: str | None = None,
-                 entry: str | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any], problems: _Problems, *, dotted: str | None = None, entry: str | None = None
+    ) -> None:
         self.data = data
         self.problems = problems
         self.dotted = dotted  # "plant" -> plant.timezone ; "" -> top level
@@ -487,8 +497,7 @@ class _Section:
             return False, default
         return True, self.data[key]
 
-    def text(self, key: str, *, required: bool = True, default: str = "",
-             allow_empty: bool = False) -> str | None:
+    def text(self, key: str, *, required: bool = True, default: str = "", allow_empty: bool = False) -> str | None:
         present, value = self._get(key, required, default)
         if not present:
             return default if not required else None
@@ -907,16 +916,26 @@ def _kiosk(top: _Section, problems: _Problems) -> KioskSettings:
     ks = top.table("kiosk")
     if ks is None:
         return KioskSettings()
-    ks.check_keys(("idle_signout_seconds", "confirm_seconds", "bell", "dispatch_reference",
-                   "offline_snapshot_max_age_minutes", "offline_snapshot_max_age"))
+    ks.check_keys(
+        (
+            "idle_signout_seconds",
+            "confirm_seconds",
+            "bell",
+            "dispatch_reference",
+            "offline_snapshot_max_age_minutes",
+            "offline_snapshot_max_age",
+        )
+    )
     if "offline_snapshot_max_age" in ks.data:
         # The issue named it without units; say which key to write rather than "unknown key".
-        problems.add('kiosk.offline_snapshot_max_age: write the age in minutes as '
-                     '"offline_snapshot_max_age_minutes" (1..10080)')
+        problems.add(
+            'kiosk.offline_snapshot_max_age: write the age in minutes as "offline_snapshot_max_age_minutes" (1..10080)'
+        )
     reference = ks.text("dispatch_reference", required=False, default="optional")
     if reference is not None and reference not in DISPATCH_REFERENCE_MODES:
-        problems.add(f"kiosk.dispatch_reference must be one of {', '.join(DISPATCH_REFERENCE_MODES)}; "
-                     f"got {_q(reference)}")
+        problems.add(
+            f"kiosk.dispatch_reference must be one of {', '.join(DISPATCH_REFERENCE_MODES)}; got {_q(reference)}"
+        )
     return KioskSettings(
         idle_signout_seconds=ks.integer("idle_signout_seconds", 300, 1, 86400),
         confirm_seconds=ks.integer("confirm_seconds", 4, 1, 60),
@@ -931,7 +950,7 @@ def _check_store_url(url: str, problems: _Problems) -> None:
     if match is None:
         return  # a plain file path
     scheme = match.group(1).lower()
-    rest = url[match.end():]
+    rest = url[match.end() :]
     if scheme in ("postgresql", "postgres"):
         if not rest:
             problems.add(f"store.url {_q(url)} names no PostgreSQL server")
@@ -942,9 +961,7 @@ def _check_store_url(url: str, problems: _Problems) -> None:
                 f"store.url {_q(url)} must look like sqlite:///relative/path.db or sqlite:////absolute/path.db"
             )
         return
-    problems.add(
-        f"store.url has unknown scheme {_q(scheme)}; use a file path, sqlite:///path.db or postgresql://..."
-    )
+    problems.add(f"store.url has unknown scheme {_q(scheme)}; use a file path, sqlite:///path.db or postgresql://...")
 
 
 def _ageing(values: list[Any], label: str, problems: _Problems) -> tuple[int, ...] | None:
@@ -998,7 +1015,5 @@ def _scanner_suffix(scan: _Section, problems: _Problems) -> str | None:
         return value
     if 1 <= len(value) <= 3 and value.isprintable():
         return value
-    problems.add(
-        f'scanner.suffix must be "enter", "tab" or 1-3 printable characters, got {_q(value)}'
-    )
+    problems.add(f'scanner.suffix must be "enter", "tab" or 1-3 printable characters, got {_q(value)}')
     return None

@@ -91,76 +91,174 @@ SUBSTITUTES = {"PAINT-RAL7035": "PAINT-RAL7035-T", "PL-S235-6": "PL-S355-6", "BO
 
 # (product, preferred routing, material lines as (item, quantity per piece)), main material first.
 PRODUCTS = (
-    ("Conveyor frame CF-200", "standard",
-     (("TUBE-80X40X4", 6.5), ("PL-S235-6", 12), ("BOLT-M12X40", 16), ("PAINT-RAL5010", 1.2))),
-    ("Conveyor frame CF-400", "standard",
-     (("TUBE-80X40X4", 11), ("PL-S235-6", 18), ("BOLT-M12X40", 24), ("PAINT-RAL5010", 2))),
-    ("Control cabinet door", "sheet_metal",
-     (("SH-DC01-2", 0.5), ("HINGE-SS-120", 3), ("GASKET-EPDM", 5.6), ("PAINT-RAL7035", 0.6))),
-    ("Control cabinet housing KS-60", "no_machining",
-     (("SH-DC01-2", 2), ("FL-50X8", 4), ("LOCK-QT", 2), ("PAINT-RAL7035", 1.8))),
-    ("Machine guard panel 1200", "sheet_metal",
-     (("SH-DX51-1.5", 0.5), ("TUBE-40X40X3", 4.8), ("BOLT-M8X20", 8), ("PAINT-RAL2004", 0.7))),
-    ("Stair stringer ST-14", "weldment",
-     (("PL-S355-10", 64), ("FL-50X8", 3), ("PAINT-RAL7035", 1.5))),
-    ("Platform frame 3x2 m", "weldment",
-     (("HEA-160", 10), ("GRATING-30X3", 6), ("BOLT-M12X40", 20), ("PAINT-RAL2004", 2.5))),
-    ("Handrail section 2 m", "weldment",
-     (("RT-42X2.6", 6.2), ("FL-50X8", 0.6), ("PAINT-RAL2004", 0.4))),
-    ("Pump baseplate PB-75", "standard",
-     (("PL-S355-10", 48), ("HEA-160", 2.4), ("NUT-M12", 8), ("PAINT-RAL5010", 0.8))),
-    ("Motor bracket MB-4", "machined_part",
-     (("PL-S355-10", 7.5), ("BOLT-M12X40", 4))),
-    ("Bearing housing flange", "machined_part",
-     (("RB-C45-60", 0.12),)),
-    ("Hopper 1.5 m3", "no_machining",
-     (("PL-S235-6", 95), ("FL-50X8", 8), ("WIRE-G3SI1", 1.5), ("PAINT-RAL7035", 3))),
-    ("Cable tray bracket", "sheet_metal",
-     (("SH-DX51-1.5", 0.1), ("BOLT-M8X20", 2))),
-    ("Lifting beam 2 t", "standard",
-     (("HEA-160", 2.2), ("PL-S355-10", 14), ("WIRE-G3SI1", 0.5), ("PAINT-RAL2004", 0.6))),
-    ("Mounting plate MP-300", "machined_part",
-     (("PL-S355-6", 4.3), ("BOLT-M8X20", 4))),
-    ("Shaft coupling guard", "sheet_metal",
-     (("SH-DX51-1.5", 0.25), ("BOLT-M8X20", 4), ("PAINT-RAL2004", 0.3))),
+    (
+        "Conveyor frame CF-200",
+        "standard",
+        (("TUBE-80X40X4", 6.5), ("PL-S235-6", 12), ("BOLT-M12X40", 16), ("PAINT-RAL5010", 1.2)),
+    ),
+    (
+        "Conveyor frame CF-400",
+        "standard",
+        (("TUBE-80X40X4", 11), ("PL-S235-6", 18), ("BOLT-M12X40", 24), ("PAINT-RAL5010", 2)),
+    ),
+    (
+        "Control cabinet door",
+        "sheet_metal",
+        (("SH-DC01-2", 0.5), ("HINGE-SS-120", 3), ("GASKET-EPDM", 5.6), ("PAINT-RAL7035", 0.6)),
+    ),
+    (
+        "Control cabinet housing KS-60",
+        "no_machining",
+        (("SH-DC01-2", 2), ("FL-50X8", 4), ("LOCK-QT", 2), ("PAINT-RAL7035", 1.8)),
+    ),
+    (
+        "Machine guard panel 1200",
+        "sheet_metal",
+        (("SH-DX51-1.5", 0.5), ("TUBE-40X40X3", 4.8), ("BOLT-M8X20", 8), ("PAINT-RAL2004", 0.7)),
+    ),
+    ("Stair stringer ST-14", "weldment", (("PL-S355-10", 64), ("FL-50X8", 3), ("PAINT-RAL7035", 1.5))),
+    (
+        "Platform frame 3x2 m",
+        "weldment",
+        (("HEA-160", 10), ("GRATING-30X3", 6), ("BOLT-M12X40", 20), ("PAINT-RAL2004", 2.5)),
+    ),
+    ("Handrail section 2 m", "weldment", (("RT-42X2.6", 6.2), ("FL-50X8", 0.6), ("PAINT-RAL2004", 0.4))),
+    (
+        "Pump baseplate PB-75",
+        "standard",
+        (("PL-S355-10", 48), ("HEA-160", 2.4), ("NUT-M12", 8), ("PAINT-RAL5010", 0.8)),
+    ),
+    ("Motor bracket MB-4", "machined_part", (("PL-S355-10", 7.5), ("BOLT-M12X40", 4))),
+    ("Bearing housing flange", "machined_part", (("RB-C45-60", 0.12),)),
+    ("Hopper 1.5 m3", "no_machining", (("PL-S235-6", 95), ("FL-50X8", 8), ("WIRE-G3SI1", 1.5), ("PAINT-RAL7035", 3))),
+    ("Cable tray bracket", "sheet_metal", (("SH-DX51-1.5", 0.1), ("BOLT-M8X20", 2))),
+    (
+        "Lifting beam 2 t",
+        "standard",
+        (("HEA-160", 2.2), ("PL-S355-10", 14), ("WIRE-G3SI1", 0.5), ("PAINT-RAL2004", 0.6)),
+    ),
+    ("Mounting plate MP-300", "machined_part", (("PL-S355-6", 4.3), ("BOLT-M8X20", 4))),
+    ("Shaft coupling guard", "sheet_metal", (("SH-DX51-1.5", 0.25), ("BOLT-M8X20", 4), ("PAINT-RAL2004", 0.3))),
 )
 
 CUSTOMERS = (
-    "Hansa Fördertechnik GmbH", "Nordwerk Anlagenbau", "Meyer & Söhne Maschinenbau", "Rheinland Pumpen GmbH",
-    "Alpen Automation AG", "Elbe Logistiksysteme", "Vogt Verpackungstechnik", "Baltic Crane Services",
-    "Schwarz Elektro GmbH", "Kessler Lebensmitteltechnik", "Tech-Line Automation s.r.o.",
-    "Delta Process Engineering BV", "Stadtwerke Neustadt", "Bauer Landtechnik", "Keller Kältetechnik",
+    "Hansa Fördertechnik GmbH",
+    "Nordwerk Anlagenbau",
+    "Meyer & Söhne Maschinenbau",
+    "Rheinland Pumpen GmbH",
+    "Alpen Automation AG",
+    "Elbe Logistiksysteme",
+    "Vogt Verpackungstechnik",
+    "Baltic Crane Services",
+    "Schwarz Elektro GmbH",
+    "Kessler Lebensmitteltechnik",
+    "Tech-Line Automation s.r.o.",
+    "Delta Process Engineering BV",
+    "Stadtwerke Neustadt",
+    "Bauer Landtechnik",
+    "Keller Kältetechnik",
 )
 QUANTITIES = (5, 6, 8, 10, 12, 15, 20, 24, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200)
 QTY_WEIGHTS = (4, 3, 4, 8, 6, 5, 9, 4, 6, 6, 6, 6, 4, 3, 3, 2, 1, 1)
-INSPECTIONS = ("", "", "Dimensional check per drawing, first piece 100 %", "Coating thickness 80 µm min",
-               "Weld visual inspection VT per ISO 5817 C", "Flatness 1 mm / m")
-JOB_NOTES = ("", "", "", "", "Partial delivery allowed", "Customer collects",
-             "Ship together with the rest of the order", "Drawing rev C")
+INSPECTIONS = (
+    "",
+    "",
+    "Dimensional check per drawing, first piece 100 %",
+    "Coating thickness 80 µm min",
+    "Weld visual inspection VT per ISO 5817 C",
+    "Flatness 1 mm / m",
+)
+JOB_NOTES = (
+    "",
+    "",
+    "",
+    "",
+    "Partial delivery allowed",
+    "Customer collects",
+    "Ship together with the rest of the order",
+    "Drawing rev C",
+)
 
-REJECT_REASONS = {"CUT": ("DIM", "BURR"), "CNC": ("DIM", "HOLE", "BURR"), "BEND": ("BEND", "DIM"),
-                  "WELD": ("POR", "WCRK", "UCUT", "DIST"), "ASSY": ("MISS", "DIM", "HOLE"),
-                  "PAINT": ("RUN", "DFT", "SCR"), "PACK": ("SCR", "MISS")}
-SCRAP_REASONS = {"CUT": ("SETUP", "DIM", "MAT"), "CNC": ("SETUP", "DIM"), "BEND": ("DIM", "CRK"),
-                 "WELD": ("BURN", "CRK"), "PAINT": ("DMG",), "FQC": ("DIM", "CRK", "DMG")}
-DELAY_WEIGHTS = {"MACH": 4, "MAT": 3, "TOOL": 2, "OPR": 2, "QCH": 1, "RWK": 1, "DRW": 1, "CUST": 1, "OUTS": 1,
-                 "PRIO": 1}
-SUPERVISOR_VOID_NOTES = ("Wrong quantity keyed, re-entered", "Booked on the wrong job", "Double entry",
-                         "Recount on the floor, corrected")
+REJECT_REASONS = {
+    "CUT": ("DIM", "BURR"),
+    "CNC": ("DIM", "HOLE", "BURR"),
+    "BEND": ("BEND", "DIM"),
+    "WELD": ("POR", "WCRK", "UCUT", "DIST"),
+    "ASSY": ("MISS", "DIM", "HOLE"),
+    "PAINT": ("RUN", "DFT", "SCR"),
+    "PACK": ("SCR", "MISS"),
+}
+SCRAP_REASONS = {
+    "CUT": ("SETUP", "DIM", "MAT"),
+    "CNC": ("SETUP", "DIM"),
+    "BEND": ("DIM", "CRK"),
+    "WELD": ("BURN", "CRK"),
+    "PAINT": ("DMG",),
+    "FQC": ("DIM", "CRK", "DMG"),
+}
+DELAY_WEIGHTS = {
+    "MACH": 4,
+    "MAT": 3,
+    "TOOL": 2,
+    "OPR": 2,
+    "QCH": 1,
+    "RWK": 1,
+    "DRW": 1,
+    "CUST": 1,
+    "OUTS": 1,
+    "PRIO": 1,
+}
+SUPERVISOR_VOID_NOTES = (
+    "Wrong quantity keyed, re-entered",
+    "Booked on the wrong job",
+    "Double entry",
+    "Recount on the floor, corrected",
+)
 SELF_VOID_NOTES = ("Typo in quantity", "Wrong quantity, sorry")
-HOLD_NOTES = ("Customer asked to stop: design change pending", "Quality hold: material certificate missing",
-              "Drawing revision under review", "Payment hold, sales to confirm")
+HOLD_NOTES = (
+    "Customer asked to stop: design change pending",
+    "Quality hold: material certificate missing",
+    "Drawing revision under review",
+    "Payment hold, sales to confirm",
+)
 UNHOLD_NOTES = ("Revision released, continue", "Certificate received", "Sales confirmed, continue")
-PRIORITY_NOTES = ("Customer escalation: line stop at the customer", "Pulled in for an earlier truck",
-                  "Moved back: customer delayed the installation", "Planner: capacity rebalanced")
-NOTES = ("Drawing rev C at the station", "Use welding jig 4 for this batch", "Customer collects Friday",
-         "Check flatness before welding", "Partial delivery agreed with the customer",
-         "Holes to be deburred both sides")
+PRIORITY_NOTES = (
+    "Customer escalation: line stop at the customer",
+    "Pulled in for an earlier truck",
+    "Moved back: customer delayed the installation",
+    "Planner: capacity rebalanced",
+)
+NOTES = (
+    "Drawing rev C at the station",
+    "Use welding jig 4 for this batch",
+    "Customer collects Friday",
+    "Check flatness before welding",
+    "Partial delivery agreed with the customer",
+    "Holes to be deburred both sides",
+)
 QC_FAIL_NOTES = ("", "Porosity at corner weld, see photo", "Coating 55 µm, spec 80 µm min", "Hole pattern off by 2 mm")
 
 # The situations every demo shows on at least one open job, when there are enough jobs.
-FORCED = ("delayed", "delayed", "delayed", "qc_pending", "qc_fail", "qc_scrap", "ready", "part_dispatched", "short",
-          "late", "hold", "priority", "void", "scrap", "qc_rework", "partial", "released", "part_released")
+FORCED = (
+    "delayed",
+    "delayed",
+    "delayed",
+    "qc_pending",
+    "qc_fail",
+    "qc_scrap",
+    "ready",
+    "part_dispatched",
+    "short",
+    "late",
+    "hold",
+    "priority",
+    "void",
+    "scrap",
+    "qc_rework",
+    "partial",
+    "released",
+    "part_released",
+)
 
 
 @dataclass(frozen=True)
@@ -178,8 +276,15 @@ class DemoSummary:
     seconds: float = 0.0
 
 
-def build_demo(store: Store, config: Config, *, jobs: int = 120, seed: int = 7, now: dt.datetime | None = None,
-               progress: Callable[[int, int], None] | None = None) -> DemoSummary:
+def build_demo(
+    store: Store,
+    config: Config,
+    *,
+    jobs: int = 120,
+    seed: int = 7,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoSummary:
     """Fill an empty store with the demo operators and `jobs` jobs; progress(jobs_written, jobs)."""
     started = time.perf_counter()
     if jobs < 1:
@@ -192,13 +297,18 @@ def build_demo(store: Store, config: Config, *, jobs: int = 120, seed: int = 7, 
     cast = _Cast.from_config(config)
     plans = _Plans(config, jobs, rng, now)
     Ledger(store, config, clock=lambda: plans.history_start).import_operators(
-        [(badge, name, role) for badge, name, role, _ in _OPERATORS])
+        [(badge, name, role) for badge, name, role, _ in _OPERATORS]
+    )
     samples: dict[str, str] = {}
     histories = _histories(config, plans, cast, rng, samples)
     report = None if progress is None else (lambda done, events: progress(done, jobs))
     written, events = import_history(store, config, histories, report, now=now, note="Demo data")
-    return DemoSummary(written, events, len(_OPERATORS), _ordered(samples, config),
-                       round(time.perf_counter() - started, 2))
+    if store.backend == "postgres":
+        # Fresh statistics, or the planner scans whole tables until autovacuum gets round to it.
+        store.db.execute_sql("ANALYZE")
+    return DemoSummary(
+        written, events, len(_OPERATORS), _ordered(samples, config), round(time.perf_counter() - started, 2)
+    )
 
 
 # -- who works where -------------------------------------------------------------------------
@@ -259,8 +369,9 @@ class _Plans:
         self.rng = rng
         self.now = now
         self.today = plant_today(now, config.tz)
-        self.open_jobs = jobs if jobs <= 12 else (
-            max(12, round(jobs * 0.7)) if jobs <= 200 else min(jobs, 140 + jobs // 20))
+        self.open_jobs = (
+            jobs if jobs <= 12 else (max(12, round(jobs * 0.7)) if jobs <= 200 else min(jobs, 140 + jobs // 20))
+        )
         self.closed_jobs = jobs - self.open_jobs
         # Dispatched jobs go back about one working day per 60 jobs: a plant that has run a while.
         self.history_days = max(3.0, self.closed_jobs / 60)
@@ -294,7 +405,7 @@ class _Plans:
             routing = rng.choice(routings)
         qty = rng.choices(QUANTITIES, QTY_WEIGHTS)[0]
         materials = []
-        for item, per_piece in lines[:rng.randint(1, min(4, len(lines)))]:
+        for item, per_piece in lines[: rng.randint(1, min(4, len(lines)))]:
             description, unit = ITEMS[item]
             materials.append(MaterialSpec(item, max(1, math.ceil(per_piece * qty)), description, unit))
         priority = rng.choices((5, 3, 2, 1, 7), (80, 8, 5, 3, 4))[0]
@@ -303,24 +414,49 @@ class _Plans:
         if is_open:
             if scenario is None:
                 scenario = rng.choices(
-                    (None, "delayed", "qc_pending", "qc_fail", "ready", "part_dispatched", "short", "late", "hold",
-                     "priority", "partial", "released", "part_released"),
-                    (40, 14, 3, 4, 6, 4, 5, 6, 2, 3, 12, 4, 3))[0]
-            end_gap = {"delayed": rng.uniform(30, 600), "hold": rng.uniform(60, 2880),
-                       "planned": rng.uniform(30, 1440)}.get(scenario, rng.uniform(5, 1800))
+                    (
+                        None,
+                        "delayed",
+                        "qc_pending",
+                        "qc_fail",
+                        "ready",
+                        "part_dispatched",
+                        "short",
+                        "late",
+                        "hold",
+                        "priority",
+                        "partial",
+                        "released",
+                        "part_released",
+                    ),
+                    (40, 14, 3, 4, 6, 4, 5, 6, 2, 3, 12, 4, 3),
+                )[0]
+            end_gap = {
+                "delayed": rng.uniform(30, 600),
+                "hold": rng.uniform(60, 2880),
+                "planned": rng.uniform(30, 1440),
+            }.get(scenario, rng.uniform(5, 1800))
         else:
             age = (self.closed_jobs - index) / max(1, self.closed_jobs)
             end_gap = (age * self.history_days + rng.uniform(0.2, 1.5)) * 1440
         spec = JobSpec(
-            number=f"J-{24001 + index}", qty=qty, routing=routing, order_ref=f"SO-{self.order}",
-            customer=self.customer, product=product, priority=priority, inspection=rng.choice(INSPECTIONS),
-            notes=rng.choice(JOB_NOTES), materials=tuple(materials),
+            number=f"J-{24001 + index}",
+            qty=qty,
+            routing=routing,
+            order_ref=f"SO-{self.order}",
+            customer=self.customer,
+            product=product,
+            priority=priority,
+            inspection=rng.choice(INSPECTIONS),
+            notes=rng.choice(JOB_NOTES),
+            materials=tuple(materials),
         )
         return _Plan(spec.number, spec, is_open, scenario, end_gap)
 
 
-def _histories(config: Config, plans: _Plans, cast: _Cast, rng: random.Random,
-               samples: dict[str, str]) -> Iterator[tuple[JobSpec, list[HistoricEntry]]]:
+def _histories(
+    config: Config, plans: _Plans, cast: _Cast, rng: random.Random, samples: dict[str, str]
+) -> Iterator[tuple[JobSpec, list[HistoricEntry]]]:
     uuid_rng = random.Random(rng.getrandbits(64))
     for index in range(plans.jobs):
         plan = plans.plan(index)
@@ -360,12 +496,29 @@ class _JobSim:
 
     # -- recording
 
-    def emit(self, gap: float, kind: str, who: tuple[str, str | None], *, stage=None, to_stage=None, qty=0,
-             reason=None, item=None, item2=None, note="", voids=None) -> int:
+    def emit(
+        self,
+        gap: float,
+        kind: str,
+        who: tuple[str, str | None],
+        *,
+        stage=None,
+        to_stage=None,
+        qty=0,
+        reason=None,
+        item=None,
+        item2=None,
+        note="",
+        voids=None,
+    ) -> int:
         self.t += gap
         if kind != "void":
-            rules.apply(self.state, Fact(kind=kind, at=None, stage=stage, to_stage=to_stage, qty=qty, reason=reason,
-                                         item=item, item2=item2))
+            rules.apply(
+                self.state,
+                Fact(
+                    kind=kind, at=None, stage=stage, to_stage=to_stage, qty=qty, reason=reason, item=item, item2=item2
+                ),
+            )
         self.rows.append((self.t, kind, who[0], who[1], stage, to_stage, qty, reason, item, item2, note, voids))
         return len(self.rows) - 1
 
@@ -381,8 +534,13 @@ class _JobSim:
             if own:
                 self.emit(rng.uniform(0.5, 2.5), "void", who, voids=target, note=rng.choice(SELF_VOID_NOTES))
             else:
-                self.emit(rng.uniform(3, 90), "void", rng.choice(self.cast.supervisors), voids=target,
-                          note=rng.choice(SUPERVISOR_VOID_NOTES))
+                self.emit(
+                    rng.uniform(3, 90),
+                    "void",
+                    rng.choice(self.cast.supervisors),
+                    voids=target,
+                    note=rng.choice(SUPERVISOR_VOID_NOTES),
+                )
             _restore(self.state, saved)
             self.voids += 1
             gap = rng.uniform(1, 10)
@@ -437,8 +595,11 @@ class _JobSim:
         qtys = lots[:]
         extras = self.extras(scenario)
         while True:
-            eligible = [l for l in range(n_lots) if qtys[l] > 0 and done[l] < heads[l]
-                        and (l == 0 or done[l - 1] > done[l] or qtys[l - 1] == 0)]
+            eligible = [
+                l
+                for l in range(n_lots)
+                if qtys[l] > 0 and done[l] < heads[l] and (l == 0 or done[l - 1] > done[l] or qtys[l - 1] == 0)
+            ]
             if not eligible:
                 break
             lot = eligible[0] if rng.random() < 0.55 else rng.choice(eligible)
@@ -451,8 +612,9 @@ class _JobSim:
             k = done[lot]
             at_qc = k < len(self.steps) and self.steps[k].kind == "qc"
             force_scrap = lot == 0 and (scenario == "scrap" and k == heads[0] - 1 or scenario == "qc_scrap" and at_qc)
-            qtys[lot] = self.op(k, qtys[lot], force_scrap=force_scrap,
-                                force_void=scenario == "void" and lot == 0 and k == 0)
+            qtys[lot] = self.op(
+                k, qtys[lot], force_scrap=force_scrap, force_void=scenario == "void" and lot == 0 and k == 0
+            )
             done[lot] += 1
         if not all(released):
             self.emit(rng.uniform(30, 600), "release", self.releaser(), qty=sum(lots[second:]))
@@ -534,8 +696,14 @@ class _JobSim:
                 if line.item in SUBSTITUTES and need >= 4 and rng.random() < 0.3:
                     part = need // 2
                     self.emit(rng.uniform(5, 120), "material_issue", who, item=line.item, qty=part)
-                    self.emit(rng.uniform(2, 30), "material_substitute", who, item=line.item,
-                              item2=SUBSTITUTES[line.item], qty=rng.randint(1, need - part - 1))
+                    self.emit(
+                        rng.uniform(2, 30),
+                        "material_substitute",
+                        who,
+                        item=line.item,
+                        item2=SUBSTITUTES[line.item],
+                        qty=rng.randint(1, need - part - 1),
+                    )
                     continue
                 need = rng.randint(0, max(0, need * 9 // 10))
                 if need == 0:
@@ -544,12 +712,17 @@ class _JobSim:
                 part = rng.randint(1, need - 1)
                 self.emit(rng.uniform(5, 120), "material_issue", who, item=line.item, qty=part)
                 need -= part
-            self.emit_or_mistake(rng.uniform(2, 120), "material_issue", who, qty=need, limit=line.short,
-                                 item=line.item)
+            self.emit_or_mistake(rng.uniform(2, 120), "material_issue", who, qty=need, limit=line.short, item=line.item)
             if rng.random() < 0.03 and line.net_issued >= 2:  # damaged on the way, scrapped and issued again
                 lost = rng.randint(1, max(1, line.net_issued // 20))
-                self.emit(rng.uniform(5, 600), "material_scrap", who, item=line.item, qty=lost,
-                          reason=self.reason("material_scrap"))
+                self.emit(
+                    rng.uniform(5, 600),
+                    "material_scrap",
+                    who,
+                    item=line.item,
+                    qty=lost,
+                    reason=self.reason("material_scrap"),
+                )
                 self.emit(rng.uniform(5, 120), "material_issue", who, item=line.item, qty=lost)
 
     def return_material(self) -> None:
@@ -557,16 +730,27 @@ class _JobSim:
         lines = [l for l in self.state.materials.values() if l.net_issued >= 10 and l.unit in ("kg", "m")]
         if lines:
             line = rng.choice(lines)
-            self.emit(rng.uniform(30, 900), "material_return", rng.choice(self.cast.stores), item=line.item,
-                      qty=rng.randint(1, line.net_issued // 10))
+            self.emit(
+                rng.uniform(30, 900),
+                "material_return",
+                rng.choice(self.cast.stores),
+                item=line.item,
+                qty=rng.randint(1, line.net_issued // 10),
+            )
 
     def op(self, k: int, qty: int, *, force_scrap: bool = False, force_void: bool = False) -> int:
         """Move `qty` units through op k; returns how many went on (scrapped ones do not)."""
         rng = self.rng
         if k >= len(self.steps) or self.steps[k].kind == "dispatch":
             for part in _split(rng, qty, 1 if qty < 10 or rng.random() < 0.7 else 2):
-                self.emit_or_mistake(rng.uniform(60, 1440), "dispatch", rng.choice(self.cast.dispatchers), qty=part,
-                                     limit=self.state.ready_for_dispatch, force=force_void)
+                self.emit_or_mistake(
+                    rng.uniform(60, 1440),
+                    "dispatch",
+                    rng.choice(self.cast.dispatchers),
+                    qty=part,
+                    limit=self.state.ready_for_dispatch,
+                    force=force_void,
+                )
             return qty
         step = self.steps[k]
         qc = step.kind == "qc"
@@ -586,8 +770,9 @@ class _JobSim:
         chunks = _split(rng, good, rng.choice((1, 2, 2, 3))) if good else []
         done_kind, fail_kind = ("qc_pass", "qc_fail") if qc else ("complete", "reject")
         for i, chunk in enumerate(chunks):
-            self.emit_or_mistake(gap, done_kind, who, stage=step.stage, qty=chunk, limit=step.pending,
-                                 force=force_void and i == 0)
+            self.emit_or_mistake(
+                gap, done_kind, who, stage=step.stage, qty=chunk, limit=step.pending, force=force_void and i == 0
+            )
             gap = rng.uniform(15, 150)
             if bad and i == 0:
                 bad = self.reject(step, who, bad, fail_kind, force_scrap)
@@ -600,20 +785,38 @@ class _JobSim:
         rng = self.rng
         qc = step.kind == "qc"
         reason = self.reason("qc_fail") if qc else self.reason("reject", REJECT_REASONS.get(step.stage, ()))
-        self.emit(rng.uniform(5, 90), fail_kind, who, stage=step.stage, qty=bad, reason=reason,
-                  note=rng.choice(QC_FAIL_NOTES) if qc else "")
+        self.emit(
+            rng.uniform(5, 90),
+            fail_kind,
+            who,
+            stage=step.stage,
+            qty=bad,
+            reason=reason,
+            note=rng.choice(QC_FAIL_NOTES) if qc else "",
+        )
         roll = rng.random()
         if force_scrap or roll < (0.2 if qc else 0.25):
-            self.emit(rng.uniform(5, 120), "scrap", who, stage=step.stage, qty=bad,
-                      reason=self.reason("scrap", SCRAP_REASONS.get(step.stage, ())))
+            self.emit(
+                rng.uniform(5, 120),
+                "scrap",
+                who,
+                stage=step.stage,
+                qty=bad,
+                reason=self.reason("scrap", SCRAP_REASONS.get(step.stage, ())),
+            )
             return bad
-        earlier = [s for s in self.steps[:step.seq - 1] if s.kind == "work"]
+        earlier = [s for s in self.steps[: step.seq - 1] if s.kind == "work"]
         if qc and earlier and roll < 0.7:
             target = rng.choice(earlier[-3:])
             self.emit(rng.uniform(5, 120), "rework", who, stage=step.stage, to_stage=target.stage, qty=bad)
-            for s in self.steps[target.seq - 1:step.seq - 1]:
-                self.emit(rng.uniform(30, 300), "qc_pass" if s.kind == "qc" else "complete", self.crew(s.stage),
-                          stage=s.stage, qty=bad)
+            for s in self.steps[target.seq - 1 : step.seq - 1]:
+                self.emit(
+                    rng.uniform(30, 300),
+                    "qc_pass" if s.kind == "qc" else "complete",
+                    self.crew(s.stage),
+                    stage=s.stage,
+                    qty=bad,
+                )
         else:
             self.emit(rng.uniform(5, 120), "rework", who, stage=step.stage, qty=bad)
         self.emit(rng.uniform(20, 240), "qc_pass" if qc else "complete", who, stage=step.stage, qty=bad)
@@ -622,23 +825,33 @@ class _JobSim:
     def finish_open(self, scenario: str | None, done: list[int], qtys: list[int]) -> None:
         """Leave an open job the way the board should find it."""
         rng = self.rng
-        waiting = [(self.steps[done[l]], qtys[l]) for l in range(len(done))
-                   if qtys[l] > 0 and done[l] < len(self.steps) and self.steps[done[l]].kind != "dispatch"]
+        waiting = [
+            (self.steps[done[l]], qtys[l])
+            for l in range(len(done))
+            if qtys[l] > 0 and done[l] < len(self.steps) and self.steps[done[l]].kind != "dispatch"
+        ]
         if scenario in ("qc_fail", "qc_rework"):
             at_qc = [(s, q) for s, q in waiting if s.kind == "qc"]
             if at_qc and at_qc[0][0].pending >= 2:
                 step = at_qc[0][0]
                 who = self.crew(step.stage)
                 if step.pending >= 3:
-                    self.emit(rng.uniform(10, 120), "qc_pass", who, stage=step.stage,
-                              qty=rng.randint(1, step.pending - 2))
+                    self.emit(
+                        rng.uniform(10, 120), "qc_pass", who, stage=step.stage, qty=rng.randint(1, step.pending - 2)
+                    )
                 bad = rng.randint(1, max(1, step.pending // 4))
-                self.emit(rng.uniform(10, 120), "qc_fail", who, stage=step.stage, qty=bad,
-                          reason=self.reason("qc_fail"), note=rng.choice(QC_FAIL_NOTES[1:]))
-                earlier = [s for s in self.steps[:step.seq - 1] if s.kind == "work"]
+                self.emit(
+                    rng.uniform(10, 120),
+                    "qc_fail",
+                    who,
+                    stage=step.stage,
+                    qty=bad,
+                    reason=self.reason("qc_fail"),
+                    note=rng.choice(QC_FAIL_NOTES[1:]),
+                )
+                earlier = [s for s in self.steps[: step.seq - 1] if s.kind == "work"]
                 if scenario == "qc_rework" and earlier:
-                    self.emit(rng.uniform(5, 60), "rework", who, stage=step.stage, to_stage=earlier[-1].stage,
-                              qty=bad)
+                    self.emit(rng.uniform(5, 60), "rework", who, stage=step.stage, to_stage=earlier[-1].stage, qty=bad)
                 waiting = []
         if scenario in ("partial", None) or (scenario not in ("released", "qc_pending") and rng.random() < 0.3):
             for step, _ in waiting:  # some of what waits here is already done
@@ -673,8 +886,23 @@ class _JobSim:
         entries = []
         for t, kind, badge, terminal, stage, to_stage, qty, reason, item, item2, note, voids in self.rows:
             at = base + dt.timedelta(seconds=int(t * 60))
-            entries.append(HistoricEntry(kind, at, badge, terminal, stage, to_stage, qty, reason, item, item2, note,
-                                         voids, str(uuidlib.UUID(int=uuid_rng.getrandbits(128), version=4))))
+            entries.append(
+                HistoricEntry(
+                    kind,
+                    at,
+                    badge,
+                    terminal,
+                    stage,
+                    to_stage,
+                    qty,
+                    reason,
+                    item,
+                    item2,
+                    note,
+                    voids,
+                    str(uuidlib.UUID(int=uuid_rng.getrandbits(128), version=4)),
+                )
+            )
         today = plans.today
         if plan.scenario == "planned":
             start = today + dt.timedelta(days=rng.randint(1, 10))
@@ -753,9 +981,24 @@ def _note_samples(samples: dict[str, str], sim: _JobSim, spec: JobSpec, today: d
 
 def _ordered(samples: dict[str, str], config: Config) -> dict[str, str]:
     """Situations first in a fixed order, then 'waiting at' in routing order."""
-    first = ("delayed", "QC pending", "QC rework pending", "ready for dispatch", "partly dispatched", "late",
-             "material short", "scrapped", "on hold", "priority changed", "voided entry", "partial quantities",
-             "planned", "released", "partly released", "dispatched")
+    first = (
+        "delayed",
+        "QC pending",
+        "QC rework pending",
+        "ready for dispatch",
+        "partly dispatched",
+        "late",
+        "material short",
+        "scrapped",
+        "on hold",
+        "priority changed",
+        "voided entry",
+        "partial quantities",
+        "planned",
+        "released",
+        "partly released",
+        "dispatched",
+    )
     out = {key: samples[key] for key in first if key in samples}
     for stage in config.stages:
         key = f"waiting at {stage.name}"

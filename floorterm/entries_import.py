@@ -69,8 +69,17 @@ from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.importer import Problem, Row, _Checker, read_rows
 from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty
 from floorterm.ledger import (
-    ANYWHERE_ROLES, NOTE_REQUIRED, REASON_LISTS, REFERENCE_MAX, Actor, Ledger, _check_uuid, _Entry, load_states,
-    save_state, snapshot,
+    ANYWHERE_ROLES,
+    NOTE_REQUIRED,
+    REASON_LISTS,
+    REFERENCE_MAX,
+    Actor,
+    Ledger,
+    _check_uuid,
+    _Entry,
+    load_states,
+    save_state,
+    snapshot,
 )
 from floorterm.rules import Fact, JobState
 from floorterm.store import Store
@@ -100,18 +109,39 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "note": ("note", ("step",)),
 }
 COLUMNS = ("at", "action", "job")
-OPTIONAL_COLUMNS = ("step", "qty", "reason", "item", "note", "operator", "terminal", "uuid", "to_step",
-                    "substitute", "reference")
+OPTIONAL_COLUMNS = (
+    "step",
+    "qty",
+    "reason",
+    "item",
+    "note",
+    "operator",
+    "terminal",
+    "uuid",
+    "to_step",
+    "substitute",
+    "reference",
+)
 # Columns an action takes but may leave empty (a note may be about a step, or about the job).
 MAY_BE_EMPTY = {"rework": ("to_step",), "dispatch": ("reference",), "note": ("step",)}
 NEEDS_NOTE = NOTE_REQUIRED | {"note"}
-COLUMN_WORDS = {"step": "step", "qty": "quantity", "reason": "reason", "item": "item", "to_step": "rework step",
-                "substitute": "substitute item", "reference": "reference"}
+COLUMN_WORDS = {
+    "step": "step",
+    "qty": "quantity",
+    "reason": "reason",
+    "item": "item",
+    "to_step": "rework step",
+    "substitute": "substitute item",
+    "reference": "reference",
+}
 
 PROGRESS_EVERY = 250  # rows between two progress calls
 
-_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                   r"(Z|[+-][0-9]{2}:?[0-9]{2})?", re.ASCII)
+_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?",
+    re.ASCII,
+)
 _TIME_FORMS = "write it like 2026-11-23 07:30 (plant time) or 2026-11-23T07:30+01:00"
 
 
@@ -162,10 +192,14 @@ def parse_time(value: str, tz: ZoneInfo) -> dt.datetime:
         if first.utcoffset() != second.utcoffset():
             wall = first.astimezone(dt.timezone.utc).astimezone(tz).replace(tzinfo=None)
             if wall != moment:
-                raise InputError(f"the plant clock never showed this time (the clocks went forward); "
-                                 f"give its offset, e.g. {text}{_offset(first)}")
-            raise InputError(f"the plant clock showed this time twice (the clocks went back); give its offset: "
-                             f"{text}{_offset(first)} or {text}{_offset(second)}")
+                raise InputError(
+                    f"the plant clock never showed this time (the clocks went forward); "
+                    f"give its offset, e.g. {text}{_offset(first)}"
+                )
+            raise InputError(
+                f"the plant clock showed this time twice (the clocks went back); give its offset: "
+                f"{text}{_offset(first)} or {text}{_offset(second)}"
+            )
         moment = first
     return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
@@ -175,9 +209,16 @@ def _offset(moment: dt.datetime) -> str:
     return f"{text[:3]}:{text[3:]}"
 
 
-def import_entries(ledger: Ledger, config: Config, path_or_text: str | Path, *, by_badge: str,
-                   progress: Callable[[int, int], None] | None = None, now: dt.datetime | None = None,
-                   login_user: str | None = None) -> ImportResult:
+def import_entries(
+    ledger: Ledger,
+    config: Config,
+    path_or_text: str | Path,
+    *,
+    by_badge: str,
+    progress: Callable[[int, int], None] | None = None,
+    now: dt.datetime | None = None,
+    login_user: str | None = None,
+) -> ImportResult:
     """Check every line of an entries file, then write them all in one transaction.
 
     `path_or_text`: a file path, or the CSV text itself (a str with a line break).
@@ -211,8 +252,9 @@ def import_entries(ledger: Ledger, config: Config, path_or_text: str | Path, *, 
         try:
             written = ledger.store.run_write(write, deadline=120.0)
         except peewee.IntegrityError as exc:
-            raise DomainError(f"Nothing was imported: an entry id of the file was recorded meanwhile ({exc}); "
-                              "import the file again") from None
+            raise DomainError(
+                f"Nothing was imported: an entry id of the file was recorded meanwhile ({exc}); import the file again"
+            ) from None
     run.report(1.0)
     return ImportResult(rows=len(rows), written=len(written.accepted), skipped_duplicates=written.skipped)
 
@@ -222,8 +264,9 @@ def _importer(by_badge: str) -> m.Operator:
     badge = parse_badge(by_badge)
     operator = _operator({o.badge: o for o in m.Operator.select().where(m.Operator.badge == badge)}, badge)
     if operator.role not in ANYWHERE_ROLES:
-        raise PermissionDenied(f"{operator.name} ({operator.role}) may not import entries; "
-                               "a supervisor or planner must (--by)")
+        raise PermissionDenied(
+            f"{operator.name} ({operator.role}) may not import entries; a supervisor or planner must (--by)"
+        )
     return operator
 
 
@@ -249,8 +292,15 @@ def _raise(problems: list[Problem]) -> None:
 class _Import:
     """The checks of one import: by line in file order, then against the store in time order."""
 
-    def __init__(self, ledger: Ledger, config: Config, by: m.Operator, now: dt.datetime, login_user: str | None,
-                 progress: Callable[[int, int], None] | None):
+    def __init__(
+        self,
+        ledger: Ledger,
+        config: Config,
+        by: m.Operator,
+        now: dt.datetime,
+        login_user: str | None,
+        progress: Callable[[int, int], None] | None,
+    ):
         self.ledger, self.config, self.by, self.now = ledger, config, by, now
         self.login_user, self.progress = login_user, progress
         self.uuid_lines: dict[str, int] = {}  # an id given in the file -> its first line
@@ -291,8 +341,15 @@ class _Import:
         kind = ACTIONS[action][0]
         try:
             entry = self.ledger._normalise(
-                kind, number, actor=Actor(badge, terminal, self.login_user), note=note, voids=None, uuid=uuid,
-                client_time=at, **values)
+                kind,
+                number,
+                actor=Actor(badge, terminal, self.login_user),
+                note=note,
+                voids=None,
+                uuid=uuid,
+                client_time=at,
+                **values,
+            )
         except (InputError, DomainError) as exc:  # the ledger's own input checks, beyond the columns
             check.problem(row, None, None, str(exc))
             return None
@@ -317,15 +374,22 @@ class _Import:
             given = row.values.get(column, "").strip()
             if column not in takes:
                 if given:
-                    check.problem(row, column, row.values[column],
-                                  f"{action} takes no {COLUMN_WORDS[column]}; leave it empty")
+                    check.problem(
+                        row, column, row.values[column], f"{action} takes no {COLUMN_WORDS[column]}; leave it empty"
+                    )
             elif given:
                 values[column] = check.cell(row, column, parse)
             elif column not in MAY_BE_EMPTY.get(action, ()):
                 check.problem(row, column, None, f"empty; {action} needs {_a(COLUMN_WORDS[column])}")
-        return dict(stage=values.get("step"), to_stage=values.get("to_step"), qty=values.get("qty"),
-                    reason=values.get("reason"), item=values.get("item"), item2=values.get("substitute"),
-                    reference=values.get("reference"))
+        return dict(
+            stage=values.get("step"),
+            to_stage=values.get("to_step"),
+            qty=values.get("qty"),
+            reason=values.get("reason"),
+            item=values.get("item"),
+            item2=values.get("substitute"),
+            reference=values.get("reference"),
+        )
 
     def _reason(self, kind: str, value: str) -> str:
         code = parse_code(value, field="reason")
@@ -386,8 +450,12 @@ class _Import:
                 refuse(line, "at", f"is in the future (now {_plant(self.now, tz)}, plant time)")
                 continue
             if job.id in newest and line.at < newest[job.id]:
-                refuse(line, "at", f"is before the newest entry of job {job.number} ({_plant(newest[job.id], tz)}, "
-                                   "plant time); entries can only be added after it")
+                refuse(
+                    line,
+                    "at",
+                    f"is before the newest entry of job {job.number} ({_plant(newest[job.id], tz)}, "
+                    "plant time); entries can only be added after it",
+                )
                 continue
             state = states[job.id]
             try:
@@ -400,9 +468,17 @@ class _Import:
                 refuse(line, *column)
                 continue
             trial = _copied(state)  # a refused line leaves the balances as the lines before it left them
-            fact = Fact(kind=entry.kind, at=line.at, stage=entry.stage, to_stage=entry.to_stage, qty=entry.qty,
-                        reason=entry.reason, item=entry.item, item2=entry.item2,
-                        event_id=-(len(plan.accepted) + 1))  # the event's place in the file, until it has an id
+            fact = Fact(
+                kind=entry.kind,
+                at=line.at,
+                stage=entry.stage,
+                to_stage=entry.to_stage,
+                qty=entry.qty,
+                reason=entry.reason,
+                item=entry.item,
+                item2=entry.item2,
+                event_id=-(len(plan.accepted) + 1),
+            )  # the event's place in the file, until it has an id
             try:
                 rules.apply(trial, fact)
             except DomainError as exc:
@@ -415,18 +491,48 @@ class _Import:
         for job_id, job in plan.jobs.items():
             errors = states[job_id].conservation_errors()
             if errors:  # a rule let something through: refuse, as save_state would
-                problems.append(Problem(name, None, None, None, f"job {job.number}: its entries would break the "
-                                                                f"ledger ({'; '.join(errors)})"))
+                problems.append(
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        None,
+                        f"job {job.number}: its entries would break the ledger ({'; '.join(errors)})",
+                    )
+                )
         return plan
 
     def _same(self, line: _Line, stored: _Stored) -> str:
         """Why a line cannot be the stored entry with its id, or '' when it is that entry."""
         e, existing = line.entry, stored.event
         wanted_to = (e.to_stage or e.stage) if e.kind == "rework" else None
-        if ((existing.kind, stored.number, stored.stage, stored.to_stage, existing.qty, existing.reason, existing.item,
-             existing.item2, existing.reference, existing.note, stored.badge, existing.committed_at)
-                == (e.kind, e.number, e.stage, wanted_to, e.qty, e.reason, e.item, e.item2, e.reference, e.note,
-                    e.actor.badge, line.at)):
+        if (
+            existing.kind,
+            stored.number,
+            stored.stage,
+            stored.to_stage,
+            existing.qty,
+            existing.reason,
+            existing.item,
+            existing.item2,
+            existing.reference,
+            existing.note,
+            stored.badge,
+            existing.committed_at,
+        ) == (
+            e.kind,
+            e.number,
+            e.stage,
+            wanted_to,
+            e.qty,
+            e.reason,
+            e.item,
+            e.item2,
+            e.reference,
+            e.note,
+            e.actor.badge,
+            line.at,
+        ):
             # Every field alike: the same entry, known without the ledger's queries per line (a
             # file of 20,000 imported again took 20 s on PostgreSQL with them, 3 s without).
             return ""
@@ -505,15 +611,25 @@ def _unknown_on_job(state: JobState, entry: _Entry) -> tuple[str, str] | None:
 
 
 def _chunks(values: list, size: int = 500):
-    return (values[i:i + size] for i in range(0, len(values), size))
+    return (values[i : i + size] for i in range(0, len(values), size))
 
 
 def _jobs(numbers: set[str]) -> dict[int, m.Job]:
     j = m.Job
     jobs = {}
     for chunk in _chunks(sorted(numbers)):
-        for job in j.select(j.id, j.number, j.qty, j.initial_priority, j.released, j.dispatched, j.priority,
-                            j.priority_changed, j.on_hold, j.last_event_id).where(j.number.in_(chunk)):
+        for job in j.select(
+            j.id,
+            j.number,
+            j.qty,
+            j.initial_priority,
+            j.released,
+            j.dispatched,
+            j.priority,
+            j.priority_changed,
+            j.on_hold,
+            j.last_event_id,
+        ).where(j.number.in_(chunk)):
             jobs[job.id] = job
     return jobs
 
@@ -525,8 +641,11 @@ def _newest_times(jobs: list[m.Job]) -> dict[int, dt.datetime]:
     for chunk in _chunks([job.id for job in jobs]):
         # A job's creation entry says when it was entered, not when anything happened to it: history
         # migrated from another system comes after the job is created here but happened before.
-        query = (e.select(e.job, peewee.fn.MAX(e.committed_at).alias("newest"))
-                 .where(e.job.in_(chunk) & e.kind.not_in(rules.PLANNING_KINDS)).group_by(e.job))
+        query = (
+            e.select(e.job, peewee.fn.MAX(e.committed_at).alias("newest"))
+            .where(e.job.in_(chunk) & e.kind.not_in(rules.PLANNING_KINDS))
+            .group_by(e.job)
+        )
         for row in query:
             newest[row.job_id] = row.newest
     return newest
@@ -553,14 +672,28 @@ def _stored_events(store: Store, uuids: list[str]) -> dict[str, _Stored]:
             store.db.execute_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         events = [event for chunk in _chunks(uuids) for event in m.Event.select().where(m.Event.uuid.in_(chunk))]
     step_ids = sorted({i for event in events for i in (event.step_id, event.to_step_id) if i is not None})
-    stages = {i: stage for chunk in _chunks(step_ids)
-              for i, stage in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.id.in_(chunk)).tuples()}
+    stages = {
+        i: stage
+        for chunk in _chunks(step_ids)
+        for i, stage in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.id.in_(chunk)).tuples()
+    }
     job_ids = sorted({event.job_id for event in events})
-    numbers = {i: number for chunk in _chunks(job_ids)
-               for i, number in m.Job.select(m.Job.id, m.Job.number).where(m.Job.id.in_(chunk)).tuples()}
+    numbers = {
+        i: number
+        for chunk in _chunks(job_ids)
+        for i, number in m.Job.select(m.Job.id, m.Job.number).where(m.Job.id.in_(chunk)).tuples()
+    }
     badges = dict(m.Operator.select(m.Operator.id, m.Operator.badge).tuples())
-    return {event.uuid: _Stored(event, numbers[event.job_id], stages.get(event.step_id), stages.get(event.to_step_id),
-                                badges[event.operator_id]) for event in events}
+    return {
+        event.uuid: _Stored(
+            event,
+            numbers[event.job_id],
+            stages.get(event.step_id),
+            stages.get(event.to_step_id),
+            badges[event.operator_id],
+        )
+        for event in events
+    }
 
 
 def _unchanged(ledger: Ledger, plan: _Plan) -> bool:
@@ -574,10 +707,27 @@ def _unchanged(ledger: Ledger, plan: _Plan) -> bool:
     return True
 
 
-_EVENT_FIELDS = [m.Event.id, m.Event.uuid, m.Event.job, m.Event.step, m.Event.to_step, m.Event.kind, m.Event.qty,
-                 m.Event.reason, m.Event.item, m.Event.item2, m.Event.note, m.Event.operator, m.Event.terminal,
-                 m.Event.login_user, m.Event.login_key, m.Event.client_time, m.Event.committed_at,
-                 m.Event.reference, m.Event.recorded_by]
+_EVENT_FIELDS = [
+    m.Event.id,
+    m.Event.uuid,
+    m.Event.job,
+    m.Event.step,
+    m.Event.to_step,
+    m.Event.kind,
+    m.Event.qty,
+    m.Event.reason,
+    m.Event.item,
+    m.Event.item2,
+    m.Event.note,
+    m.Event.operator,
+    m.Event.terminal,
+    m.Event.login_user,
+    m.Event.login_key,
+    m.Event.client_time,
+    m.Event.committed_at,
+    m.Event.reference,
+    m.Event.recorded_by,
+]
 
 
 def _write(ledger: Ledger, plan: _Plan, by_id: int, report: Callable[[float], None]) -> None:
@@ -590,9 +740,29 @@ def _write(ledger: Ledger, plan: _Plan, by_id: int, report: Callable[[float], No
         e = line.entry
         steps = {s.stage: s.step_id for s in plan.after[job.id].steps}
         to_step = steps.get(e.to_stage or e.stage) if e.kind == "rework" else None
-        rows.append((event_id, e.uuid, job.id, steps.get(e.stage), to_step, e.kind, e.qty, e.reason, e.item, e.item2,
-                     e.note, operator_id, e.actor.terminal, e.actor.login_user, e.actor.login_key, line.at, line.at,
-                     e.reference, by_id))
+        rows.append(
+            (
+                event_id,
+                e.uuid,
+                job.id,
+                steps.get(e.stage),
+                to_step,
+                e.kind,
+                e.qty,
+                e.reason,
+                e.item,
+                e.item2,
+                e.note,
+                operator_id,
+                e.actor.terminal,
+                e.actor.login_user,
+                e.actor.login_key,
+                line.at,
+                line.at,
+                e.reference,
+                by_id,
+            )
+        )
         last[job.id] = event_id
     _insert(store, m.Event, _EVENT_FIELDS, rows)
     counts = Counter(job.id for _, _, job in plan.accepted)

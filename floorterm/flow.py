@@ -89,13 +89,23 @@ class JobFlow:
     def to_json(self) -> dict:
         """The figures `jobs show --json` adds: job-level keys and, per stage, the step's keys."""
         lead = self.lead
-        return jsonable({
-            "actual_start": lead.actual_start, "actual_end": lead.actual_end,
-            "lead_time_hours": _round(lead.lead_time_hours), "late_by_hours": _round(lead.late_by_hours),
-            "steps": {s.stage: {"first_received_at": s.first_received_at, "last_completed_at": s.last_completed_at,
-                                "unit_hours": _round(s.unit_hours), "mean_wait_hours": _round(s.mean_wait_hours)}
-                      for s in self.steps},
-        })
+        return jsonable(
+            {
+                "actual_start": lead.actual_start,
+                "actual_end": lead.actual_end,
+                "lead_time_hours": _round(lead.lead_time_hours),
+                "late_by_hours": _round(lead.late_by_hours),
+                "steps": {
+                    s.stage: {
+                        "first_received_at": s.first_received_at,
+                        "last_completed_at": s.last_completed_at,
+                        "unit_hours": _round(s.unit_hours),
+                        "mean_wait_hours": _round(s.mean_wait_hours),
+                    }
+                    for s in self.steps
+                },
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -119,13 +129,25 @@ class FlowReport:
     throughput: dict[str, tuple[int, ...]]  # stage -> units completed (done, passed, dispatched) per bucket
     problems: tuple[str, ...]  # jobs whose history could not be replayed (db verify will say more)
 
-    COLUMNS = ("stage", "units_in", "units_out", "unit_hours", "mean_wait_hours", "p50_wait_hours",
-               "p90_wait_hours", "queue_hours", "work_hours", "first_pass_yield", "delay_hours")
+    COLUMNS = (
+        "stage",
+        "units_in",
+        "units_out",
+        "unit_hours",
+        "mean_wait_hours",
+        "p50_wait_hours",
+        "p90_wait_hours",
+        "queue_hours",
+        "work_hours",
+        "first_pass_yield",
+        "delay_hours",
+    )
 
     def rows(self) -> list[dict]:
         """One plain dict per stage with COLUMNS (hours to 2 places, yield to 3)."""
-        return [{c: _round(getattr(s, c), 3 if c == "first_pass_yield" else 2) for c in self.COLUMNS}
-                for s in self.stages]
+        return [
+            {c: _round(getattr(s, c), 3 if c == "first_pass_yield" else 2) for c in self.COLUMNS} for s in self.stages
+        ]
 
 
 @dataclass(frozen=True)
@@ -163,16 +185,37 @@ class QualityReport:
     products: tuple[QualityRow, ...]
     repeat_failures: tuple[RepeatFailure, ...]
 
-    COLUMNS = ("by", "code", "name", "inspected", "passed", "failed", "fail_entries", "inspected_first",
-               "passed_first", "first_pass_yield")
+    COLUMNS = (
+        "by",
+        "code",
+        "name",
+        "inspected",
+        "passed",
+        "failed",
+        "fail_entries",
+        "inspected_first",
+        "passed_first",
+        "first_pass_yield",
+    )
 
     def rows(self) -> list[dict]:
         """Stage rows, product rows, then one 'repeat_failure' row per job (code = job, name = product)."""
         rows = [{c: _round(getattr(r, c), 3) for c in self.COLUMNS} for r in (*self.stages, *self.products)]
         for j in self.repeat_failures:
-            rows.append({"by": "repeat_failure", "code": j.number, "name": j.product, "inspected": None,
-                         "passed": None, "failed": j.failed_units, "fail_entries": j.fail_entries,
-                         "inspected_first": None, "passed_first": None, "first_pass_yield": None})
+            rows.append(
+                {
+                    "by": "repeat_failure",
+                    "code": j.number,
+                    "name": j.product,
+                    "inspected": None,
+                    "passed": None,
+                    "failed": j.failed_units,
+                    "fail_entries": j.fail_entries,
+                    "inspected_first": None,
+                    "passed_first": None,
+                    "first_pass_yield": None,
+                }
+            )
         return rows
 
 
@@ -213,17 +256,54 @@ class VarianceReport:
     lines: tuple[VarianceLine, ...]  # jobs whose work ended in the period
     products: tuple[ProductVariance, ...]
 
-    COLUMNS = ("by", "job", "product", "item", "unit", "needed", "issued", "returned", "used", "variance",
-               "variance_pct")
+    COLUMNS = (
+        "by",
+        "job",
+        "product",
+        "item",
+        "unit",
+        "needed",
+        "issued",
+        "returned",
+        "used",
+        "variance",
+        "variance_pct",
+    )
 
     def rows(self) -> list[dict]:
         """'product' rows per product and item (job = how many jobs), then 'job' rows per job and item."""
-        rows = [{"by": "product", "job": p.jobs, "product": p.product, "item": p.item, "unit": p.unit,
-                 "needed": p.needed, "issued": None, "returned": None, "used": p.used, "variance": p.variance,
-                 "variance_pct": _round(p.over_consumption_pct, 1)} for p in self.products]
-        rows += [{"by": "job", "job": v.number, "product": v.product, "item": v.item, "unit": v.unit,
-                  "needed": v.needed, "issued": v.issued, "returned": v.returned, "used": v.used,
-                  "variance": v.variance, "variance_pct": _round(v.variance_pct, 1)} for v in self.lines]
+        rows = [
+            {
+                "by": "product",
+                "job": p.jobs,
+                "product": p.product,
+                "item": p.item,
+                "unit": p.unit,
+                "needed": p.needed,
+                "issued": None,
+                "returned": None,
+                "used": p.used,
+                "variance": p.variance,
+                "variance_pct": _round(p.over_consumption_pct, 1),
+            }
+            for p in self.products
+        ]
+        rows += [
+            {
+                "by": "job",
+                "job": v.number,
+                "product": v.product,
+                "item": v.item,
+                "unit": v.unit,
+                "needed": v.needed,
+                "issued": v.issued,
+                "returned": v.returned,
+                "used": v.used,
+                "variance": v.variance,
+                "variance_pct": _round(v.variance_pct, 1),
+            }
+            for v in self.lines
+        ]
         return rows
 
 
@@ -325,8 +405,18 @@ class _Inspections:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def row(self, by: str, code: str, name: str) -> QualityRow:
-        return QualityRow(by, code, name, self.inspected, self.passed, self.failed, self.fail_entries,
-                          self.inspected_first, self.passed_first, _ratio(self.passed_first, self.inspected_first))
+        return QualityRow(
+            by,
+            code,
+            name,
+            self.inspected,
+            self.passed,
+            self.failed,
+            self.fail_entries,
+            self.inspected_first,
+            self.passed_first,
+            _ratio(self.passed_first, self.inspected_first),
+        )
 
 
 @dataclass
@@ -352,8 +442,14 @@ class _Tally:
 class _JobReplay:
     """One job's events through the rules, its units followed from step to step."""
 
-    def __init__(self, state: JobState, window: _Window, tallies: dict[str, _Tally],
-                 delays: dict[str, list], bucket_seconds: float):
+    def __init__(
+        self,
+        state: JobState,
+        window: _Window,
+        tallies: dict[str, _Tally],
+        delays: dict[str, list],
+        bucket_seconds: float,
+    ):
         self.state = state
         self.window = window
         self.tallies = tallies
@@ -504,8 +600,21 @@ class _JobReplay:
 # -- reading and replaying many jobs ------------------------------------------------------------
 
 
-_JOB_COLUMNS = ("id", "number", "product", "customer", "qty", "planned_end", "initial_priority", "released",
-                "dispatched", "priority", "priority_changed", "on_hold", "last_event_id")
+_JOB_COLUMNS = (
+    "id",
+    "number",
+    "product",
+    "customer",
+    "qty",
+    "planned_end",
+    "initial_priority",
+    "released",
+    "dispatched",
+    "priority",
+    "priority_changed",
+    "on_hold",
+    "last_event_id",
+)
 
 
 @dataclass
@@ -544,15 +653,15 @@ def _replay_jobs(study: _Study, job_ids: list[int], until: dt.datetime) -> None:
     j, e = m.Job, m.Event
     # Voids are few and `voids` is indexed: read them once rather than ask the planner for NOT IN.
     voided = {u for (u,) in e.select(e.voids).where(e.voids.is_null(False)).tuples()}
-    for chunk in (job_ids[i:i + CHUNK] for i in range(0, len(job_ids), CHUNK)):
+    for chunk in (job_ids[i : i + CHUNK] for i in range(0, len(job_ids), CHUNK)):
         with m.database.atomic():
             jobs = list(j.select(*(getattr(j, c) for c in _JOB_COLUMNS)).where(j.id.in_(chunk)).namedtuples())
             states = empty_states(jobs)
-            query = (e.select(e.job, e.uuid, e.kind, e.step, e.to_step, e.qty, e.reason, e.item, e.item2,
-                              e.committed_at)
-                     .where(e.job.in_(chunk) & (e.committed_at < until)
-                            & e.kind.not_in(("void", *rules.PLANNING_KINDS)))
-                     .order_by(e.job, e.id))
+            query = (
+                e.select(e.job, e.uuid, e.kind, e.step, e.to_step, e.qty, e.reason, e.item, e.item2, e.committed_at)
+                .where(e.job.in_(chunk) & (e.committed_at < until) & e.kind.not_in(("void", *rules.PLANNING_KINDS)))
+                .order_by(e.job, e.id)
+            )
             # The driver's rows as they come: peewee's per-column conversion would cost more than the replay.
             events = m.database.execute_sql(*query.sql()).fetchall()
         by_job = defaultdict(list)
@@ -569,8 +678,18 @@ def _replay_job(study: _Study, job, state: JobState, events: list[tuple]) -> Non
     replay = _JobReplay(state, study.window, study.tallies, study.delays, study.bucket_seconds)
     try:
         for _, _, kind, step, to_step, qty, reason, item, item2, at in events:
-            replay.apply(Fact(kind=kind, at=_moment(at), stage=stages.get(step), to_stage=stages.get(to_step), qty=qty,
-                              reason=reason, item=item, item2=item2))
+            replay.apply(
+                Fact(
+                    kind=kind,
+                    at=_moment(at),
+                    stage=stages.get(step),
+                    to_stage=stages.get(to_step),
+                    qty=qty,
+                    reason=reason,
+                    item=item,
+                    item2=item2,
+                )
+            )
     except DomainError as exc:
         # The stored history does not hold (db verify says where): leave the job out rather than guess.
         study.problems.append(f"Job {job.number}: its entries cannot be replayed ({exc})")
@@ -617,25 +736,48 @@ def flow_report(config: Config, since: dt.datetime, until: dt.datetime, now: dt.
     stages = []
     for code in _stage_order(config, study.tallies):
         t = study.tallies[code]
-        stages.append(StageFlow(
-            stage=code, name=_stage_name(config, code), units_in=t.units_in, units_out=t.units_out,
-            unit_hours=t.unit_seconds / HOUR, mean_wait_hours=_ratio(t.unit_seconds / HOUR, t.units_out),
-            p50_wait_hours=_hours(percentile(t.waits, 0.5)), p90_wait_hours=_hours(percentile(t.waits, 0.9)),
-            queue_hours=_hours(_mean(t.queues)), work_hours=_hours(_mean(t.works)),
-            first_pass_yield=_ratio(t.qc.passed_first, t.qc.inspected_first) if code in qc_codes else None,
-            delay_hours=t.delay_seconds / HOUR,
-        ))
+        stages.append(
+            StageFlow(
+                stage=code,
+                name=_stage_name(config, code),
+                units_in=t.units_in,
+                units_out=t.units_out,
+                unit_hours=t.unit_seconds / HOUR,
+                mean_wait_hours=_ratio(t.unit_seconds / HOUR, t.units_out),
+                p50_wait_hours=_hours(percentile(t.waits, 0.5)),
+                p90_wait_hours=_hours(percentile(t.waits, 0.9)),
+                queue_hours=_hours(_mean(t.queues)),
+                work_hours=_hours(_mean(t.works)),
+                first_pass_yield=_ratio(t.qc.passed_first, t.qc.inspected_first) if code in qc_codes else None,
+                delay_hours=t.delay_seconds / HOUR,
+            )
+        )
     jobs = [replay.lead(job, config.tz) for job, replay in study.jobs]
-    ended = sorted((j for j in jobs if j.actual_end and study.window.holds(j.actual_end)),
-                   key=lambda j: (j.actual_end, j.number))
-    delays = sorted((DelayHours(code, _label(config, code), count, seconds / HOUR)
-                     for code, (count, seconds) in study.delays.items()),
-                    key=lambda d: (-d.hours, -d.count, d.reason))
+    ended = sorted(
+        (j for j in jobs if j.actual_end and study.window.holds(j.actual_end)), key=lambda j: (j.actual_end, j.number)
+    )
+    delays = sorted(
+        (
+            DelayHours(code, _label(config, code), count, seconds / HOUR)
+            for code, (count, seconds) in study.delays.items()
+        ),
+        key=lambda d: (-d.hours, -d.count, d.reason),
+    )
     n = max(1, math.ceil((until - since).total_seconds() / study.bucket_seconds))
     buckets = tuple(since + dt.timedelta(seconds=i * study.bucket_seconds) for i in range(n))
     throughput = {s.stage: tuple(study.tallies[s.stage].done_by_bucket.get(i, 0) for i in range(n)) for s in stages}
-    return FlowReport(since, until, now, tuple(stages), tuple(ended), tuple(delays), int(study.bucket_seconds // HOUR),
-                      buckets, throughput, tuple(study.problems))
+    return FlowReport(
+        since,
+        until,
+        now,
+        tuple(stages),
+        tuple(ended),
+        tuple(delays),
+        int(study.bucket_seconds // HOUR),
+        buckets,
+        throughput,
+        tuple(study.problems),
+    )
 
 
 def quality_report(config: Config, since: dt.datetime, until: dt.datetime, now: dt.datetime) -> QualityReport:
@@ -650,8 +792,7 @@ def quality_report(config: Config, since: dt.datetime, until: dt.datetime, now: 
             products[job.product].add(replay.qc)
         if replay.fail_entries > 1 and replay.qc.fail_entries:
             failed = sum(s.rejected for s in replay.state.steps if s.kind == "qc")
-            repeats.append(RepeatFailure(job.number, job.product, replay.fail_entries, failed,
-                                         replay.last_failed_at))
+            repeats.append(RepeatFailure(job.number, job.product, replay.fail_entries, failed, replay.last_failed_at))
     product_rows = tuple(products[p].row("product", p, p) for p in sorted(products))
     repeats.sort(key=lambda r: (-r.fail_entries, r.number))
     return QualityReport(since, until, stages, product_rows, tuple(repeats))
@@ -667,9 +808,22 @@ def variance_report(config: Config, since: dt.datetime, until: dt.datetime, now:
             continue
         for line in replay.state.materials.values():
             used = line.issued - line.returned
-            lines.append(VarianceLine(job.number, job.product, line.item, line.unit, line.required, line.needed,
-                                      line.issued, line.returned, line.scrapped, used, used - line.needed,
-                                      _pct(used - line.needed, line.needed)))
+            lines.append(
+                VarianceLine(
+                    job.number,
+                    job.product,
+                    line.item,
+                    line.unit,
+                    line.required,
+                    line.needed,
+                    line.issued,
+                    line.returned,
+                    line.scrapped,
+                    used,
+                    used - line.needed,
+                    _pct(used - line.needed, line.needed),
+                )
+            )
     lines.sort(key=lambda v: (v.number, v.item))
     totals: dict[tuple, list] = {}
     for v in lines:
@@ -677,9 +831,10 @@ def variance_report(config: Config, since: dt.datetime, until: dt.datetime, now:
         total[0].add(v.number)
         total[1] += v.needed
         total[2] += v.used
-    products = tuple(ProductVariance(product, item, unit, len(numbers), needed, used, used - needed,
-                                     _pct(used - needed, needed))
-                     for (product, item, unit), (numbers, needed, used) in sorted(totals.items()))
+    products = tuple(
+        ProductVariance(product, item, unit, len(numbers), needed, used, used - needed, _pct(used - needed, needed))
+        for (product, item, unit), (numbers, needed, used) in sorted(totals.items())
+    )
     return VarianceReport(since, until, tuple(lines), products)
 
 
@@ -698,8 +853,15 @@ def job_flow(job, config: Config, now: dt.datetime) -> JobFlow:
     steps = []
     for s in found.state.steps:
         t = study.tallies[s.stage]
-        steps.append(StepTimes(s.stage, t.first_received_at, t.last_completed_at, t.unit_seconds / HOUR,
-                               _ratio(t.unit_seconds / HOUR, t.units_out)))
+        steps.append(
+            StepTimes(
+                s.stage,
+                t.first_received_at,
+                t.last_completed_at,
+                t.unit_seconds / HOUR,
+                _ratio(t.unit_seconds / HOUR, t.units_out),
+            )
+        )
     return JobFlow(found.lead(job, config.tz), tuple(steps))
 
 

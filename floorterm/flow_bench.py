@@ -37,9 +37,15 @@ def measure(config, days: float = 7, runs: int = 5) -> dict:
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     moved = sum(s.units_out for s in report.stages)
-    return {"since": since.isoformat(" ", "seconds"), "until": now.isoformat(" ", "seconds"),
-            "units_out": moved, "jobs_through": len(report.jobs), "wall_s_median": statistics.median(walls),
-            "wall_s_max": max(walls), "cpu_s_median": statistics.median(cpus)}
+    return {
+        "since": since.isoformat(" ", "seconds"),
+        "until": now.isoformat(" ", "seconds"),
+        "units_out": moved,
+        "jobs_through": len(report.jobs),
+        "wall_s_median": statistics.median(walls),
+        "wall_s_max": max(walls),
+        "cpu_s_median": statistics.median(cpus),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,10 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         r = measure(config, args.days, args.runs)
     finally:
         store.close()
-    print(f"{store.backend}: report flow for {args.days:g} days ({r['since']} to {r['until']} UTC), {args.runs} runs: "
-          f"median {r['wall_s_median']:.2f} s, max {r['wall_s_max']:.2f} s (budget 2 s); "
-          f"{r['cpu_s_median']:.2f} s CPU in this process; "
-          f"{r['units_out']} units moved, {r['jobs_through']} jobs through")
+    print(
+        f"{store.backend}: report flow for {args.days:g} days ({r['since']} to {r['until']} UTC), {args.runs} runs: "
+        f"median {r['wall_s_median']:.2f} s, max {r['wall_s_max']:.2f} s (budget 2 s); "
+        f"{r['cpu_s_median']:.2f} s CPU in this process; "
+        f"{r['units_out']} units moved, {r['jobs_through']} jobs through"
+    )
     return 0
 
 

@@ -56,9 +56,11 @@ def _when(moment: dt.datetime | None, tz) -> str:
 
 
 def _document(title: str, subtitle: str, body: str) -> str:
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            f"<h1>{_esc(title)}</h1>\n<p class=\"period\">{_esc(subtitle)}</p>\n{body}</body>\n</html>\n")
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<h1>{_esc(title)}</h1>\n<p class=\"period\">{_esc(subtitle)}</p>\n{body}</body>\n</html>\n"
+    )
 
 
 def _period(config: Config, since: dt.datetime, until: dt.datetime) -> str:
@@ -75,17 +77,23 @@ def _section(title: str | None, body: str, chart: bool = False) -> str:
 
 def _table(headers: list[str], rows: list[list], text_columns: int = 1) -> str:
     """A plain table; the first `text_columns` columns left-aligned text, the others right-aligned numbers."""
+
     def cell(tag: str, i: int, text: str) -> str:
         return f"<{tag} class=\"text\">{_esc(text)}</{tag}>" if i < text_columns else f"<{tag}>{_esc(text)}</{tag}>"
 
     head = "".join(cell("th", i, h) for i, h in enumerate(headers))
-    body = ["<tr>" + "".join(cell("td", i, "" if v is None and i < text_columns else _num(v, 2))
-                             for i, v in enumerate(row)) + "</tr>" for row in rows]
+    body = [
+        "<tr>"
+        + "".join(cell("td", i, "" if v is None and i < text_columns else _num(v, 2)) for i, v in enumerate(row))
+        + "</tr>"
+        for row in rows
+    ]
     return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n"
 
 
-def render_table(title: str, headers: list[str], rows: list[list], config: Config, since: dt.datetime,
-                 until: dt.datetime) -> str:
+def render_table(
+    title: str, headers: list[str], rows: list[list], config: Config, since: dt.datetime, until: dt.datetime
+) -> str:
     """Any report's (headers, rows), e.g. Reports.as_rows('quality'), as a printable page."""
     texts = sum(1 for h in headers if h in ("by", "code", "name", "job", "product", "item", "unit", "stage"))
     return _document(title, _period(config, since, until), _section(None, _table(headers, rows, texts)))
@@ -108,11 +116,23 @@ def render(reports, name: str, since: dt.datetime, until: dt.datetime) -> str:
 def render_flow(report: FlowReport, config: Config) -> str:
     """The flow report as a self-contained HTML page that prints on A4."""
     tz = config.tz
-    headers = ["Stage", "In", "Out", "Unit-h", "Mean wait h", "p50 h", "p90 h", "Queue h", "Work h", "FPY %",
-               "Delay h"]
-    rows = [[s.name, s.units_in, s.units_out, s.unit_hours, s.mean_wait_hours, s.p50_wait_hours, s.p90_wait_hours,
-             s.queue_hours, s.work_hours, None if s.first_pass_yield is None else s.first_pass_yield * 100,
-             s.delay_hours] for s in report.stages]
+    headers = ["Stage", "In", "Out", "Unit-h", "Mean wait h", "p50 h", "p90 h", "Queue h", "Work h", "FPY %", "Delay h"]
+    rows = [
+        [
+            s.name,
+            s.units_in,
+            s.units_out,
+            s.unit_hours,
+            s.mean_wait_hours,
+            s.p50_wait_hours,
+            s.p90_wait_hours,
+            s.queue_hours,
+            s.work_hours,
+            None if s.first_pass_yield is None else s.first_pass_yield * 100,
+            s.delay_hours,
+        ]
+        for s in report.stages
+    ]
     per = "hour" if report.bucket_hours == 1 else "day"
     parts = [
         _section("Per stage", _table(headers, rows)),
@@ -140,9 +160,11 @@ def _waiting_chart(stages: tuple[StageFlow, ...]) -> str:
         y = i * row
         length = room * s.unit_hours / top
         mean = f" · mean {_num(s.mean_wait_hours)} h" if s.mean_wait_hours is not None else ""
-        lines.append(f"<text x=\"{LABEL - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_esc(s.name)}</text>"
-                     f"<rect class=\"bar\" x=\"{LABEL}\" y=\"{y + 3}\" width=\"{length:.1f}\" height=\"{row - 6}\"/>"
-                     f"<text x=\"{LABEL + length + 4:.1f}\" y=\"{y + 12}\">{_num(s.unit_hours)}{_esc(mean)}</text>\n")
+        lines.append(
+            f"<text x=\"{LABEL - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_esc(s.name)}</text>"
+            f"<rect class=\"bar\" x=\"{LABEL}\" y=\"{y + 3}\" width=\"{length:.1f}\" height=\"{row - 6}\"/>"
+            f"<text x=\"{LABEL + length + 4:.1f}\" y=\"{y + 12}\">{_num(s.unit_hours)}{_esc(mean)}</text>\n"
+        )
     return _svg(max(row, row * len(stages)), "".join(lines))
 
 
@@ -161,18 +183,25 @@ def _throughput_chart(report: FlowReport, tz) -> str:
         for k, count in enumerate(counts):
             if count:
                 h = (strip - 4) * count / peak
-                lines.append(f"<rect class=\"bar\" x=\"{LABEL + k * step:.1f}\" y=\"{y + strip - 2 - h:.1f}\" "
-                             f"width=\"{max(0.5, step - 0.5):.1f}\" height=\"{h:.1f}\"/>")
+                lines.append(
+                    f"<rect class=\"bar\" x=\"{LABEL + k * step:.1f}\" y=\"{y + strip - 2 - h:.1f}\" "
+                    f"width=\"{max(0.5, step - 0.5):.1f}\" height=\"{h:.1f}\"/>"
+                )
         lines.append(f"<text x=\"{LABEL + room + 6}\" y=\"{y + 14}\">max {peak}</text>\n")
     base = strip * len(report.stages)
-    ticks = [k for k, start in enumerate(report.buckets)
-             if report.bucket_hours != 1 or to_plant(start, tz).hour == 0 or k == 0]
+    ticks = [
+        k
+        for k, start in enumerate(report.buckets)
+        if report.bucket_hours != 1 or to_plant(start, tz).hour == 0 or k == 0
+    ]
     every = max(1, len(ticks) // 10)
     for k in ticks[::every]:
         label = to_plant(report.buckets[k], tz).strftime("%a %d %b" if report.bucket_hours == 1 else "%d %b")
         x = LABEL + k * step
-        lines.append(f"<line x1=\"{x:.1f}\" y1=\"0\" x2=\"{x:.1f}\" y2=\"{base}\" stroke=\"#ccc\"/>"
-                     f"<text x=\"{x:.1f}\" y=\"{base + 12}\">{_esc(label)}</text>\n")
+        lines.append(
+            f"<line x1=\"{x:.1f}\" y1=\"0\" x2=\"{x:.1f}\" y2=\"{base}\" stroke=\"#ccc\"/>"
+            f"<text x=\"{x:.1f}\" y=\"{base + 12}\">{_esc(label)}</text>\n"
+        )
     return _svg(base + axis, "".join(lines))
 
 
@@ -186,9 +215,11 @@ def _pareto_chart(report: FlowReport) -> str:
     top = delays[0].hours
     room = WIDTH - left - 50
     step = room / len(delays)
-    lines = [f"<line x1=\"{left}\" y1=\"{bottom}\" x2=\"{left + room}\" y2=\"{bottom}\" stroke=\"#000\"/>",
-             f"<text x=\"{left - 4}\" y=\"14\" text-anchor=\"end\">{_num(top)} h</text>",
-             f"<text x=\"{left + room + 4}\" y=\"14\">100%</text>"]
+    lines = [
+        f"<line x1=\"{left}\" y1=\"{bottom}\" x2=\"{left + room}\" y2=\"{bottom}\" stroke=\"#000\"/>",
+        f"<text x=\"{left - 4}\" y=\"14\" text-anchor=\"end\">{_num(top)} h</text>",
+        f"<text x=\"{left + room + 4}\" y=\"14\">100%</text>",
+    ]
     points, running = [], 0.0
     for i, d in enumerate(delays):
         h = (bottom - 10) * d.hours / top
@@ -196,14 +227,18 @@ def _pareto_chart(report: FlowReport) -> str:
         running += d.hours
         points.append(f"{x + step / 2:.1f},{bottom - (bottom - 10) * running / total:.1f}")
         middle = f"x=\"{x + step / 2:.1f}\" text-anchor=\"middle\""
-        lines.append(f"<rect class=\"bar\" x=\"{x + 2:.1f}\" y=\"{bottom - h:.1f}\" width=\"{step - 4:.1f}\" "
-                     f"height=\"{h:.1f}\"><title>{_esc(d.label)}</title></rect>"
-                     f"<text {middle} y=\"{bottom + 12}\">{_esc(d.reason)}</text>"
-                     f"<text {middle} y=\"{bottom + 24}\">{_num(d.hours)} h</text>")
+        lines.append(
+            f"<rect class=\"bar\" x=\"{x + 2:.1f}\" y=\"{bottom - h:.1f}\" width=\"{step - 4:.1f}\" "
+            f"height=\"{h:.1f}\"><title>{_esc(d.label)}</title></rect>"
+            f"<text {middle} y=\"{bottom + 12}\">{_esc(d.reason)}</text>"
+            f"<text {middle} y=\"{bottom + 24}\">{_num(d.hours)} h</text>"
+        )
     lines.append(f"<polyline points=\"{' '.join(points)}\" fill=\"none\" stroke=\"#a00\" stroke-width=\"1.5\"/>")
     legend = " · ".join(f"{d.reason} {d.label}" for d in delays)
-    return (_svg(height, "\n".join(lines) + "\n")
-            + f"<p class=\"note\">{_esc(legend)}. Red line: share of all delay hours so far.</p>\n")
+    return (
+        _svg(height, "\n".join(lines) + "\n")
+        + f"<p class=\"note\">{_esc(legend)}. Red line: share of all delay hours so far.</p>\n"
+    )
 
 
 def _jobs(report: FlowReport, tz) -> str:
@@ -213,11 +248,23 @@ def _jobs(report: FlowReport, tz) -> str:
         return "<p class=\"note\">None in this period.</p>\n"
     leads = [j.lead_time_hours for j in jobs if j.lead_time_hours is not None]
     late = [j for j in jobs if j.late_by_hours is not None and j.late_by_hours > 0]
-    summary = (f"{len(jobs)} jobs went through; {len(late)} after their planned end; "
-               f"mean lead time {_num(sum(leads) / len(leads) if leads else None)} h.")
+    summary = (
+        f"{len(jobs)} jobs went through; {len(late)} after their planned end; "
+        f"mean lead time {_num(sum(leads) / len(leads) if leads else None)} h."
+    )
     if len(jobs) > JOBS_LISTED:
         summary += f" The {JOBS_LISTED} that went through last are listed."
     headers = ["Job", "Product", "Planned end", "Started", "Through", "Lead h", "Late by h"]
-    rows = [[j.number, j.product, j.planned_end.isoformat() if j.planned_end else None, _when(j.actual_start, tz),
-             _when(j.actual_end, tz), j.lead_time_hours, j.late_by_hours] for j in jobs[-JOBS_LISTED:]]
+    rows = [
+        [
+            j.number,
+            j.product,
+            j.planned_end.isoformat() if j.planned_end else None,
+            _when(j.actual_start, tz),
+            _when(j.actual_end, tz),
+            j.lead_time_hours,
+            j.late_by_hours,
+        ]
+        for j in jobs[-JOBS_LISTED:]
+    ]
     return f"<p class=\"note\">{_esc(summary)}</p>\n" + _table(headers, rows, text_columns=2)

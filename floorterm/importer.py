@@ -75,15 +75,22 @@ from floorterm.inputs import (
 from floorterm.ledger import JobSpec, MaterialSpec
 from floorterm.models import ROLES
 
-JOB_COLUMNS = ("job", "order_ref", "customer", "product", "qty", "planned_start", "planned_end",
-               "priority", "routing")
+JOB_COLUMNS = ("job", "order_ref", "customer", "product", "qty", "planned_start", "planned_end", "priority", "routing")
 JOB_OPTIONAL_COLUMNS = ("inspection", "notes")
 MATERIAL_COLUMNS = ("job", "item", "description", "unit", "required_qty")
 OPERATOR_COLUMNS = ("badge", "name", "role")
 
 # Longest value of each free-text field (the store's column sizes).
-TEXT_LIMITS = {"order_ref": 64, "customer": 120, "product": 120, "inspection": 2000, "notes": 2000,
-               "description": 120, "unit": 16, "name": 80}
+TEXT_LIMITS = {
+    "order_ref": 64,
+    "customer": 120,
+    "product": 120,
+    "inspection": 2000,
+    "notes": 2000,
+    "description": 120,
+    "unit": 16,
+    "name": 80,
+}
 
 _SHOW_MAX = 40
 
@@ -134,8 +141,9 @@ def _raise(problems: list[Problem]) -> None:
         raise InputError("\n".join(str(p) for p in problems))
 
 
-def read_rows(path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (),
-              problems: list[Problem] | None = None) -> list[Row]:
+def read_rows(
+    path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (), problems: list[Problem] | None = None
+) -> list[Row]:
     """The data lines of a CSV file whose header must hold `columns` (and may hold `optional`).
 
     Problems with the file itself, its header or a line's number of cells are appended to
@@ -173,8 +181,9 @@ def read_rows(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     try:
         header_line, header = next(lines)
     except StopIteration:
-        raise InputError(f"{name}: the file is empty; the first line must name the columns: "
-                         f"{', '.join(columns)}") from None
+        raise InputError(
+            f"{name}: the file is empty; the first line must name the columns: {', '.join(columns)}"
+        ) from None
     except csv.Error as exc:
         raise InputError(f"{name} line 1: cannot read the header ({exc})") from None
     keys = [_header_key(h) for h in header]
@@ -183,30 +192,47 @@ def read_rows(path: str | Path, columns: tuple[str, ...], optional: tuple[str, .
     for key, raw in zip(keys, header):
         hidden = hidden_character(raw)
         if hidden is not None:
-            problems.append(Problem(name, header_line, None, None,
-                                    f"the column name {_quote(raw)} has a control character "
-                                    f"({describe_character(hidden)}); fix the header line"))
+            problems.append(
+                Problem(
+                    name,
+                    header_line,
+                    None,
+                    None,
+                    f"the column name {_quote(raw)} has a control character "
+                    f"({describe_character(hidden)}); fix the header line",
+                )
+            )
         elif not key:
             problems.append(Problem(name, header_line, None, None, "the header has an empty column name"))
         elif key not in known:
             hint = difflib.get_close_matches(key, known, n=1)
             more = f" (did you mean {hint[0]}?)" if hint else ""
-            problems.append(Problem(name, header_line, None, None,
-                                    f"unknown column {_quote(raw.strip())}{more}; the columns are: "
-                                    f"{', '.join(known)}"))
+            problems.append(
+                Problem(
+                    name,
+                    header_line,
+                    None,
+                    None,
+                    f"unknown column {_quote(raw.strip())}{more}; the columns are: {', '.join(known)}",
+                )
+            )
         elif key in seen:
             problems.append(Problem(name, header_line, None, None, f"column {key} appears twice"))
         seen.add(key)
     missing = [c for c in columns if c not in seen]
     if missing:
-        problems.append(Problem(name, header_line, None, None,
-                                f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"))
+        problems.append(
+            Problem(
+                name, header_line, None, None, f"missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+            )
+        )
     rows = []
     try:
         for line, cells in lines:
             if len(cells) != len(keys):
-                problems.append(Problem(name, line, None, None,
-                                        f"{len(cells)} values, but the header has {len(keys)} columns"))
+                problems.append(
+                    Problem(name, line, None, None, f"{len(cells)} values, but the header has {len(keys)} columns")
+                )
                 continue
             rows.append(Row(line, {k: v for k, v in zip(keys, cells) if k in known}))
     except csv.Error as exc:
@@ -241,8 +267,16 @@ class _Checker:
     def next_row(self) -> None:
         self.row_bad = False
 
-    def cell(self, row: Row, column: str, parse: Callable[[str], object], *, required: bool = False,
-             optional_column: bool = False, default: object = None):
+    def cell(
+        self,
+        row: Row,
+        column: str,
+        parse: Callable[[str], object],
+        *,
+        required: bool = False,
+        optional_column: bool = False,
+        default: object = None,
+    ):
         value = row.values.get(column)
         if value is None:
             if not optional_column:
@@ -260,8 +294,7 @@ class _Checker:
 
     def text(self, row: Row, column: str, *, required: bool = False, optional_column: bool = False) -> str:
         """A free-text cell, cleaned; a notice says where control characters were taken out."""
-        value = self.cell(row, column, _text(column), required=required, optional_column=optional_column,
-                          default="")
+        value = self.cell(row, column, _text(column), required=required, optional_column=optional_column, default="")
         raw = row.values.get(column) or ""
         hidden = hidden_character(raw)
         if hidden is None:
@@ -269,8 +302,9 @@ class _Checker:
         if required and not value:
             self.problem(row, column, raw, "has only control characters, which are never stored")
         elif self.notices is not None:
-            self.notices.append(Problem(self.file, row.line, column, None,
-                                        f"control characters removed ({describe_character(hidden)})"))
+            self.notices.append(
+                Problem(self.file, row.line, column, None, f"control characters removed ({describe_character(hidden)})")
+            )
         return value
 
     def problem(self, row: Row, column: str | None, value: str | None, message: str) -> None:
@@ -288,6 +322,7 @@ def _plain(parse: Callable[[str], object]) -> Callable[[str], object]:
     The parsers strip control characters at a value's ends, as a scanner's STX/ETX; in a
     file a NUL or ESC means the cell is damaged, and `JOB\\0` must not quietly become `JOB`.
     """
+
     def parse_plain(value: str):
         hidden = hidden_character(value)
         if hidden is not None:
@@ -324,16 +359,19 @@ def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
     for c in JOB_OPTIONAL_COLUMNS:
         texts[c] = check.text(row, c, optional_column=True)
     if start and end and end < start:
-        check.problem(row, "planned_end", row.values["planned_end"],
-                      f"planned end is before planned start {start.isoformat()}")
+        check.problem(
+            row, "planned_end", row.values["planned_end"], f"planned end is before planned start {start.isoformat()}"
+        )
     if check.row_bad:
         return None
-    return JobSpec(number=number, qty=qty, routing=routing, planned_start=start, planned_end=end,
-                   priority=priority, **texts)
+    return JobSpec(
+        number=number, qty=qty, routing=routing, planned_start=start, planned_end=end, priority=priority, **texts
+    )
 
 
-def job_spec(values: dict[str, str | None], config: Config, *, source: str = "job",
-             notices: list[str] | None = None) -> JobSpec:
+def job_spec(
+    values: dict[str, str | None], config: Config, *, source: str = "job", notices: list[str] | None = None
+) -> JobSpec:
     """A JobSpec from named values (as `jobs add` has them); InputError naming every bad one.
 
     `notices` collects, in words, the fields that had control characters removed.
@@ -347,21 +385,34 @@ def job_spec(values: dict[str, str | None], config: Config, *, source: str = "jo
     if notices is not None:
         notices.extend(f"{_OPTION_NAMES.get(p.column, p.column)}: {p.message}" for p in removed)
     if spec is None:
-        raise InputError("\n".join(
-            f"{_OPTION_NAMES.get(p.column, p.column)}: "
-            f"{_quote(p.value) + ' — ' if p.value is not None else ''}{p.message}"
-            for p in problems
-        ))
+        raise InputError("\n".join(_option_problem(p) for p in problems))
     return spec
+
+
+def _option_problem(problem: Problem) -> str:
+    """One `jobs add` problem: the option and the value as typed, each said once."""
+    label = _OPTION_NAMES.get(problem.column, problem.column)
+    value = problem.value
+    if value is not None and (f"'{value}'" in problem.message or _quote(value) in problem.message):
+        value = None  # the message shows the value already
+    text = f"{_quote(value)} — {problem.message}" if value is not None else problem.message
+    if not label.startswith("--") and problem.message.lower().startswith(label.lower()):
+        return text  # "Job number 'J 1' has ...": the message names the field
+    return f"{label}: {text}"
 
 
 # How `jobs add` names the fields in its messages.
 _OPTION_NAMES = {"job": "job number", **{c: "--" + c.replace("_", "-") for c in JOB_COLUMNS[1:] + JOB_OPTIONAL_COLUMNS}}
 
 
-def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *, config: Config,
-                  job_exists: Callable[[str], bool] | None = None,
-                  notices: list[Problem] | None = None) -> list[JobSpec]:
+def read_jobs_csv(
+    path: str | Path,
+    materials_path: str | Path | None = None,
+    *,
+    config: Config,
+    job_exists: Callable[[str], bool] | None = None,
+    notices: list[Problem] | None = None,
+) -> list[JobSpec]:
     """The jobs of a jobs.csv (and their bill of materials from materials.csv).
 
     Raises InputError listing every problem in both files, one per line
@@ -385,8 +436,9 @@ def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *,
                 first_line[number] = row.line  # still catch a later duplicate of a bad line
             continue
         if spec.number in first_line:
-            check.problem(row, "job", row.values["job"],
-                          f"job {spec.number} is already on line {first_line[spec.number]}")
+            check.problem(
+                row, "job", row.values["job"], f"job {spec.number} is already on line {first_line[spec.number]}"
+            )
             continue
         first_line[spec.number] = row.line
         specs[spec.number] = replace(spec, source=name, line=row.line)
@@ -398,8 +450,7 @@ def read_jobs_csv(path: str | Path, materials_path: str | Path | None = None, *,
         materials = _read_materials(Path(materials_path), name, first_line, job_exists, problems, notices)
     _raise(problems)
     return [
-        JobSpec(**{**spec.__dict__, "materials": tuple(materials.get(number, ()))})
-        for number, spec in specs.items()
+        JobSpec(**{**spec.__dict__, "materials": tuple(materials.get(number, ()))}) for number, spec in specs.items()
     ]
 
 
@@ -415,27 +466,35 @@ def _read_materials(path: Path, jobs_name: str, jobs: dict[str, int], job_exists
         item = check.cell(row, "item", _plain(lambda v: parse_code(v, field="item")), required=True)
         description = check.text(row, "description")
         unit = check.text(row, "unit") or "pcs"
-        required = check.cell(row, "required_qty",
-                              lambda v: parse_qty(v, field="required quantity"), required=True)
+        required = check.cell(row, "required_qty", lambda v: parse_qty(v, field="required quantity"), required=True)
         if number and number not in jobs:
             if job_exists is not None and job_exists(number):
-                check.problem(row, "job", row.values["job"],
-                              f"job {number} is already in the store but not in {jobs_name}; a material "
-                              "list can only be imported together with its job")
+                check.problem(
+                    row,
+                    "job",
+                    row.values["job"],
+                    f"job {number} is already in the store but not in {jobs_name}; a material "
+                    "list can only be imported together with its job",
+                )
             else:
-                check.problem(row, "job", row.values["job"],
-                              f"job {number} is not in {jobs_name}" +
-                              (" nor in the store" if job_exists is not None else ""))
+                check.problem(
+                    row,
+                    "job",
+                    row.values["job"],
+                    f"job {number} is not in {jobs_name}" + (" nor in the store" if job_exists is not None else ""),
+                )
         if number and item:
             key = (number, item)
             if key in seen:
-                check.problem(row, "item", row.values["item"],
-                              f"item {item} of job {number} is already on line {seen[key]}")
+                check.problem(
+                    row, "item", row.values["item"], f"item {item} of job {number} is already on line {seen[key]}"
+                )
             else:
                 seen[key] = row.line
         if not check.row_bad:
             out.setdefault(number, []).append(
-                MaterialSpec(item=item, required=required, description=description, unit=unit))
+                MaterialSpec(item=item, required=required, description=description, unit=unit)
+            )
     return out
 
 
@@ -481,5 +540,16 @@ def _role(value: str) -> str:
     return role
 
 
-__all__ = ["read_jobs_csv", "read_operators_csv", "job_spec", "read_rows", "routing_name", "Problem",
-           "JOB_COLUMNS", "JOB_OPTIONAL_COLUMNS", "MATERIAL_COLUMNS", "OPERATOR_COLUMNS", "ROLES"]
+__all__ = [
+    "read_jobs_csv",
+    "read_operators_csv",
+    "job_spec",
+    "read_rows",
+    "routing_name",
+    "Problem",
+    "JOB_COLUMNS",
+    "JOB_OPTIONAL_COLUMNS",
+    "MATERIAL_COLUMNS",
+    "OPERATOR_COLUMNS",
+    "ROLES",
+]

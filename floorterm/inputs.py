@@ -173,9 +173,7 @@ def _show(value: object, limit: int = _SHOW_MAX) -> str:
     with '…'.  No quotes are added and Rich markup is left as literal text."""
     text = value if isinstance(value, str) else repr(value)
     if not text.isprintable():
-        text = "".join(
-            ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in text[: limit + 1]
-        )
+        text = "".join(ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in text[: limit + 1])
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
@@ -253,8 +251,7 @@ def parse_qty(
                 # '٣', '３', '²': digits, but not the ones a terminal should send.
                 raise InputError(f"{_cap(field)} must be typed with the digits 0-9")
             raise InputError(
-                f"{_cap(field)} must be a whole number made of the digits 0-9 only, "
-                f"like 12 (not {_quoted(text)})"
+                f"{_cap(field)} must be a whole number made of the digits 0-9 only, like 12 (not {_quoted(text)})"
             )
         # Only ASCII digits from here on.  Never hand int() an absurdly long string.
         significant = text.lstrip("0")
@@ -290,10 +287,7 @@ def _parse_ident(value: str, *, label: str, noun: str, max_len: int) -> str:
     if len(text) > max_len:
         raise InputError(f"{label} is too long (at most {max_len} characters)")
     if not _IDENT_CHARS.issuperset(text):
-        raise InputError(
-            f"{label} {_quoted(text)} has characters that are not allowed "
-            "(only letters, digits, - _ / .)"
-        )
+        raise InputError(f"{label} {_quoted(text)} has characters that are not allowed (only letters, digits, - _ / .)")
     if text[0] not in _ALNUM:
         raise InputError(f"{label} {_quoted(text)} must start with a letter or a digit")
     return text.upper()
@@ -337,9 +331,7 @@ def parse_date(value: str, *, field: str) -> _dt.date:
     if not text:
         raise InputError(f"Enter {_a(field)}")
     if not _ISO_DATE.fullmatch(text):
-        raise InputError(
-            f"{_cap(field)} must be written as YYYY-MM-DD, like 2025-03-14 (not {_quoted(text)})"
-        )
+        raise InputError(f"{_cap(field)} must be written as YYYY-MM-DD, like 2025-03-14 (not {_quoted(text)})")
     try:
         return _dt.date.fromisoformat(text)
     except ValueError:

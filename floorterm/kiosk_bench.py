@@ -57,8 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(n) for n in args.size.lower().split("x"))
     with tempfile.TemporaryDirectory(prefix="floorterm-kiosk-bench-") as folder:
         url = prepare_store(args, config, Path(folder))
-        result = asyncio.run(run(url, config, terminal=args.terminal, iterations=args.iterations,
-                                 size=(width, height), writers=args.writers, interval=args.writer_interval))
+        result = asyncio.run(
+            run(
+                url,
+                config,
+                terminal=args.terminal,
+                iterations=args.iterations,
+                size=(width, height),
+                writers=args.writers,
+                interval=args.writer_interval,
+            )
+        )
     report(result)
     return 0
 
@@ -71,8 +80,10 @@ def prepare_store(args, config: Config, folder: Path) -> str:
         store, _ = init_store(url)
         summary = build_demo(store, config, jobs=args.demo_jobs)
         store.close()
-        print(f"No --db given: built a demo store with {summary.jobs} jobs and {summary.events} entries "
-              f"(not the 20,000-job store of DESIGN.md §7)")
+        print(
+            f"No --db given: built a demo store with {summary.jobs} jobs and {summary.events} entries "
+            f"(not the 20,000-job store of DESIGN.md §7)"
+        )
         return url
     path = sqlite_path_from_url(args.db)
     if path is None or args.in_place:
@@ -103,8 +114,9 @@ def _writer(url: str, config_path: str, jobs: list[str], badge: str, interval: f
     store.close()
 
 
-async def run(url: str, config: Config, *, terminal: str, iterations: int, size: tuple[int, int],
-              writers: int, interval: float) -> dict:
+async def run(
+    url: str, config: Config, *, terminal: str, iterations: int, size: tuple[int, int], writers: int, interval: float
+) -> dict:
     from textual import events
 
     from floorterm.screens.app import FloortermApp
@@ -120,7 +132,8 @@ async def run(url: str, config: Config, *, terminal: str, iterations: int, size:
         step = queries.job_card(job.number).step(stage)
         if "on hold" not in job.flags and step.pending >= 1:
             (roomy if step.pending >= 3 and step.open_delay is None and len(roomy) < 3 else candidates).append(
-                job.number)
+                job.number
+            )
     found = time.perf_counter() - started
     operators = queries.operators()
     badge = next(o.badge for o in operators if o.role in ("operator", "supervisor"))
@@ -129,13 +142,20 @@ async def run(url: str, config: Config, *, terminal: str, iterations: int, size:
     if len(jobs) < iterations:
         print(f"Only {len(jobs)} open jobs have work at {stage}: measuring {len(jobs)} iterations")
     others = [j.number for j in queries.list_jobs(limit=500)] or jobs
-    print(f"Store: {jobs_count} jobs, {events_count} entries; {len(candidates) + len(roomy)} jobs with work pending at {stage} "
-          f"(found in {found:.1f} s); kiosk {terminal} at {size[0]}x{size[1]}, badge {badge}", flush=True)
+    print(
+        f"Store: {jobs_count} jobs, {events_count} entries; "
+        f"{len(candidates) + len(roomy)} jobs with work pending at {stage} "
+        f"(found in {found:.1f} s); kiosk {terminal} at {size[0]}x{size[1]}, badge {badge}",
+        flush=True,
+    )
 
     stop = multiprocessing.get_context("spawn").Event()
-    procs = [multiprocessing.get_context("spawn").Process(
-        target=_writer, args=(url, str(config.path), others, boss, interval, stop), daemon=True)
-        for _ in range(writers)]
+    procs = [
+        multiprocessing.get_context("spawn").Process(
+            target=_writer, args=(url, str(config.path), others, boss, interval, stop), daemon=True
+        )
+        for _ in range(writers)
+    ]
     for proc in procs:
         proc.start()
 
@@ -192,9 +212,17 @@ async def run(url: str, config: Config, *, terminal: str, iterations: int, size:
         for proc in procs:
             proc.join(10)
         store.close()
-    return {"jobs": jobs_count, "events": events_count, "terminal": terminal, "size": size, "writers": writers,
-            "interval": interval, "card": percentiles(card_times), "confirm": percentiles(confirm_times),
-            "keys": keys}
+    return {
+        "jobs": jobs_count,
+        "events": events_count,
+        "terminal": terminal,
+        "size": size,
+        "writers": writers,
+        "interval": interval,
+        "card": percentiles(card_times),
+        "confirm": percentiles(confirm_times),
+        "keys": keys,
+    }
 
 
 async def count_paths(screen, send, until, jobs: list[str]) -> dict[str, int]:
@@ -230,13 +258,20 @@ def _key_name(name: str) -> str:
 
 def report(result: dict) -> None:
     print()
-    load = (f"{result['writers']} other terminals each writing every ~{result['interval']} s"
-            if result["writers"] else "no other writers")
-    print(f"Kiosk {result['terminal']} at {result['size'][0]}x{result['size'][1]}, "
-          f"{result['jobs']} jobs / {result['events']} entries, {load}")
+    load = (
+        f"{result['writers']} other terminals each writing every ~{result['interval']} s"
+        if result["writers"]
+        else "no other writers"
+    )
+    print(
+        f"Kiosk {result['terminal']} at {result['size'][0]}x{result['size'][1]}, "
+        f"{result['jobs']} jobs / {result['events']} entries, {load}"
+    )
     print(f"{'what':<44}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
-    for key, label in (("card", "Enter of a job-number scan → card on screen"),
-                       ("confirm", "Enter on a quantity → confirmation shown")):
+    for key, label in (
+        ("card", "Enter of a job-number scan → card on screen"),
+        ("confirm", "Enter on a quantity → confirmation shown"),
+    ):
         stats = result[key]
         print(f"{label:<44}{stats['calls']:>5}{_ms(stats['p50'])}{_ms(stats['p95'])}{_ms(stats['max'])}")
     if result["keys"]:

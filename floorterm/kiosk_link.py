@@ -58,10 +58,20 @@ class SyncReport:
 class KioskLink:
     """The kiosk's reads and writes, online or from its offline copy and outbox."""
 
-    def __init__(self, store: Store, ledger: Ledger, queries: Queries, config: Config, terminal: str, *,
-                 clock: Callable[[], dt.datetime], outbox_file: Path | None = None,
-                 write_deadline: float | None = None, replay_deadline: float | None = None,
-                 refresh_seconds: float = SNAPSHOT_REFRESH_SECONDS):
+    def __init__(
+        self,
+        store: Store,
+        ledger: Ledger,
+        queries: Queries,
+        config: Config,
+        terminal: str,
+        *,
+        clock: Callable[[], dt.datetime],
+        outbox_file: Path | None = None,
+        write_deadline: float | None = None,
+        replay_deadline: float | None = None,
+        refresh_seconds: float = SNAPSHOT_REFRESH_SECONDS,
+    ):
         self.store, self.ledger, self.queries, self.config = store, ledger, queries, config
         self.terminal = terminal
         self.clock = clock
@@ -111,8 +121,7 @@ class KioskLink:
         return offline()
 
     def operator(self, badge: str) -> OperatorView | None:
-        return self._read(lambda: self.queries.operator(badge),
-                          lambda: self._copy().operator(badge))
+        return self._read(lambda: self.queries.operator(badge), lambda: self._copy().operator(badge))
 
     def job_card(self, number: str) -> JobCard:
         """The job card; offline from the copy (DomainError in words when the job is not in it)."""
@@ -123,6 +132,7 @@ class KioskLink:
 
     def find_jobs(self, text: str, *, stages: tuple[str, ...] | None = None) -> list:
         """Open jobs whose number contains `text` (JobSummary online, JobCard from the copy)."""
+
         def from_copy():
             if self.snapshot is None:
                 return []
@@ -134,11 +144,18 @@ class KioskLink:
     def recent(self, badge: str, limit: int = 5) -> list[tuple[dt.datetime, str, str, str]]:
         """This operator's latest entries here, newest first: (time, job, words, mark) where mark
         is "" (saved), "VOIDED", "QUEUED" (waiting in the outbox) or "REFUSED" (on replay)."""
-        kept = [(e.client_time, e.job or "", e.words, "QUEUED" if e.status == "waiting" else "REFUSED")
-                for e in self.outbox.entries() if e.badge == badge and e.status in ("waiting", "refused")]
-        saved = self._read(lambda: [(r.committed_at, r.job, r.words, "VOIDED" if r.voided else "")
-                                    for r in self.queries.recent_entries(self.terminal, badge, limit)],
-                           lambda: [])
+        kept = [
+            (e.client_time, e.job or "", e.words, "QUEUED" if e.status == "waiting" else "REFUSED")
+            for e in self.outbox.entries()
+            if e.badge == badge and e.status in ("waiting", "refused")
+        ]
+        saved = self._read(
+            lambda: [
+                (r.committed_at, r.job, r.words, "VOIDED" if r.voided else "")
+                for r in self.queries.recent_entries(self.terminal, badge, limit)
+            ],
+            lambda: [],
+        )
         return sorted(kept + saved, key=lambda row: row[0], reverse=True)[:limit]
 
     def last_entry(self, badge: str):
@@ -156,8 +173,10 @@ class KioskLink:
 
     def _copy(self) -> KioskSnapshot:
         if self.snapshot is None:
-            raise StoreError("The store cannot be reached and this terminal has no offline copy yet: "
-                             "nothing can be looked up until it answers")
+            raise StoreError(
+                "The store cannot be reached and this terminal has no offline copy yet: "
+                "nothing can be looked up until it answers"
+            )
         return self.snapshot
 
     # -- writes -------------------------------------------------------------------------------
@@ -167,17 +186,23 @@ class KioskLink:
         waiting, _ = self.outbox.counts()
         if not self.offline and waiting == 0:
             try:
-                receipt = self.ledger.record(kind, job, actor=actor, uuid=uuid, deadline=self.write_deadline,
-                                             **fields)
+                receipt = self.ledger.record(kind, job, actor=actor, uuid=uuid, deadline=self.write_deadline, **fields)
             except STORE_AWAY as exc:
                 self._went_away(exc)
             else:
                 self._follow(kind, job, actor, uuid, fields)
                 return receipt
-        entry = QueuedEntry(kind=kind, job=job, badge=actor.badge, terminal=actor.terminal or self.terminal,
-                            login_user=actor.login_user, uuid=uuid, words=words,
-                            client_time=fields.pop("client_time", None) or self.clock(),
-                            **{k: v for k, v in fields.items() if v is not None})
+        entry = QueuedEntry(
+            kind=kind,
+            job=job,
+            badge=actor.badge,
+            terminal=actor.terminal or self.terminal,
+            login_user=actor.login_user,
+            uuid=uuid,
+            words=words,
+            client_time=fields.pop("client_time", None) or self.clock(),
+            **{k: v for k, v in fields.items() if v is not None},
+        )
         if self.snapshot is not None and job in self.snapshot.jobs:
             self.snapshot.check(entry)  # refused as the ledger would: nothing is queued
         stored = self.outbox.queue(entry)
@@ -194,8 +219,14 @@ class KioskLink:
         """Keep the offline copy in step with this terminal's own saved entries."""
         if self.snapshot is None or job not in self.snapshot.jobs:
             return
-        entry = QueuedEntry(kind=kind, job=job, badge=actor.badge, terminal=actor.terminal or self.terminal,
-                            uuid=uuid, **{k: v for k, v in fields.items() if v is not None and k != "client_time"})
+        entry = QueuedEntry(
+            kind=kind,
+            job=job,
+            badge=actor.badge,
+            terminal=actor.terminal or self.terminal,
+            uuid=uuid,
+            **{k: v for k, v in fields.items() if v is not None and k != "client_time"},
+        )
         try:
             self.snapshot.apply(entry)
         except (DomainError, InputError):
@@ -217,8 +248,7 @@ class KioskLink:
                 return self._report(SyncReport(offline=True, error=self.away_reason))
             self.offline = False
         report = self._replay()
-        out = SyncReport(saved=len(report.saved), refused=report.refused, offline=report.offline,
-                         error=report.error)
+        out = SyncReport(saved=len(report.saved), refused=report.refused, offline=report.offline, error=report.error)
         due = time.monotonic() - self._refreshed_at >= self.refresh_seconds
         if not self.offline and (refresh or due or report.saved or report.refused or self.snapshot is None):
             try:

@@ -92,19 +92,38 @@ QUIET_MODULES = 10  # Code 128 needs a quiet zone of at least 10 X on either sid
 # (work and pack steps: "work"; QC: "qc"; the dispatch step: "dispatch"); a stores terminal
 # gets "stores".  The actions stay within floorterm.ledger.ROLE_KINDS for the role that
 # works there (operator / qc / stores).  Board terminals record nothing: no sheet.
-_COMMON = (("NOTE", "Add a note"), ("UNDO", "Undo my last entry"), ("CANCEL", "Cancel / back"),
-           ("ENTER", "OK / confirm"), ("SIGNOUT", "Sign out"))
+_COMMON = (
+    ("NOTE", "Add a note"),
+    ("UNDO", "Undo my last entry"),
+    ("CANCEL", "Cancel / back"),
+    ("ENTER", "OK / confirm"),
+    ("SIGNOUT", "Sign out"),
+)
 _SCRAP = ("SCRAP", "Scrap (when asked: rework or scrap)")
 _DELAY = (("DELAY", "Delay: work is held up"), ("RESUME", "Resume after a delay"))
 MODE_SHEETS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
     "work": (
-        (("START", "Start work"), ("COMPLETE", "Complete: quantity done"), ("REJECT", "Reject: quantity rejected"),
-         ("REWORK", "Rework or scrap rejected parts"), _SCRAP, *_DELAY, *_COMMON),
+        (
+            ("START", "Start work"),
+            ("COMPLETE", "Complete: quantity done"),
+            ("REJECT", "Reject: quantity rejected"),
+            ("REWORK", "Rework or scrap rejected parts"),
+            _SCRAP,
+            *_DELAY,
+            *_COMMON,
+        ),
         ("reject", "scrap", "delay"),
     ),
     "qc": (
-        (("START", "Start inspection"), ("PASS", "Pass: quantity passed"), ("FAIL", "Fail: quantity failed"),
-         ("REWORK", "Rework or scrap failed parts"), _SCRAP, *_DELAY, *_COMMON),
+        (
+            ("START", "Start inspection"),
+            ("PASS", "Pass: quantity passed"),
+            ("FAIL", "Fail: quantity failed"),
+            ("REWORK", "Rework or scrap failed parts"),
+            _SCRAP,
+            *_DELAY,
+            *_COMMON,
+        ),
         ("qc_fail", "scrap", "delay"),
     ),
     "dispatch": (
@@ -116,8 +135,13 @@ MODE_SHEETS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
         ("material_scrap",),
     ),
 }
-REASON_TITLES = {"reject": "Reject reasons", "qc_fail": "QC fail reasons", "scrap": "Scrap reasons",
-                 "delay": "Delay reasons", "material_scrap": "Material scrap reasons"}
+REASON_TITLES = {
+    "reject": "Reject reasons",
+    "qc_fail": "QC fail reasons",
+    "scrap": "Scrap reasons",
+    "delay": "Delay reasons",
+    "material_scrap": "Material scrap reasons",
+}
 SHEET_TERMINAL_KINDS = ("kiosk", "qc", "stores")
 
 
@@ -135,8 +159,12 @@ def terminal_modes(config: Config, terminal: Terminal) -> list[str]:
 
 
 ROLE_WORDS = {
-    "operator": "Operator", "qc": "QC inspector", "stores": "Stores", "supervisor": "Supervisor",
-    "planner": "Planner", "viewer": "Viewer",
+    "operator": "Operator",
+    "qc": "QC inspector",
+    "stores": "Stores",
+    "supervisor": "Supervisor",
+    "planner": "Planner",
+    "viewer": "Viewer",
 }
 
 QUANTITIES = range(1, 11)
@@ -179,8 +207,16 @@ def _dot(dpi: int) -> float:
     return 25.4 / dpi
 
 
-def fit_barcode(text: str, max_width: float, *, module: tuple[float, float], height: float, what: str,
-                where: str, dpi: int = DEFAULT_DPI) -> Barcode:
+def fit_barcode(
+    text: str,
+    max_width: float,
+    *,
+    module: tuple[float, float],
+    height: float,
+    what: str,
+    where: str,
+    dpi: int = DEFAULT_DPI,
+) -> Barcode:
     """The barcode for ``text`` at the widest bars up to the preferred width that fit
     ``max_width`` mm; InputError naming ``what`` if even the smallest allowed bars do not fit.
 
@@ -212,10 +248,22 @@ def barcode_svg(bc: Barcode, *, x: float | None = None, y: float | None = None) 
     from barcode import Code128
     from barcode.writer import SVGWriter
 
-    raw = Code128(bc.text, writer=SVGWriter()).render({
-        "module_width": bc.module, "module_height": bc.height, "quiet_zone": bc.quiet, "write_text": False,
-        "margin_top": 0, "margin_bottom": 0, "compress": True, "with_doctype": False,
-    }).decode("utf-8")
+    raw = (
+        Code128(bc.text, writer=SVGWriter())
+        .render(
+            {
+                "module_width": bc.module,
+                "module_height": bc.height,
+                "quiet_zone": bc.quiet,
+                "write_text": False,
+                "margin_top": 0,
+                "margin_bottom": 0,
+                "compress": True,
+                "with_doctype": False,
+            }
+        )
+        .decode("utf-8")
+    )
     svg = _SVG_COMMENT.sub("", _SVG_HEAD.sub(r"\1", raw, count=1))
     label = f'role="img" aria-label="barcode {_esc(bc.text)}"'
     where = "" if x is None else f'x="{x:.3f}mm" y="{y:.3f}mm" '
@@ -231,10 +279,16 @@ def barcode_image(bc: Barcode, dpi: int):
     # ImageWriter works in mm and converts with dpi; at dpi 25.4 one "mm" is one pixel, so
     # giving sizes in pixels makes every bar a whole number of pixels (no rounding seams).
     writer = ImageWriter(format="PNG", mode="L", dpi=25.4)
-    return Code128(bc.text, writer=writer).render({
-        "module_width": module_px, "module_height": round(bc.height / _dot(dpi)),
-        "quiet_zone": QUIET_MODULES * module_px, "write_text": False, "margin_top": 0, "margin_bottom": 0,
-    })
+    return Code128(bc.text, writer=writer).render(
+        {
+            "module_width": module_px,
+            "module_height": round(bc.height / _dot(dpi)),
+            "quiet_zone": QUIET_MODULES * module_px,
+            "write_text": False,
+            "margin_top": 0,
+            "margin_bottom": 0,
+        }
+    )
 
 
 # --------------------------------------------------------------------------- content
@@ -288,16 +342,24 @@ def _card_content(queries: Queries, number: str, size: PageSize, dpi: int) -> Ca
     bar_height = 15.0 if size.small else 25.0
     # A4 and letter fit any valid job number (32 characters); a label may not.
     where = f"{size.name} (print it on a4 or letter)" if size.small else size.name
-    bc = fit_barcode(parse_job_number(card.number), size.inner_width, module=CARD_MODULE, height=bar_height,
-                     what=f"Job {card.number}", where=where, dpi=dpi)
+    bc = fit_barcode(
+        parse_job_number(card.number),
+        size.inner_width,
+        module=CARD_MODULE,
+        height=bar_height,
+        what=f"Job {card.number}",
+        where=where,
+        dpi=dpi,
+    )
     printed = to_plant(card.as_of, config.tz).strftime("%Y-%m-%d %H:%M")
     return CardContent(card, config.plant_name, printed, bc)
 
 
 def _badge_content(op: OperatorView, dpi: int) -> Badge:
     text = encode_badge(op.badge)
-    bc = fit_barcode(text, BADGE_W - 8, module=BADGE_MODULE, height=12.0, what=f"Badge {op.badge}",
-                     where="a badge card", dpi=dpi)
+    bc = fit_barcode(
+        text, BADGE_W - 8, module=BADGE_MODULE, height=12.0, what=f"Badge {op.badge}", where="a badge card", dpi=dpi
+    )
     return Badge(op.name, ROLE_WORDS.get(op.role, op.role), op.badge, bc)
 
 
@@ -309,8 +371,18 @@ def _group(title: str, entries: list[tuple[str, str]], size: PageSize, dpi: int)
     columns = next((n for n in (4, 3, 2) if widest * full <= (inner - (n - 1) * COLUMN_GAP) / n), 1)
     cell = (inner - (columns - 1) * COLUMN_GAP) / columns
     items = tuple(
-        Command(words, fit_barcode(text, cell, module=COMMAND_MODULE, height=CMD_BAR_HEIGHT,
-                                   what=f"Command {text} ({words})", where=size.name, dpi=dpi))
+        Command(
+            words,
+            fit_barcode(
+                text,
+                cell,
+                module=COMMAND_MODULE,
+                height=CMD_BAR_HEIGHT,
+                what=f"Command {text} ({words})",
+                where=size.name,
+                dpi=dpi,
+            ),
+        )
         for words, text in entries
     )
     return CommandGroup(title, columns, items)
@@ -444,10 +516,17 @@ body.small .cmd .words { font-size: 9pt; }
 def _html_document(title: str, size: PageSize, body: str, *, badge_cols: int = 2) -> str:
     page = "A4" if size.name == "a4" else "letter" if size.name == "letter" else f"{size.width:g}mm {size.height:g}mm"
     css = _CSS % {
-        "page": page, "margin": f"{size.margin:g}", "width": f"{size.width:g}", "height": f"{size.height:g}",
+        "page": page,
+        "margin": f"{size.margin:g}",
+        "width": f"{size.width:g}",
+        "height": f"{size.height:g}",
         "number": 22 if size.small else 30,
-        "row": 7 if size.small else 9, "gap": f"{COLUMN_GAP:g}", "badge_cols": badge_cols,
-        "bw": f"{BADGE_W:g}", "bh": f"{BADGE_H:g}", "bgap": f"{BADGE_GAP:g}",
+        "row": 7 if size.small else 9,
+        "gap": f"{COLUMN_GAP:g}",
+        "badge_cols": badge_cols,
+        "bw": f"{BADGE_W:g}",
+        "bh": f"{BADGE_H:g}",
+        "bgap": f"{BADGE_GAP:g}",
     }
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -491,7 +570,8 @@ def _card_html(c: CardContent) -> str:
     material_part = (
         "<h2>Material</h2>\n<table class=\"grid material\"><thead><tr><th>Item</th><th>Description</th>"
         f"<th>Required</th></tr></thead><tbody>{material}</tbody></table>\n"
-        if card.material else "<h2>Material</h2>\n<p class=\"muted\">No material list.</p>\n"
+        if card.material
+        else "<h2>Material</h2>\n<p class=\"muted\">No material list.</p>\n"
     )
     notes = f"<div class=\"box notes\"><b>Notes</b>{_esc(card.notes)}</div>\n" if card.notes else ""
     inspection = _esc(card.inspection or "no special requirement")
@@ -527,8 +607,10 @@ def _commands_html(sheet: CommandSheet) -> str:
         parts.append(f"<div class=\"cmds\" style=\"grid-template-columns: repeat({group.columns}, 1fr)\">\n")
         for item in group.items:
             note = f"<div class=\"note\">{_esc(item.barcode.text)}</div>"
-            parts.append(f"<div class=\"cmd\"><div class=\"words\">{_esc(item.words)}</div>"
-                         f"{barcode_svg(item.barcode)}{note}</div>\n")
+            parts.append(
+                f"<div class=\"cmd\"><div class=\"words\">{_esc(item.words)}</div>"
+                f"{barcode_svg(item.barcode)}{note}</div>\n"
+            )
         parts.append("</div>\n")
     parts.append("</section>\n")
     return "".join(parts)
@@ -549,7 +631,7 @@ def _badges_html(badges: list[Badge], plant: str, size: PageSize) -> str:
             f"<div class=\"badge\"><div class=\"plant\">{_esc(plant)}</div>"
             f"<div class=\"name\">{_esc(b.name)}</div><div class=\"role\">{_esc(b.role)}</div>"
             f"{barcode_svg(b.barcode)}<div class=\"code\">{_esc(b.badge)}</div></div>"
-            for b in badges[start:start + per_page]
+            for b in badges[start : start + per_page]
         )
         pages.append(f"<section class=\"page badges-page\"><div class=\"badges\">{cells}</div></section>\n")
     return "".join(pages)
@@ -565,8 +647,9 @@ class _SvgPage:
         self.size = size
         self.parts: list[str] = []
 
-    def text(self, x: float, y: float, s: str, size: float, *, bold: bool = False, anchor: str = "start",
-             grey: bool = False) -> None:
+    def text(
+        self, x: float, y: float, s: str, size: float, *, bold: bool = False, anchor: str = "start", grey: bool = False
+    ) -> None:
         weight = "font-weight:bold;" if bold else ""
         fill = "#444" if grey else "#000"
         self.parts.append(
@@ -574,8 +657,9 @@ class _SvgPage:
             f'text-anchor:{anchor}">{_esc(s)}</text>'
         )
 
-    def rect(self, x: float, y: float, w: float, h: float, *, line: float = 0.3, dashed: bool = False,
-             shaded: bool = False) -> None:
+    def rect(
+        self, x: float, y: float, w: float, h: float, *, line: float = 0.3, dashed: bool = False, shaded: bool = False
+    ) -> None:
         dash = "stroke-dasharray:1.5mm,1mm;" if dashed else ""
         stroke = f"stroke:#000;stroke-width:{line:.2f}mm;{dash}" if line else ""
         colour = "#e6e6e6" if shaded else "none"
@@ -628,17 +712,20 @@ class _PngPage:
             self._fonts[px] = self._font_module.truetype(self._font_path, px)
         return self._fonts[px]
 
-    def text(self, x: float, y: float, s: str, size: float, *, bold: bool = False, anchor: str = "start",
-             grey: bool = False) -> None:
+    def text(
+        self, x: float, y: float, s: str, size: float, *, bold: bool = False, anchor: str = "start", grey: bool = False
+    ) -> None:
         font = self._font(size)
         stroke = max(1, self.px(size) // 22) if bold else 0
         fill = 70 if grey else 0
         where = {"start": "ls", "middle": "ms", "end": "rs"}[anchor]
-        self.draw.text((self.px(x), self.px(y)), s, font=font, fill=fill, anchor=where, stroke_width=stroke,
-                       stroke_fill=fill)
+        self.draw.text(
+            (self.px(x), self.px(y)), s, font=font, fill=fill, anchor=where, stroke_width=stroke, stroke_fill=fill
+        )
 
-    def rect(self, x: float, y: float, w: float, h: float, *, line: float = 0.3, dashed: bool = False,
-             shaded: bool = False) -> None:
+    def rect(
+        self, x: float, y: float, w: float, h: float, *, line: float = 0.3, dashed: bool = False, shaded: bool = False
+    ) -> None:
         box = (self.px(x), self.px(y), self.px(x + w), self.px(y + h))
         if shaded:
             self.draw.rectangle(box, fill=230)
@@ -762,8 +849,9 @@ def _draw_card(c: CardContent, size: PageSize, new_page: Callable[[], object]) -
             y += text_size * 1.35
             if k == 0:
                 page.text(x0 + 2.5, y - 0.35 * text_size, lead.strip(), text_size, bold=True)
-                page.text(x0 + 2.5 + len(lead) * MONO_ADVANCE * text_size, y - 0.35 * text_size, line[len(lead):],
-                          text_size)
+                page.text(
+                    x0 + 2.5 + len(lead) * MONO_ADVANCE * text_size, y - 0.35 * text_size, line[len(lead) :], text_size
+                )
             else:
                 page.text(x0 + 2.5, y - 0.35 * text_size, line, text_size)
         pages.y += height + 2
@@ -829,8 +917,13 @@ def _draw_card(c: CardContent, size: PageSize, new_page: Callable[[], object]) -
     section("Routing", widths, step_h)
     for s in card.steps:
         stage = f"{s.stage} {s.name}"
-        cells = [(stage, s.work_centre if step_h >= 9 else "", False), (str(card.qty), "", True),
-                 ("", "", False), ("", "", False), ("", "", False)]
+        cells = [
+            (stage, s.work_centre if step_h >= 9 else "", False),
+            (str(card.qty), "", True),
+            ("", "", False),
+            ("", "", False),
+            ("", "", False),
+        ]
         if not small:
             cells.insert(0, (str(s.seq), "", True))
         row(widths, cells, step_h)
@@ -842,8 +935,9 @@ def _draw_card(c: CardContent, size: PageSize, new_page: Callable[[], object]) -
         section("Material", mat_cols, mat_h)
         for line in card.material:
             desc = line.description + (f" (substitute for {line.substitute_for})" if line.substitute_for else "")
-            row(mat_cols, [(line.item, "", False), (desc, "", False), (f"{line.required} {line.unit}", "", True)],
-                mat_h)
+            row(
+                mat_cols, [(line.item, "", False), (desc, "", False), (f"{line.required} {line.unit}", "", True)], mat_h
+            )
     else:
         pages.need(10)
         pages.y += 6
@@ -888,7 +982,7 @@ def _draw_commands(sheet: CommandSheet, size: PageSize, new_page: Callable[[], o
         for start in range(0, len(group.items), group.columns):
             pages.need(item_h)
             page = pages.page
-            for k, item in enumerate(group.items[start:start + group.columns]):
+            for k, item in enumerate(group.items[start : start + group.columns]):
                 x = x0 + k * (cell + COLUMN_GAP)
                 y = pages.y
                 for line in _wrap(item.words, cell, words_size, 2):
@@ -917,10 +1011,11 @@ def _draw_badges(badges: list[Badge], plant: str, size: PageSize, new_page: Call
     pages = []
     for start in range(0, len(badges), per_page):
         page = new_page()
-        for k, b in enumerate(badges[start:start + per_page]):
+        for k, b in enumerate(badges[start : start + per_page]):
             r, col = divmod(k, cols)
-            _draw_badge(page, size.margin + col * (BADGE_W + BADGE_GAP), size.margin + r * (BADGE_H + BADGE_GAP), b,
-                        plant)
+            _draw_badge(
+                page, size.margin + col * (BADGE_W + BADGE_GAP), size.margin + r * (BADGE_H + BADGE_GAP), b, plant
+            )
         pages.append(page)
     return pages
 
@@ -977,8 +1072,9 @@ class _NothingWritten:
 # --------------------------------------------------------------------------- public API
 
 
-def select_jobs(queries: Queries, jobs: Sequence[str] = (), *, all_released: bool = False,
-                status: str | None = None) -> list[str]:
+def select_jobs(
+    queries: Queries, jobs: Sequence[str] = (), *, all_released: bool = False, status: str | None = None
+) -> list[str]:
     """Job numbers to print: ``jobs`` as given, then (without repeats) every open job that has
     been released (``all_released``, any status but planned) and every job with ``status``."""
     chosen: list[str] = []
@@ -994,8 +1090,16 @@ def select_jobs(queries: Queries, jobs: Sequence[str] = (), *, all_released: boo
     return chosen
 
 
-def print_cards(queries: Queries, jobs: Sequence[str], out: str | os.PathLike[str], *, fmt: str = "html",
-                size: str = "a4", one_file: bool = False, dpi: int = DEFAULT_DPI) -> list[Path]:
+def print_cards(
+    queries: Queries,
+    jobs: Sequence[str],
+    out: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    size: str = "a4",
+    one_file: bool = False,
+    dpi: int = DEFAULT_DPI,
+) -> list[Path]:
     """Write a job card per job into ``out``; returns the files written.
 
     HTML: ``card-<JOB>.html`` per job, or with ``one_file`` all of them in ``cards.html`` (one
@@ -1026,8 +1130,15 @@ def print_cards(queries: Queries, jobs: Sequence[str], out: str | os.PathLike[st
     return _write_files(out, files)
 
 
-def print_badges(queries: Queries, out: str | os.PathLike[str], *, fmt: str = "html", size: str = "a4",
-                 badges: Sequence[str] = (), dpi: int = DEFAULT_DPI) -> list[Path]:
+def print_badges(
+    queries: Queries,
+    out: str | os.PathLike[str],
+    *,
+    fmt: str = "html",
+    size: str = "a4",
+    badges: Sequence[str] = (),
+    dpi: int = DEFAULT_DPI,
+) -> list[Path]:
     """Write a badge per active operator (or only ``badges``) into ``out``.
 
     HTML: ``badges.html``, badge cards (85.6 x 54 mm) in a grid, cut lines dashed.
@@ -1057,8 +1168,15 @@ def print_badges(queries: Queries, out: str | os.PathLike[str], *, fmt: str = "h
     return _write_files(out, files)
 
 
-def print_commands(config: Config, out: str | os.PathLike[str], *, terminal: str | None = None,
-                   fmt: str = "html", size: str = "a4", dpi: int = DEFAULT_DPI) -> list[Path]:
+def print_commands(
+    config: Config,
+    out: str | os.PathLike[str],
+    *,
+    terminal: str | None = None,
+    fmt: str = "html",
+    size: str = "a4",
+    dpi: int = DEFAULT_DPI,
+) -> list[Path]:
     """Write the command sheet of ``terminal`` (default: every terminal that records) into ``out``.
 
     One sheet per terminal: ``commands-<ID>.html`` (SVG/PNG: per page, ``commands-<ID>~2.png``).
@@ -1075,7 +1193,8 @@ def print_commands(config: Config, out: str | os.PathLike[str], *, terminal: str
                 raise InputError(f"Unknown terminal {code}; terminals: {known}") from None
             if chosen[0].kind not in SHEET_TERMINAL_KINDS:
                 raise InputError(
-                    f"Terminal {code} is a {chosen[0].kind}: it records nothing, so it has no command sheet")
+                    f"Terminal {code} is a {chosen[0].kind}: it records nothing, so it has no command sheet"
+                )
         else:
             chosen = [t for t in config.terminals if t.kind in SHEET_TERMINAL_KINDS]
             if not chosen:
@@ -1105,13 +1224,23 @@ def print_command(args, queries: Queries) -> list[Path]:
     size = getattr(args, "size", "a4") or "a4"
     if what == "card":
         with _NothingWritten():
-            numbers = select_jobs(queries, getattr(args, "jobs", ()) or (),
-                                  all_released=getattr(args, "all_released", False),
-                                  status=getattr(args, "status", None))
+            numbers = select_jobs(
+                queries,
+                getattr(args, "jobs", ()) or (),
+                all_released=getattr(args, "all_released", False),
+                status=getattr(args, "status", None),
+            )
             status = getattr(args, "status", None)
             if not numbers and (getattr(args, "all_released", False) or status):
-                asked = " or ".join(filter(None, ["--all-released" if getattr(args, "all_released", False) else "",
-                                                  f"--status {status!r}" if status else ""]))
+                asked = " or ".join(
+                    filter(
+                        None,
+                        [
+                            "--all-released" if getattr(args, "all_released", False) else "",
+                            f"--status {status!r}" if status else "",
+                        ],
+                    )
+                )
                 raise InputError(f"No jobs match {asked}")
         return print_cards(queries, numbers, out, fmt=fmt, size=size, one_file=getattr(args, "one_file", False))
     if what == "badges":

@@ -23,7 +23,13 @@ from floorterm.clock import utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError, InputError, PermissionDenied
 from floorterm.inputs import (
-    clean_text, hidden_character, parse_badge, parse_code, parse_job_number, parse_priority, parse_qty,
+    clean_text,
+    hidden_character,
+    parse_badge,
+    parse_code,
+    parse_job_number,
+    parse_priority,
+    parse_qty,
 )
 from floorterm.rules import Fact, JobState, MaterialState, StepState
 from floorterm.store import Store
@@ -58,12 +64,26 @@ SYSTEM_NAME = "System"  # shown as "System ($SYSTEM)" where people read who did 
 REFERENCE_MAX = 64  # characters of a delivery note / shipment reference (Event.reference)
 
 KIND_WORDS = {
-    "release": "release", "start": "start", "complete": "complete", "reject": "reject",
-    "rework": "send to rework", "scrap": "scrap", "delay": "record a delay", "resume": "resume",
-    "qc_pass": "record a QC pass", "qc_fail": "record a QC fail", "material_issue": "issue material",
-    "material_return": "return material", "material_scrap": "scrap material",
-    "material_substitute": "substitute material", "dispatch": "dispatch", "priority": "change priority",
-    "hold": "put a job on hold", "unhold": "take a job off hold", "note": "add a note", "void": "void entries",
+    "release": "release",
+    "start": "start",
+    "complete": "complete",
+    "reject": "reject",
+    "rework": "send to rework",
+    "scrap": "scrap",
+    "delay": "record a delay",
+    "resume": "resume",
+    "qc_pass": "record a QC pass",
+    "qc_fail": "record a QC fail",
+    "material_issue": "issue material",
+    "material_return": "return material",
+    "material_scrap": "scrap material",
+    "material_substitute": "substitute material",
+    "dispatch": "dispatch",
+    "priority": "change priority",
+    "hold": "put a job on hold",
+    "unhold": "take a job off hold",
+    "note": "add a note",
+    "void": "void entries",
 }
 
 
@@ -130,15 +150,29 @@ class JobSpec:
     def differences(self, job: m.Job, materials: Iterable[m.MaterialLine]) -> list[str]:
         """What differs between this spec and a stored job, one line each, values as a CSV file has them."""
         diffs = []
-        for name in ("order_ref", "customer", "product", "qty", "planned_start", "planned_end", "priority",
-                     "routing", "inspection", "notes"):
+        for name in (
+            "order_ref",
+            "customer",
+            "product",
+            "qty",
+            "planned_start",
+            "planned_end",
+            "priority",
+            "routing",
+            "inspection",
+            "notes",
+        ):
             mine = getattr(self, name)
             theirs = job.initial_priority if name == "priority" else getattr(job, name)
             if mine != theirs:
                 where = f"{self.origin}, column {name}: " if self.origin else ""
-                diffs.append(f"{where}job {self.number} is already in the store with {name} "
-                             f"{_as_written(theirs)}, not {_as_written(mine)}")
-        stored = {line.item: (line.required, line.description, line.unit) for line in materials if line.substitute_for is None}
+                diffs.append(
+                    f"{where}job {self.number} is already in the store with {name} "
+                    f"{_as_written(theirs)}, not {_as_written(mine)}"
+                )
+        stored = {
+            line.item: (line.required, line.description, line.unit) for line in materials if line.substitute_for is None
+        }
         mine = {s.item: (s.required, s.description, s.unit) for s in self.materials}
         if self.materials and stored != mine:
             where = f"{self.origin}: " if self.origin else ""
@@ -168,78 +202,232 @@ class Ledger:
 
     # -- the entries of DESIGN.md §3 ----------------------------------------------------
 
-    def release(self, job: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                client_time: dt.datetime | None = None) -> Receipt:
+    def release(
+        self,
+        job: str,
+        qty,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time: dt.datetime | None = None,
+    ) -> Receipt:
         return self.record("release", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
 
     def start(self, job: str, stage: str, *, actor: Actor, uuid: str | None = None, client_time=None) -> Receipt:
         return self.record("start", job, stage=stage, actor=actor, uuid=uuid, client_time=client_time)
 
-    def complete(self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                 client_time=None) -> Receipt:
-        return self.record("complete", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+    def complete(
+        self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "", client_time=None
+    ) -> Receipt:
+        return self.record(
+            "complete", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time
+        )
 
-    def reject(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
-               note: str = "", client_time=None) -> Receipt:
-        return self.record("reject", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def reject(
+        self,
+        job: str,
+        stage: str,
+        qty,
+        reason: str,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "reject",
+            job,
+            stage=stage,
+            qty=qty,
+            reason=reason,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def rework(self, job: str, stage: str, qty, to_stage: str | None = None, *, actor: Actor,
-               uuid: str | None = None, note: str = "", client_time=None) -> Receipt:
-        return self.record("rework", job, stage=stage, qty=qty, to_stage=to_stage, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def rework(
+        self,
+        job: str,
+        stage: str,
+        qty,
+        to_stage: str | None = None,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "rework",
+            job,
+            stage=stage,
+            qty=qty,
+            to_stage=to_stage,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def scrap(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
-              note: str = "", client_time=None) -> Receipt:
-        return self.record("scrap", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def scrap(
+        self,
+        job: str,
+        stage: str,
+        qty,
+        reason: str,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "scrap",
+            job,
+            stage=stage,
+            qty=qty,
+            reason=reason,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def delay(self, job: str, stage: str, reason: str, *, actor: Actor, uuid: str | None = None, note: str = "",
-              client_time=None) -> Receipt:
-        return self.record("delay", job, stage=stage, reason=reason, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def delay(
+        self,
+        job: str,
+        stage: str,
+        reason: str,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "delay", job, stage=stage, reason=reason, actor=actor, uuid=uuid, note=note, client_time=client_time
+        )
 
-    def resume(self, job: str, stage: str, *, actor: Actor, uuid: str | None = None, note: str = "",
-               client_time=None) -> Receipt:
+    def resume(
+        self, job: str, stage: str, *, actor: Actor, uuid: str | None = None, note: str = "", client_time=None
+    ) -> Receipt:
         return self.record("resume", job, stage=stage, actor=actor, uuid=uuid, note=note, client_time=client_time)
 
-    def qc_pass(self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                client_time=None) -> Receipt:
-        return self.record("qc_pass", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time)
+    def qc_pass(
+        self, job: str, stage: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "", client_time=None
+    ) -> Receipt:
+        return self.record(
+            "qc_pass", job, stage=stage, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time
+        )
 
-    def qc_fail(self, job: str, stage: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
-                note: str = "", client_time=None) -> Receipt:
-        return self.record("qc_fail", job, stage=stage, qty=qty, reason=reason, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def qc_fail(
+        self,
+        job: str,
+        stage: str,
+        qty,
+        reason: str,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "qc_fail",
+            job,
+            stage=stage,
+            qty=qty,
+            reason=reason,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def material_issue(self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                       client_time=None) -> Receipt:
-        return self.record("material_issue", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def material_issue(
+        self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "", client_time=None
+    ) -> Receipt:
+        return self.record(
+            "material_issue", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time
+        )
 
-    def material_return(self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                        client_time=None) -> Receipt:
-        return self.record("material_return", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note,
-                           client_time=client_time)
+    def material_return(
+        self, job: str, item: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "", client_time=None
+    ) -> Receipt:
+        return self.record(
+            "material_return", job, item=item, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time
+        )
 
-    def material_scrap(self, job: str, item: str, qty, reason: str, *, actor: Actor, uuid: str | None = None,
-                       note: str = "", client_time=None) -> Receipt:
-        return self.record("material_scrap", job, item=item, qty=qty, reason=reason, actor=actor, uuid=uuid,
-                           note=note, client_time=client_time)
+    def material_scrap(
+        self,
+        job: str,
+        item: str,
+        qty,
+        reason: str,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "material_scrap",
+            job,
+            item=item,
+            qty=qty,
+            reason=reason,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def material_substitute(self, job: str, item: str, substitute: str, qty, *, actor: Actor,
-                            uuid: str | None = None, note: str = "", client_time=None) -> Receipt:
-        return self.record("material_substitute", job, item=item, item2=substitute, qty=qty, actor=actor, uuid=uuid,
-                           note=note, client_time=client_time)
+    def material_substitute(
+        self,
+        job: str,
+        item: str,
+        substitute: str,
+        qty,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+    ) -> Receipt:
+        return self.record(
+            "material_substitute",
+            job,
+            item=item,
+            item2=substitute,
+            qty=qty,
+            actor=actor,
+            uuid=uuid,
+            note=note,
+            client_time=client_time,
+        )
 
-    def dispatch(self, job: str, qty, *, actor: Actor, uuid: str | None = None, note: str = "",
-                 client_time=None, reference: str | None = None) -> Receipt:
+    def dispatch(
+        self,
+        job: str,
+        qty,
+        *,
+        actor: Actor,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+        reference: str | None = None,
+    ) -> Receipt:
         """Ship finished units; `reference` is the delivery note or shipment number, if any."""
-        return self.record("dispatch", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time,
-                           reference=reference)
+        return self.record(
+            "dispatch", job, qty=qty, actor=actor, uuid=uuid, note=note, client_time=client_time, reference=reference
+        )
 
-    def change_priority(self, job: str, priority, *, actor: Actor, note: str, uuid: str | None = None,
-                        client_time=None) -> Receipt:
+    def change_priority(
+        self, job: str, priority, *, actor: Actor, note: str, uuid: str | None = None, client_time=None
+    ) -> Receipt:
         return self.record("priority", job, qty=priority, actor=actor, uuid=uuid, note=note, client_time=client_time)
 
     def hold(self, job: str, *, actor: Actor, note: str, uuid: str | None = None, client_time=None) -> Receipt:
@@ -248,31 +436,58 @@ class Ledger:
     def unhold(self, job: str, *, actor: Actor, note: str, uuid: str | None = None, client_time=None) -> Receipt:
         return self.record("unhold", job, actor=actor, uuid=uuid, note=note, client_time=client_time)
 
-    def add_note(self, job: str, note: str, *, actor: Actor, stage: str | None = None, uuid: str | None = None,
-                 client_time=None) -> Receipt:
+    def add_note(
+        self, job: str, note: str, *, actor: Actor, stage: str | None = None, uuid: str | None = None, client_time=None
+    ) -> Receipt:
         return self.record("note", job, stage=stage, note=note, actor=actor, uuid=uuid, client_time=client_time)
 
-    def void(self, event_uuid: str, *, actor: Actor, note: str, uuid: str | None = None,
-             client_time=None) -> Receipt:
+    def void(self, event_uuid: str, *, actor: Actor, note: str, uuid: str | None = None, client_time=None) -> Receipt:
         """Cancel an earlier entry. Supervisors and planners may void any entry; others only
         their own last entry within the void window. Refused if later entries depend on it."""
         return self.record("void", None, voids=event_uuid, note=note, actor=actor, uuid=uuid, client_time=client_time)
 
     # -- the one write path ---------------------------------------------------------------
 
-    def record(self, kind: str, job: str | None, *, actor: Actor, stage: str | None = None,
-               to_stage: str | None = None, qty=None, reason: str | None = None, item: str | None = None,
-               item2: str | None = None, note: str = "", voids: str | None = None, uuid: str | None = None,
-               client_time: dt.datetime | None = None, deadline: float | None = None,
-               reference: str | None = None) -> Receipt:
+    def record(
+        self,
+        kind: str,
+        job: str | None,
+        *,
+        actor: Actor,
+        stage: str | None = None,
+        to_stage: str | None = None,
+        qty=None,
+        reason: str | None = None,
+        item: str | None = None,
+        item2: str | None = None,
+        note: str = "",
+        voids: str | None = None,
+        uuid: str | None = None,
+        client_time: dt.datetime | None = None,
+        deadline: float | None = None,
+        reference: str | None = None,
+    ) -> Receipt:
         """Validate and write one entry of any kind; raise DomainError/InputError and write nothing if refused.
 
         `deadline`: seconds to keep trying while the store is busy or away (default: the store's).
         `reference`: a dispatch's delivery note / shipment reference (dispatch only).
         """
-        entry = self._normalise(kind, job, actor=actor, stage=stage, to_stage=to_stage, qty=qty, reason=reason,
-                                item=item, item2=item2, note=note, voids=voids, uuid=uuid, client_time=client_time,
-                                reference=reference)
+        entry = self._normalise(
+            kind,
+            job,
+            actor=actor,
+            stage=stage,
+            to_stage=to_stage,
+            qty=qty,
+            reason=reason,
+            item=item,
+            item2=item2,
+            note=note,
+            voids=voids,
+            uuid=uuid,
+            client_time=client_time,
+            reference=reference,
+        )
         try:
             return self.store.run_write(lambda: self._write(entry), deadline=deadline)
         except peewee.IntegrityError:
@@ -282,8 +497,24 @@ class Ledger:
                 raise
             return self._duplicate(existing, entry)
 
-    def _normalise(self, kind, job, *, actor, stage, to_stage, qty, reason, item, item2, note, voids, uuid,
-                   client_time, reference=None) -> "_Entry":
+    def _normalise(
+        self,
+        kind,
+        job,
+        *,
+        actor,
+        stage,
+        to_stage,
+        qty,
+        reason,
+        item,
+        item2,
+        note,
+        voids,
+        uuid,
+        client_time,
+        reference=None,
+    ) -> "_Entry":
         if kind not in rules.KINDS:
             raise InputError(f"Unknown entry kind {kind!r}; known: {', '.join(rules.KINDS)}")
         number = parse_job_number(job) if kind != "void" else None
@@ -293,8 +524,17 @@ class Ledger:
             raise InputError(f"Say at which step to {KIND_WORDS[kind]}")
         if kind == "priority":
             qty = parse_priority(qty if qty is not None else "")
-        elif kind in ("release", "complete", "reject", "rework", "scrap", "qc_pass", "qc_fail", "dispatch",
-                      *rules.MATERIAL_KINDS):
+        elif kind in (
+            "release",
+            "complete",
+            "reject",
+            "rework",
+            "scrap",
+            "qc_pass",
+            "qc_fail",
+            "dispatch",
+            *rules.MATERIAL_KINDS,
+        ):
             qty = parse_qty(qty if qty is not None else "")
         else:
             qty = 0
@@ -334,9 +574,22 @@ class Ledger:
             voids = str(voids).strip()
         badge = parse_badge(actor.badge)
         entry_uuid = _check_uuid(uuid) if uuid else new_uuid()
-        return _Entry(kind=kind, number=number, stage=stage, to_stage=to_stage, qty=qty, reason=reason, item=item,
-                      item2=item2, note=note, voids=voids, uuid=entry_uuid, reference=reference,
-                      client_time=client_time or self.clock(), actor=_cleaned(actor, badge))
+        return _Entry(
+            kind=kind,
+            number=number,
+            stage=stage,
+            to_stage=to_stage,
+            qty=qty,
+            reason=reason,
+            item=item,
+            item2=item2,
+            note=note,
+            voids=voids,
+            uuid=entry_uuid,
+            reference=reference,
+            client_time=client_time or self.clock(),
+            actor=_cleaned(actor, badge),
+        )
 
     def _check_reason(self, list_kind: str, code: str) -> None:
         reasons = self.config.reasons(list_kind)
@@ -370,8 +623,16 @@ class Ledger:
         delay_since = closing.delay_since if closing else None
         delay_reason = closing.delay_reason if closing else None
         now = self.clock()
-        fact = Fact(kind=entry.kind, at=now, stage=entry.stage, to_stage=entry.to_stage, qty=entry.qty,
-                    reason=entry.reason, item=entry.item, item2=entry.item2)
+        fact = Fact(
+            kind=entry.kind,
+            at=now,
+            stage=entry.stage,
+            to_stage=entry.to_stage,
+            qty=entry.qty,
+            reason=entry.reason,
+            item=entry.item,
+            item2=entry.item2,
+        )
         before = snapshot(state)
         rules.apply(state, fact)
         event_id = self._insert_event(entry, job, operator, now, state)
@@ -384,8 +645,9 @@ class Ledger:
             label = self._label(REASON_LISTS[entry.kind], entry.reason)
         elif delay_reason:
             label = self._label("delay", delay_reason)
-        message = rules.describe(state, fact, label, now=now, previous_priority=previous_priority,
-                                 delay_since=delay_since)
+        message = rules.describe(
+            state, fact, label, now=now, previous_priority=previous_priority, delay_since=delay_since
+        )
         return Receipt(event_id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now)
 
     def _label(self, kind: str, code: str) -> str:
@@ -436,25 +698,54 @@ class Ledger:
     def _lock_job(self, number: str) -> m.Job:
         j = m.Job
         job = self.store.locked(
-            j.select(j.id, j.number, j.qty, j.initial_priority, j.released, j.dispatched, j.priority,
-                     j.priority_changed, j.on_hold).where(j.number == number)
+            j.select(
+                j.id,
+                j.number,
+                j.qty,
+                j.initial_priority,
+                j.released,
+                j.dispatched,
+                j.priority,
+                j.priority_changed,
+                j.on_hold,
+            ).where(j.number == number)
         ).get_or_none()
         if job is None:
             raise DomainError(f"No job {number}")
         return job
 
-    def _insert_event(self, entry: "_Entry", job: m.Job, operator: m.Operator, now: dt.datetime,
-                      state: JobState | None = None, *, step_id: int | None = None, qty: int | None = None) -> int:
+    def _insert_event(
+        self,
+        entry: "_Entry",
+        job: m.Job,
+        operator: m.Operator,
+        now: dt.datetime,
+        state: JobState | None = None,
+        *,
+        step_id: int | None = None,
+        qty: int | None = None,
+    ) -> int:
         """Append the event; returns its id. `state` gives the step ids (none for a job-level entry)."""
         steps = {s.stage: s.step_id for s in state.steps} if state is not None else {}
         return m.Event.insert(
-            uuid=entry.uuid, job=job.id,
+            uuid=entry.uuid,
+            job=job.id,
             step=step_id if step_id is not None else steps.get(entry.stage),
             to_step=steps.get(entry.to_stage or entry.stage) if entry.kind == "rework" else None,
-            kind=entry.kind, qty=entry.qty if qty is None else qty, reason=entry.reason, item=entry.item,
-            item2=entry.item2, note=entry.note, operator=operator.id, terminal=entry.actor.terminal,
-            login_user=entry.actor.login_user, login_key=entry.actor.login_key,
-            client_time=entry.client_time, committed_at=now, voids=entry.voids, reference=entry.reference,
+            kind=entry.kind,
+            qty=entry.qty if qty is None else qty,
+            reason=entry.reason,
+            item=entry.item,
+            item2=entry.item2,
+            note=entry.note,
+            operator=operator.id,
+            terminal=entry.actor.terminal,
+            login_user=entry.actor.login_user,
+            login_key=entry.actor.login_key,
+            client_time=entry.client_time,
+            committed_at=now,
+            voids=entry.voids,
+            reference=entry.reference,
         ).execute()
 
     def _duplicate(self, existing: m.Event, entry: "_Entry") -> Receipt:
@@ -463,11 +754,21 @@ class Ledger:
         stage = m.JobStep.get_by_id(existing.step_id).stage if existing.step_id else None
         differs = self._differences(existing, entry, job.number, stage)
         if differs:
-            raise DomainError(f"This entry id ({entry.uuid}) was already used for a different entry "
-                              f"({'; '.join(differs)})")
+            raise DomainError(
+                f"This entry id ({entry.uuid}) was already used for a different entry ({'; '.join(differs)})"
+            )
         message = f"Saved (it had already reached the store): {describe_event(existing, self.config)}"
-        return Receipt(existing.id, existing.uuid, existing.kind, job.number, stage, existing.qty, message,
-                       existing.committed_at, duplicate=True)
+        return Receipt(
+            existing.id,
+            existing.uuid,
+            existing.kind,
+            job.number,
+            stage,
+            existing.qty,
+            message,
+            existing.committed_at,
+            duplicate=True,
+        )
 
     def _differences(self, existing: m.Event, entry: "_Entry", number: str, stage: str | None) -> list[str]:
         """How `entry` differs from what `existing` recorded, in words; empty for a retry or an offline replay."""
@@ -484,17 +785,37 @@ class Ledger:
             to_stage = None
             if existing.to_step_id:
                 to_stage = m.JobStep.select(m.JobStep.stage).where(m.JobStep.id == existing.to_step_id).scalar()
-            first.update({"job": number, "step": stage, "rework step": to_stage, "qty": existing.qty,
-                          "reason": existing.reason, "item": existing.item, "substitute": existing.item2,
-                          "reference": existing.reference})
-            again.update({"job": entry.number, "step": entry.stage,
-                          "rework step": (entry.to_stage or entry.stage) if entry.kind == "rework" else None,
-                          "qty": entry.qty, "reason": entry.reason, "item": entry.item, "substitute": entry.item2,
-                          "reference": entry.reference})
+            first.update(
+                {
+                    "job": number,
+                    "step": stage,
+                    "rework step": to_stage,
+                    "qty": existing.qty,
+                    "reason": existing.reason,
+                    "item": existing.item,
+                    "substitute": existing.item2,
+                    "reference": existing.reference,
+                }
+            )
+            again.update(
+                {
+                    "job": entry.number,
+                    "step": entry.stage,
+                    "rework step": (entry.to_stage or entry.stage) if entry.kind == "rework" else None,
+                    "qty": entry.qty,
+                    "reason": entry.reason,
+                    "item": entry.item,
+                    "substitute": entry.item2,
+                    "reference": entry.reference,
+                }
+            )
         first.update(note=existing.note, badge=badge)
         again.update(note=entry.note, badge=entry.actor.badge)
-        return [f"{name} was {_said(first[name], name)}, now {_said(again[name], name)}"
-                for name in first if first[name] != again[name]]
+        return [
+            f"{name} was {_said(first[name], name)}, now {_said(again[name], name)}"
+            for name in first
+            if first[name] != again[name]
+        ]
 
     # -- void -------------------------------------------------------------------------
 
@@ -523,9 +844,16 @@ class Ledger:
         try:
             state = replay(job, exclude={target.uuid})
         except DomainError as exc:
-            raise DomainError(f"Cannot void this entry: later entries depend on it ({exc}). Void those first.") from None
-        entry = replace(entry, number=job.number, qty=target.qty, voids=target.uuid,
-                         stage=m.JobStep.get_by_id(target.step_id).stage if target.step_id else None)
+            raise DomainError(
+                f"Cannot void this entry: later entries depend on it ({exc}). Void those first."
+            ) from None
+        entry = replace(
+            entry,
+            number=job.number,
+            qty=target.qty,
+            voids=target.uuid,
+            stage=m.JobStep.get_by_id(target.step_id).stage if target.step_id else None,
+        )
         event_id = self._insert_event(entry, job, operator, now, state, step_id=target.step_id, qty=target.qty)
         save_state(job, state, before, event_id)
         self.store.notify(event_id, job.id)
@@ -534,22 +862,31 @@ class Ledger:
 
     def _check_own_last(self, operator: m.Operator, target: m.Event, now: dt.datetime) -> None:
         window = dt.timedelta(minutes=self.config.void_window_minutes)
-        refuse = (f"You can undo only your own last entry within {self.config.void_window_minutes} minutes; "
-                  "ask a supervisor")
-        if (self.config.void_window_minutes == 0 or target.operator_id != operator.id
-                or now - target.committed_at > window):
+        refuse = (
+            f"You can undo only your own last entry within {self.config.void_window_minutes} minutes; ask a supervisor"
+        )
+        if (
+            self.config.void_window_minutes == 0
+            or target.operator_id != operator.id
+            or now - target.committed_at > window
+        ):
             raise PermissionDenied(refuse)
         voided = m.Event.select(m.Event.voids).where(m.Event.voids.is_null(False))
-        last = (m.Event.select(m.Event.id)
-                .where((m.Event.operator == operator.id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
-                .order_by(m.Event.id.desc()).limit(1).scalar())
+        last = (
+            m.Event.select(m.Event.id)
+            .where((m.Event.operator == operator.id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
+            .order_by(m.Event.id.desc())
+            .limit(1)
+            .scalar()
+        )
         if last != target.id:
             raise PermissionDenied(refuse)
 
     # -- entries a terminal queued offline that were refused on replay ------------------------
 
-    def report_replay_refusal(self, entry: "QueuedEntry", reason: str, *,
-                              deadline: float | None = None) -> m.ReplayRefusal | None:
+    def report_replay_refusal(
+        self, entry: "QueuedEntry", reason: str, *, deadline: float | None = None
+    ) -> m.ReplayRefusal | None:
         """Keep an outbox entry the ledger refused on replay, for the board; once per UUID.
 
         Reporting the same UUID again changes nothing, unless a supervisor had retried it:
@@ -566,9 +903,16 @@ class Ledger:
             if row is None:
                 # The outbox file is local and could be edited: cut to the columns' sizes.
                 return m.ReplayRefusal.create(
-                    uuid=entry.uuid, terminal=(entry.terminal or "")[:32], job=(entry.job or None) and entry.job[:32],
-                    kind=entry.kind[:24], words=words, badge=entry.badge[:24], client_time=entry.client_time,
-                    refused_at=self.clock(), reason=reason)
+                    uuid=entry.uuid,
+                    terminal=(entry.terminal or "")[:32],
+                    job=(entry.job or None) and entry.job[:32],
+                    kind=entry.kind[:24],
+                    words=words,
+                    badge=entry.badge[:24],
+                    client_time=entry.client_time,
+                    refused_at=self.clock(),
+                    reason=reason,
+                )
             if row.status == "retried":
                 row.status, row.reason, row.refused_at = "open", reason, self.clock()
                 row.resolved_by = row.resolved_at = None
@@ -577,8 +921,9 @@ class Ledger:
 
         return self.store.run_write(write, deadline=deadline)
 
-    def resolve_replay_refusal(self, uuid: str, *, actor: Actor, how: str, note: str = "",
-                               deadline: float | None = None) -> m.ReplayRefusal:
+    def resolve_replay_refusal(
+        self, uuid: str, *, actor: Actor, how: str, note: str = "", deadline: float | None = None
+    ) -> m.ReplayRefusal:
         """Close an entry refused on replay: 'retried' (sent again) or 'discarded' (given up).
 
         Discarding needs a supervisor or planner and a note; it leaves a note entry on the job
@@ -601,8 +946,10 @@ class Ledger:
             if row.status == "discarded":
                 raise DomainError(f"Entry {entry_uuid} was discarded already")
             if how == "discarded" and self._existing(entry_uuid) is not None:
-                raise DomainError(f"Entry {entry_uuid} is in the ledger after all (a later replay saved it); "
-                                  "there is nothing to discard")
+                raise DomainError(
+                    f"Entry {entry_uuid} is in the ledger after all (a later replay saved it); "
+                    "there is nothing to discard"
+                )
             if how == "discarded":
                 self._discard_note(row, self._operator(badge), Actor(badge, actor.terminal, actor.login_user), note)
             row.status, row.resolved_by, row.resolved_at, row.note = how, badge, self.clock(), note
@@ -613,16 +960,28 @@ class Ledger:
 
     def _discard_note(self, row: m.ReplayRefusal, operator: m.Operator, actor: Actor, note: str) -> None:
         if operator.role not in ANYWHERE_ROLES:
-            raise PermissionDenied(f"{operator.name} ({operator.role}) may not discard a queued entry; "
-                                   "a supervisor or planner must")
+            raise PermissionDenied(
+                f"{operator.name} ({operator.role}) may not discard a queued entry; a supervisor or planner must"
+            )
         if not row.job or not m.Job.select().where(m.Job.number == row.job).exists():
             return  # no such job to note it on: the refusal keeps the note
         text = f"Discarded queued entry from {row.terminal}: {row.words} — refused on replay: {row.reason} — {note}"
         # Named after the refused entry, so the note cannot be written twice.
-        entry = self._normalise("note", row.job, actor=actor, stage=None, to_stage=None, qty=None, reason=None,
-                                item=None, item2=None, note=_cut(text, 500), voids=None,
-                                uuid=str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"floorterm:discard:{row.uuid}")),
-                                client_time=None)
+        entry = self._normalise(
+            "note",
+            row.job,
+            actor=actor,
+            stage=None,
+            to_stage=None,
+            qty=None,
+            reason=None,
+            item=None,
+            item2=None,
+            note=_cut(text, 500),
+            voids=None,
+            uuid=str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"floorterm:discard:{row.uuid}")),
+            client_time=None,
+        )
         self._write(entry)
 
     # -- planning data: operators and jobs ---------------------------------------------------
@@ -683,8 +1042,14 @@ class Ledger:
 
         return self.store.run_write(write)
 
-    def create_jobs(self, specs: list[JobSpec], progress: Callable[[int], None] | None = None, *,
-                    actor: Actor | None = None, note: str = "") -> tuple[int, int]:
+    def create_jobs(
+        self,
+        specs: list[JobSpec],
+        progress: Callable[[int], None] | None = None,
+        *,
+        actor: Actor | None = None,
+        note: str = "",
+    ) -> tuple[int, int]:
         """Create jobs in one transaction, each with its job_created entry. Returns (created, unchanged).
 
         A job number that exists with identical data is left alone; one that exists with
@@ -736,18 +1101,21 @@ class Ledger:
         if badge != SYSTEM_BADGE:
             operator = self._operator(badge)
             if operator.role not in ANYWHERE_ROLES:
-                raise PermissionDenied(f"{operator.name} ({operator.role}) may not create jobs; "
-                                       "a planner or supervisor must")
+                raise PermissionDenied(
+                    f"{operator.name} ({operator.role}) may not create jobs; a planner or supervisor must"
+                )
             return operator
         # Disabled, and '$' is in no badge anyone can type or scan: nobody signs in as it.
-        m.Operator.insert(badge=SYSTEM_BADGE, name=SYSTEM_NAME, role="planner", active=False,
-                          created_at=self.clock()).on_conflict_ignore().execute()
+        m.Operator.insert(
+            badge=SYSTEM_BADGE, name=SYSTEM_NAME, role="planner", active=False, created_at=self.clock()
+        ).on_conflict_ignore().execute()
         return m.Operator.get(m.Operator.badge == SYSTEM_BADGE)
 
     def _check_spec(self, spec: JobSpec) -> JobSpec:
         """The spec with its number and texts cleaned; DomainError if it cannot be a job."""
         spec = replace(
-            spec, number=parse_job_number(spec.number),
+            spec,
+            number=parse_job_number(spec.number),
             order_ref=clean_text(spec.order_ref, max_len=64, field="order reference"),
             customer=clean_text(spec.customer, max_len=120, field="customer"),
             product=clean_text(spec.product, max_len=120, field="product"),
@@ -767,19 +1135,30 @@ class Ledger:
     def _insert_job(self, spec: JobSpec) -> m.Job:
         now = self.clock()
         job = m.Job.create(
-            number=spec.number, order_ref=spec.order_ref, customer=spec.customer, product=spec.product,
-            qty=spec.qty, planned_start=spec.planned_start, planned_end=spec.planned_end, routing=spec.routing,
-            initial_priority=spec.priority, priority=spec.priority, inspection=spec.inspection, notes=spec.notes,
+            number=spec.number,
+            order_ref=spec.order_ref,
+            customer=spec.customer,
+            product=spec.product,
+            qty=spec.qty,
+            planned_start=spec.planned_start,
+            planned_end=spec.planned_end,
+            routing=spec.routing,
+            initial_priority=spec.priority,
+            priority=spec.priority,
+            inspection=spec.inspection,
+            notes=spec.notes,
             created_at=now,
         )
         for seq, code in enumerate(self.config.routing(spec.routing).stages, start=1):
             stage = self.config.stage(code)
-            step = m.JobStep.create(job=job, seq=seq, stage=code, name=stage.name, kind=stage.kind,
-                                    work_centre=stage.work_centre)
+            step = m.JobStep.create(
+                job=job, seq=seq, stage=code, name=stage.name, kind=stage.kind, work_centre=stage.work_centre
+            )
             m.StepBalance.create(step=step, job=job, stage=code)
         for line in spec.materials:
-            m.MaterialLine.create(job=job, item=line.item, description=line.description, unit=line.unit,
-                                  required=line.required)
+            m.MaterialLine.create(
+                job=job, item=line.item, description=line.description, unit=line.unit, required=line.required
+            )
         return job
 
 
@@ -802,7 +1181,7 @@ class _Entry:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _said(value, name: str) -> str:
@@ -818,8 +1197,21 @@ def creation_entry(spec: JobSpec, actor: Actor, note: str, at: dt.datetime) -> _
     text = _cut(clean_text("; ".join(part for part in (where, note) if part), max_len=10_000), 500)
     # Named after the job and the moment, so a bulk import makes the same ids from the same data.
     entry_uuid = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, f"floorterm:job_created:{spec.number}:{at.isoformat()}"))
-    return _Entry(kind="job_created", number=spec.number, stage=None, to_stage=None, qty=spec.qty, reason=None,
-                  item=None, item2=None, note=text, voids=None, uuid=entry_uuid, client_time=at, actor=actor)
+    return _Entry(
+        kind="job_created",
+        number=spec.number,
+        stage=None,
+        to_stage=None,
+        qty=spec.qty,
+        reason=None,
+        item=None,
+        item2=None,
+        note=text,
+        voids=None,
+        uuid=entry_uuid,
+        client_time=at,
+        actor=actor,
+    )
 
 
 def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, operator, **fields) -> _Entry:
@@ -829,8 +1221,18 @@ def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, ope
     copy. Raises InputError/DomainError in the ledger's own words; returns the entry as cleaned.
     """
     ledger = Ledger(None, config)  # these checks never touch the store
-    given = dict(stage=None, to_stage=None, qty=None, reason=None, item=None, item2=None, note="", voids=None,
-                 uuid=None, client_time=None)
+    given = dict(
+        stage=None,
+        to_stage=None,
+        qty=None,
+        reason=None,
+        item=None,
+        item2=None,
+        note="",
+        voids=None,
+        uuid=None,
+        client_time=None,
+    )
     entry = ledger._normalise(kind, job, actor=actor, **{**given, **fields})
     ledger._authorise(entry, operator)
     return entry
@@ -838,8 +1240,12 @@ def check_entry(config: Config, kind: str, job: str | None, *, actor: Actor, ope
 
 def _cleaned(actor: Actor, badge: str) -> Actor:
     """The actor with its badge as checked and its login user and key made safe to store."""
-    return Actor(badge, actor.terminal, clean_text(actor.login_user or "", field="login user") or None,
-                 clean_text(actor.login_key or "", field="login key") or None)
+    return Actor(
+        badge,
+        actor.terminal,
+        clean_text(actor.login_user or "", field="login user") or None,
+        clean_text(actor.login_key or "", field="login key") or None,
+    )
 
 
 def _check_uuid(value: str) -> str:
@@ -859,10 +1265,36 @@ def load_state(job: m.Job, *, with_materials: bool = True) -> JobState:
 
 # Columns read into StepState (JobStep for _STEP_COLUMNS, else StepBalance) and MaterialState.
 _STEP_COLUMNS = ("seq", "stage", "name", "kind")
-_STEP_FIELDS = ("step_id", "seq", "stage", "name", "kind", "received", "completed", "rejected", "reworked", "scrapped",
-                "rework_in", "started", "waiting_since", "delay_reason", "delay_since", "delay_event_id")
-_MATERIAL_FIELDS = ("item", "required", "description", "unit", "substitute_for", "issued", "returned", "scrapped",
-                    "sub_out", "sub_in")
+_STEP_FIELDS = (
+    "step_id",
+    "seq",
+    "stage",
+    "name",
+    "kind",
+    "received",
+    "completed",
+    "rejected",
+    "reworked",
+    "scrapped",
+    "rework_in",
+    "started",
+    "waiting_since",
+    "delay_reason",
+    "delay_since",
+    "delay_event_id",
+)
+_MATERIAL_FIELDS = (
+    "item",
+    "required",
+    "description",
+    "unit",
+    "substitute_for",
+    "issued",
+    "returned",
+    "scrapped",
+    "sub_out",
+    "sub_in",
+)
 
 
 def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
@@ -875,22 +1307,40 @@ def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
     steps: dict[int, list[StepState]] = {i: [] for i in ids}
     materials: dict[int, dict[str, MaterialState]] = {i: {} for i in ids}
     s, b, ml = m.JobStep, m.StepBalance, m.MaterialLine
-    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        rows = (s.select(s.job, s.id, *(getattr(s if f in _STEP_COLUMNS else b, f) for f in _STEP_FIELDS[1:]))
-                .join(b, on=(b.step == s.id)).where(s.job.in_(chunk)).order_by(s.job, s.seq).tuples())
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        rows = (
+            s.select(s.job, s.id, *(getattr(s if f in _STEP_COLUMNS else b, f) for f in _STEP_FIELDS[1:]))
+            .join(b, on=(b.step == s.id))
+            .where(s.job.in_(chunk))
+            .order_by(s.job, s.seq)
+            .tuples()
+        )
         for job_id, *values in rows:
             steps[job_id].append(StepState(**dict(zip(_STEP_FIELDS, values))))
         if not with_materials:
             continue
-        lines = (ml.select(ml.job, *(getattr(ml, f) for f in _MATERIAL_FIELDS))
-                 .where(ml.job.in_(chunk)).order_by(ml.id).tuples())
+        lines = (
+            ml.select(ml.job, *(getattr(ml, f) for f in _MATERIAL_FIELDS))
+            .where(ml.job.in_(chunk))
+            .order_by(ml.id)
+            .tuples()
+        )
         for job_id, *values in lines:
             line = MaterialState(**dict(zip(_MATERIAL_FIELDS, values)))
             materials[job_id][line.item] = line
     return {
-        j.id: JobState(number=j.number, qty=j.qty, initial_priority=j.initial_priority, steps=steps[j.id],
-                       materials=materials[j.id], released=j.released, dispatched=j.dispatched,
-                       priority=j.priority, priority_changed=bool(j.priority_changed), on_hold=bool(j.on_hold))
+        j.id: JobState(
+            number=j.number,
+            qty=j.qty,
+            initial_priority=j.initial_priority,
+            steps=steps[j.id],
+            materials=materials[j.id],
+            released=j.released,
+            dispatched=j.dispatched,
+            priority=j.priority,
+            priority_changed=bool(j.priority_changed),
+            on_hold=bool(j.on_hold),
+        )
         for j in jobs
     }
 
@@ -904,14 +1354,20 @@ def empty_states(jobs) -> dict[int, JobState]:
     """Many jobs as created (see empty_state), read in a few queries; jobs as for load_states."""
     out = {}
     for job_id, state in load_states(jobs).items():
-        fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, step_id=s.step_id)
-                 for s in state.steps]
+        fresh = [StepState(seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, step_id=s.step_id) for s in state.steps]
         materials = {
             item: MaterialState(item=line.item, required=line.required, description=line.description, unit=line.unit)
-            for item, line in state.materials.items() if line.substitute_for is None
+            for item, line in state.materials.items()
+            if line.substitute_for is None
         }
-        out[job_id] = JobState(number=state.number, qty=state.qty, initial_priority=state.initial_priority,
-                               steps=fresh, materials=materials, priority=state.initial_priority)
+        out[job_id] = JobState(
+            number=state.number,
+            qty=state.qty,
+            initial_priority=state.initial_priority,
+            steps=fresh,
+            materials=materials,
+            priority=state.initial_priority,
+        )
     return out
 
 
@@ -919,8 +1375,11 @@ def live_events(job_id: int, exclude: set[str] = frozenset()):
     """The job's events that count: not voids, not voided, not excluded; in commit order."""
     voided = m.Event.select(m.Event.voids).where((m.Event.job == job_id) & m.Event.voids.is_null(False))
     steps = {s.id: s.stage for s in m.JobStep.select(m.JobStep.id, m.JobStep.stage).where(m.JobStep.job == job_id)}
-    query = (m.Event.select().where((m.Event.job == job_id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
-             .order_by(m.Event.id))
+    query = (
+        m.Event.select()
+        .where((m.Event.job == job_id) & (m.Event.kind != "void") & m.Event.uuid.not_in(voided))
+        .order_by(m.Event.id)
+    )
     for event in query:
         if event.uuid in exclude:
             continue
@@ -931,9 +1390,17 @@ def replay(job: m.Job, exclude: set[str] = frozenset()) -> JobState:
     """Recompute the job's balances from its ledger; raises DomainError if the history does not hold."""
     state = empty_state(job)
     for event, steps in live_events(job.id, exclude):
-        fact = Fact(kind=event.kind, at=event.committed_at, stage=steps.get(event.step_id),
-                    to_stage=steps.get(event.to_step_id), qty=event.qty, reason=event.reason, item=event.item,
-                    item2=event.item2, event_id=event.id)
+        fact = Fact(
+            kind=event.kind,
+            at=event.committed_at,
+            stage=steps.get(event.step_id),
+            to_stage=steps.get(event.to_step_id),
+            qty=event.qty,
+            reason=event.reason,
+            item=event.item,
+            item2=event.item2,
+            event_id=event.id,
+        )
         rules.apply(state, fact)
     return state
 
@@ -948,20 +1415,38 @@ def snapshot(state: JobState) -> dict:
 
 
 def _job_values(state: JobState) -> dict:
-    return dict(released=state.released, dispatched=state.dispatched, priority=state.priority,
-                priority_changed=state.priority_changed, on_hold=state.on_hold, is_open=state.is_open)
+    return dict(
+        released=state.released,
+        dispatched=state.dispatched,
+        priority=state.priority,
+        priority_changed=state.priority_changed,
+        on_hold=state.on_hold,
+        is_open=state.is_open,
+    )
 
 
 def _step_values(s: StepState) -> dict:
-    return dict(received=s.received, completed=s.completed, rejected=s.rejected, reworked=s.reworked,
-                scrapped=s.scrapped, rework_in=s.rework_in, pending=s.pending, awaiting=s.awaiting,
-                started=s.started, waiting_since=s.waiting_since, delay_reason=s.delay_reason,
-                delay_since=s.delay_since, delay_event_id=s.delay_event_id)
+    return dict(
+        received=s.received,
+        completed=s.completed,
+        rejected=s.rejected,
+        reworked=s.reworked,
+        scrapped=s.scrapped,
+        rework_in=s.rework_in,
+        pending=s.pending,
+        awaiting=s.awaiting,
+        started=s.started,
+        waiting_since=s.waiting_since,
+        delay_reason=s.delay_reason,
+        delay_since=s.delay_since,
+        delay_event_id=s.delay_event_id,
+    )
 
 
 def _material_values(line: MaterialState) -> dict:
-    return dict(issued=line.issued, returned=line.returned, scrapped=line.scrapped, sub_out=line.sub_out,
-                sub_in=line.sub_in)
+    return dict(
+        issued=line.issued, returned=line.returned, scrapped=line.scrapped, sub_out=line.sub_out, sub_in=line.sub_in
+    )
 
 
 def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) -> None:
@@ -979,17 +1464,31 @@ def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) 
             m.StepBalance.update(**new).where(m.StepBalance.step == step.step_id).execute()
     gone = [item for item in before["materials"] if item not in state.materials]
     if gone:  # a voided substitution takes its substitute line off the job
-        m.MaterialLine.delete().where((m.MaterialLine.job == job.id) & m.MaterialLine.item.in_(gone)
-                                      & m.MaterialLine.substitute_for.is_null(False)).execute()
+        m.MaterialLine.delete().where(
+            (m.MaterialLine.job == job.id)
+            & m.MaterialLine.item.in_(gone)
+            & m.MaterialLine.substitute_for.is_null(False)
+        ).execute()
     for item, line in state.materials.items():
         new = _material_values(line)
         old = before["materials"].get(item)
         if old == new:
             continue
-        if old is None and not m.MaterialLine.select().where(
-                (m.MaterialLine.job == job.id) & (m.MaterialLine.item == item)).exists():
-            m.MaterialLine.create(job=job.id, item=item, description=line.description, unit=line.unit,
-                                  required=line.required, substitute_for=line.substitute_for, **new)
+        if (
+            old is None
+            and not m.MaterialLine.select()
+            .where((m.MaterialLine.job == job.id) & (m.MaterialLine.item == item))
+            .exists()
+        ):
+            m.MaterialLine.create(
+                job=job.id,
+                item=item,
+                description=line.description,
+                unit=line.unit,
+                required=line.required,
+                substitute_for=line.substitute_for,
+                **new,
+            )
         else:
             m.MaterialLine.update(**new).where((m.MaterialLine.job == job.id) & (m.MaterialLine.item == item)).execute()
 

@@ -68,15 +68,36 @@ CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 # What makes two queued entries "the same entry" (times and words may differ on a retry).
-_SAME = ("kind", "job", "stage", "to_stage", "qty", "reason", "item", "item2", "note", "reference", "badge",
-         "terminal", "login_user")
+_SAME = (
+    "kind",
+    "job",
+    "stage",
+    "to_stage",
+    "qty",
+    "reason",
+    "item",
+    "item2",
+    "note",
+    "reference",
+    "badge",
+    "terminal",
+    "login_user",
+)
 _TIMES = ("client_time", "queued_at")
 
 # Verbs for an entry in words: "complete 5 at Welding".
 _VERBS = {
-    "qc_pass": "QC pass", "qc_fail": "QC fail", "rework": "rework", "delay": "delay",
-    "material_issue": "issue", "material_return": "return", "material_scrap": "scrap material",
-    "material_substitute": "substitute", "priority": "priority", "hold": "hold", "unhold": "unhold",
+    "qc_pass": "QC pass",
+    "qc_fail": "QC fail",
+    "rework": "rework",
+    "delay": "delay",
+    "material_issue": "issue",
+    "material_return": "return",
+    "material_scrap": "scrap material",
+    "material_substitute": "substitute",
+    "priority": "priority",
+    "hold": "hold",
+    "unhold": "unhold",
 }
 
 
@@ -90,8 +111,16 @@ def outbox_path(terminal_id: str) -> Path:
     return platformdirs.user_data_path("floorterm") / "outbox" / f"{terminal_id}.sqlite"
 
 
-def entry_words(kind: str, *, qty: int | None = None, stage: str | None = None, to_stage: str | None = None,
-                reason: str | None = None, item: str | None = None, item2: str | None = None) -> str:
+def entry_words(
+    kind: str,
+    *,
+    qty: int | None = None,
+    stage: str | None = None,
+    to_stage: str | None = None,
+    reason: str | None = None,
+    item: str | None = None,
+    item2: str | None = None,
+) -> str:
     """An entry as people read it, e.g. 'complete 5 at Welding' (pass stage and reason names or codes)."""
     parts = [_VERBS.get(kind, kind.replace("_", " "))]
     if qty and kind not in ("delay", "resume", "start", "note", "hold", "unhold"):
@@ -142,9 +171,18 @@ class QueuedEntry:
 
     def record_arguments(self) -> dict:
         """The keyword arguments of Ledger.record for this entry (after kind and job)."""
-        args = dict(actor=Actor(self.badge, self.terminal, self.login_user), stage=self.stage,
-                    to_stage=self.to_stage, qty=self.qty, reason=self.reason, item=self.item, item2=self.item2,
-                    note=self.note, uuid=self.uuid, client_time=self.client_time)
+        args = dict(
+            actor=Actor(self.badge, self.terminal, self.login_user),
+            stage=self.stage,
+            to_stage=self.to_stage,
+            qty=self.qty,
+            reason=self.reason,
+            item=self.item,
+            item2=self.item2,
+            note=self.note,
+            uuid=self.uuid,
+            client_time=self.client_time,
+        )
         if self.reference:  # only when given, so this works with a ledger that has no references
             args["reference"] = self.reference
         return args
@@ -188,8 +226,9 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         refuse_network_filesystem(path)
         try:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the outbox {path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
@@ -266,11 +305,17 @@ class Outbox:
                     raise DomainError(f"Entry id {entry.uuid} is already queued for a different entry")
                 return stored
             values = {name: getattr(entry, name) for name in _COLUMNS if name != "seq"}
-            values.update(status="waiting", refusal=None, event_id=None, resolved_by=None, reported=0,
-                          client_time=_stamp(entry.client_time), queued_at=_stamp(self.clock()))
+            values.update(
+                status="waiting",
+                refusal=None,
+                event_id=None,
+                resolved_by=None,
+                reported=0,
+                client_time=_stamp(entry.client_time),
+                queued_at=_stamp(self.clock()),
+            )
             names = ", ".join(values)
-            conn.execute(f"INSERT INTO entry ({names}) VALUES ({', '.join('?' * len(values))})",
-                         tuple(values.values()))
+            conn.execute(f"INSERT INTO entry ({names}) VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
             return _from_row(conn.execute("SELECT * FROM entry WHERE uuid = ?", (entry.uuid,)).fetchone())
 
     def _clean(self, entry: QueuedEntry) -> QueuedEntry:
@@ -288,10 +333,24 @@ class Outbox:
         terminal = entry.terminal or self.terminal
         if terminal != self.terminal:
             raise DomainError(f"This outbox belongs to terminal {self.terminal}, not {terminal}")
-        words = entry.words or entry_words(entry.kind, qty=entry.qty, stage=entry.stage, to_stage=entry.to_stage,
-                                           reason=entry.reason, item=entry.item, item2=entry.item2)
-        return replace(entry, uuid=entry_uuid, terminal=terminal, words=words, note=entry.note or "",
-                       reference=entry.reference or "", client_time=_naive_utc(entry.client_time))
+        words = entry.words or entry_words(
+            entry.kind,
+            qty=entry.qty,
+            stage=entry.stage,
+            to_stage=entry.to_stage,
+            reason=entry.reason,
+            item=entry.item,
+            item2=entry.item2,
+        )
+        return replace(
+            entry,
+            uuid=entry_uuid,
+            terminal=terminal,
+            words=words,
+            note=entry.note or "",
+            reference=entry.reference or "",
+            client_time=_naive_utc(entry.client_time),
+        )
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -314,8 +373,11 @@ class Outbox:
     def counts(self) -> tuple[int, int]:
         """(waiting, refused)."""
         with self._lock:
-            rows = dict(self.conn.execute(
-                "SELECT status, COUNT(*) FROM entry WHERE status IN ('waiting', 'refused') GROUP BY status").fetchall())
+            rows = dict(
+                self.conn.execute(
+                    "SELECT status, COUNT(*) FROM entry WHERE status IN ('waiting', 'refused') GROUP BY status"
+                ).fetchall()
+            )
         return rows.get("waiting", 0), rows.get("refused", 0)
 
     def unsynced(self) -> list[QueuedEntry]:
@@ -376,8 +438,10 @@ class Outbox:
         """Keep the kiosk's read snapshot (a KioskSnapshot) in this file, replacing the last one."""
         body = json.dumps(snapshot.to_json(), separators=(",", ":"), ensure_ascii=False)
         with self._write() as conn:
-            conn.execute("INSERT OR REPLACE INTO snapshot (id, taken_at, body) VALUES (1, ?, ?)",
-                         (_stamp(snapshot.taken_at), body))
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshot (id, taken_at, body) VALUES (1, ?, ?)",
+                (_stamp(snapshot.taken_at), body),
+            )
 
     def load_snapshot(self, config=None):
         """The last saved KioskSnapshot, or None. With the config, it also checks entries as the ledger would."""
@@ -443,12 +507,21 @@ def _sync(outbox: Outbox, ledger: Ledger, entry: QueuedEntry, deadline: float | 
             outbox.mark_reported(entry.uuid, True)
     elif entry.status == "replayed" and entry.reported:
         try:
-            ledger.resolve_replay_refusal(entry.uuid, actor=Actor(entry.badge, entry.terminal), how="retried",
-                                          deadline=deadline)
+            ledger.resolve_replay_refusal(
+                entry.uuid, actor=Actor(entry.badge, entry.terminal), how="retried", deadline=deadline
+            )
         except DomainError:
             pass  # nothing open on the board any more (a supervisor closed it meanwhile)
         outbox.mark_reported(entry.uuid, False)
 
 
-__all__ = ["Outbox", "QueuedEntry", "ReplayReport", "replay", "outbox_path", "entry_words", "STATUSES",
-           "REPLAY_DEADLINE_SECONDS"]
+__all__ = [
+    "Outbox",
+    "QueuedEntry",
+    "ReplayReport",
+    "replay",
+    "outbox_path",
+    "entry_words",
+    "STATUSES",
+    "REPLAY_DEADLINE_SECONDS",
+]

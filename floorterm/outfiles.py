@@ -93,8 +93,9 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"Cannot create the output folder {folder}: {exc.strerror or exc}; "
-                          "nothing was written") from None
+        raise OutputError(
+            f"Cannot create the output folder {folder}: {exc.strerror or exc}; nothing was written"
+        ) from None
     if not folder.is_dir():
         raise OutputError(f"The output folder {folder} is not a folder; nothing was written")
     return folder

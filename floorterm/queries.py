@@ -185,8 +185,12 @@ def derive_status(state: JobState) -> str:
     at_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind == "qc")
     if before_qc > 0:
         first = state.steps[0]
-        untouched = all(s.received == 0 for s in state.steps[1:]) and not first.started and first.completed == 0 \
+        untouched = (
+            all(s.received == 0 for s in state.steps[1:])
+            and not first.started
+            and first.completed == 0
             and first.rejected == 0
+        )
         return "released" if untouched else "in progress"
     if at_qc > 0:
         return "QC pending"
@@ -260,8 +264,9 @@ def dispatch_status(state: JobState) -> str:
     return f"{text}, {ready} ready" if ready else text
 
 
-def build_card(job, state: JobState, work_centres: dict[str, str], now: dt.datetime, tz,
-               label: Callable[[str, str], str]) -> JobCard:
+def build_card(
+    job, state: JobState, work_centres: dict[str, str], now: dt.datetime, tz, label: Callable[[str, str], str]
+) -> JobCard:
     """The job card from a job's header fields and balances; no store access (the kiosk's offline copy uses it too).
 
     `job` is anything with the Job header attributes; `label(list, code)` names a reason.
@@ -269,40 +274,84 @@ def build_card(job, state: JobState, work_centres: dict[str, str], now: dt.datet
     today = plant_today(now, tz)
     steps = tuple(step_view(s, work_centres.get(s.stage, ""), now, label) for s in state.steps)
     material = tuple(
-        MaterialView(item=l.item, description=l.description, unit=l.unit, required=l.required, needed=l.needed,
-                     issued=l.issued, returned=l.returned, scrapped=l.scrapped, net_issued=l.net_issued,
-                     short=l.short, substitute_for=l.substitute_for)
+        MaterialView(
+            item=l.item,
+            description=l.description,
+            unit=l.unit,
+            required=l.required,
+            needed=l.needed,
+            issued=l.issued,
+            returned=l.returned,
+            scrapped=l.scrapped,
+            net_issued=l.net_issued,
+            short=l.short,
+            substitute_for=l.substitute_for,
+        )
         for l in state.materials.values()
     )
     current = next((s for s in steps if s.pending > 0 or s.awaiting > 0), None)
     delay = next((s.open_delay for s in steps if s.open_delay), None)
     status = derive_status(state)
     return JobCard(
-        number=job.number, order_ref=job.order_ref, customer=job.customer, product=job.product, qty=job.qty,
-        released=state.released, routing=job.routing, planned_start=job.planned_start,
-        planned_end=job.planned_end, priority=state.priority, initial_priority=job.initial_priority,
-        inspection=job.inspection, notes=job.notes, status=status, status_text=status_text(state, status),
-        flags=derive_flags(state, job.planned_end, today), completed=state.steps[-1].completed,
-        rejected=sum(s.rejected for s in state.steps), finished=state.finished,
-        ready_for_dispatch=state.ready_for_dispatch, dispatched=state.dispatched, scrapped=state.scrapped,
+        number=job.number,
+        order_ref=job.order_ref,
+        customer=job.customer,
+        product=job.product,
+        qty=job.qty,
+        released=state.released,
+        routing=job.routing,
+        planned_start=job.planned_start,
+        planned_end=job.planned_end,
+        priority=state.priority,
+        initial_priority=job.initial_priority,
+        inspection=job.inspection,
+        notes=job.notes,
+        status=status,
+        status_text=status_text(state, status),
+        flags=derive_flags(state, job.planned_end, today),
+        completed=state.steps[-1].completed,
+        rejected=sum(s.rejected for s in state.steps),
+        finished=state.finished,
+        ready_for_dispatch=state.ready_for_dispatch,
+        dispatched=state.dispatched,
+        scrapped=state.scrapped,
         current_stage=current.stage if current else None,
-        work_centre=current.work_centre if current else "", qc=qc_status(state),
-        dispatch_status=dispatch_status(state), delay=delay, steps=steps, material=material,
-        last_event_id=job.last_event_id, as_of=now,
+        work_centre=current.work_centre if current else "",
+        qc=qc_status(state),
+        dispatch_status=dispatch_status(state),
+        delay=delay,
+        steps=steps,
+        material=material,
+        last_event_id=job.last_event_id,
+        as_of=now,
     )
 
 
 def step_view(s: StepState, work_centre: str, now: dt.datetime, label: Callable[[str, str], str]) -> StepView:
     delay = None
     if s.delay_reason:
-        delay = DelayView(s.delay_reason, label("delay", s.delay_reason), s.delay_since,
-                          (now - s.delay_since).total_seconds())
+        delay = DelayView(
+            s.delay_reason, label("delay", s.delay_reason), s.delay_since, (now - s.delay_since).total_seconds()
+        )
     waited = (now - s.waiting_since).total_seconds() if s.waiting_since else None
     return StepView(
-        seq=s.seq, stage=s.stage, name=s.name, kind=s.kind, work_centre=work_centre, received=s.received,
-        completed=s.completed, rejected=s.rejected, pending=s.pending, awaiting=s.awaiting, scrapped=s.scrapped,
-        reworked=s.reworked, rework_in=s.rework_in, state=step_state(s), waiting_since=s.waiting_since,
-        waiting_seconds=waited, open_delay=delay,
+        seq=s.seq,
+        stage=s.stage,
+        name=s.name,
+        kind=s.kind,
+        work_centre=work_centre,
+        received=s.received,
+        completed=s.completed,
+        rejected=s.rejected,
+        pending=s.pending,
+        awaiting=s.awaiting,
+        scrapped=s.scrapped,
+        reworked=s.reworked,
+        rework_in=s.rework_in,
+        state=step_state(s),
+        waiting_since=s.waiting_since,
+        waiting_seconds=waited,
+        open_delay=delay,
     )
 
 
@@ -345,8 +394,10 @@ class Queries:
 
     def card_from_state(self, job: m.Job, state: JobState) -> JobCard:
         now = self.clock()
-        work_centres = {s.stage: s.work_centre for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre)
-                        .where(m.JobStep.job == job.id)}
+        work_centres = {
+            s.stage: s.work_centre
+            for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre).where(m.JobStep.job == job.id)
+        }
         return build_card(job, state, work_centres, now, self.config.tz, self._label)
 
     def _label(self, kind: str, code: str) -> str:
@@ -360,14 +411,21 @@ class Queries:
         needle = parse_job_number(text)
         query = m.Job.select().where(m.Job.is_open & m.Job.number.contains(needle))
         if stages:
-            at_stage = (m.StepBalance.select(m.StepBalance.job)
-                        .where(m.StepBalance.stage.in_(stages) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))))
+            at_stage = m.StepBalance.select(m.StepBalance.job).where(
+                m.StepBalance.stage.in_(stages) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))
+            )
             query = query.where(m.Job.id.in_(at_stage))
         query = query.order_by(m.Job.number.startswith(needle).desc(), m.Job.priority, m.Job.number).limit(limit)
         return self._summaries(list(query))
 
-    def list_jobs(self, *, status: str | None = None, stage: str | None = None, include_closed: bool = False,
-                  limit: int | None = None) -> list[JobSummary]:
+    def list_jobs(
+        self,
+        *,
+        status: str | None = None,
+        stage: str | None = None,
+        include_closed: bool = False,
+        limit: int | None = None,
+    ) -> list[JobSummary]:
         """Jobs sorted by priority then planned completion; filter by derived status or by stage with quantity."""
         if status is not None and status not in STATUSES:
             raise DomainError(f"Unknown status {status!r}; choose one of: {', '.join(STATUSES)}")
@@ -380,8 +438,9 @@ class Queries:
             except KeyError:
                 known = ", ".join(s.code for s in self.config.stages)
                 raise DomainError(f"Unknown stage {stage!r}; the stages are: {known}") from None
-            at_stage = (m.StepBalance.select(m.StepBalance.job)
-                        .where((m.StepBalance.stage == stage) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))))
+            at_stage = m.StepBalance.select(m.StepBalance.job).where(
+                (m.StepBalance.stage == stage) & ((m.StepBalance.pending > 0) | (m.StepBalance.awaiting > 0))
+            )
             query = query.where(m.Job.id.in_(at_stage))
         query = query.order_by(m.Job.priority, m.Job.planned_end.asc(nulls="LAST"), m.Job.number)
         summaries = self._summaries(list(query))
@@ -398,11 +457,19 @@ class Queries:
         for job in jobs:
             state = states[job.id]
             current = next((s for s in state.steps if s.pending > 0 or s.awaiting > 0), None)
-            out.append(JobSummary(
-                number=job.number, customer=job.customer, product=job.product, qty=job.qty, priority=state.priority,
-                planned_end=job.planned_end, status=derive_status(state),
-                flags=derive_flags(state, job.planned_end, today), current_stage=current.stage if current else None,
-            ))
+            out.append(
+                JobSummary(
+                    number=job.number,
+                    customer=job.customer,
+                    product=job.product,
+                    qty=job.qty,
+                    priority=state.priority,
+                    planned_end=job.planned_end,
+                    status=derive_status(state),
+                    flags=derive_flags(state, job.planned_end, today),
+                    current_stage=current.stage if current else None,
+                )
+            )
         return out
 
     def operators(self, *, include_disabled: bool = False) -> list[OperatorView]:
@@ -421,13 +488,24 @@ class Queries:
         """The operator's newest entry that 'undo' would void: not a void, not voided, not a job's creation."""
         e = m.Event
         voided = e.select(e.voids).where(e.voids.is_null(False))
-        event = (e.select().where((e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
-                                  & e.kind.not_in(("void", *PLANNING_KINDS)) & e.uuid.not_in(voided))
-                 .order_by(e.id.desc()).first())
+        event = (
+            e.select()
+            .where(
+                (e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
+                & e.kind.not_in(("void", *PLANNING_KINDS))
+                & e.uuid.not_in(voided)
+            )
+            .order_by(e.id.desc())
+            .first()
+        )
         if event is None:
             return None
-        return LastEntry(uuid=event.uuid, job=m.Job.get_by_id(event.job_id).number,
-                         message=describe_event(event, self.config), committed_at=event.committed_at)
+        return LastEntry(
+            uuid=event.uuid,
+            job=m.Job.get_by_id(event.job_id).number,
+            message=describe_event(event, self.config),
+            committed_at=event.committed_at,
+        )
 
     def recent_entries(self, terminal: str, badge: str | None = None, limit: int = 5) -> list[RecentEntry]:
         """This terminal's newest entries (only `badge`'s if given), newest first; a void is not listed,
@@ -437,43 +515,83 @@ class Queries:
             # The (terminal, id) and (terminal, operator, id) indexes hand these over newest first:
             # a few index rows read, however large the ledger (schema 2). The step comes joined in,
             # so describing an entry costs no query; its id too, or peewee would blank step_id.
-            query = (e.select(e, m.Job.id, m.Job.number, m.JobStep.id, m.JobStep.name)
-                     .join(m.Job, on=(e.job == m.Job.id))
-                     .switch(e).join(m.JobStep, peewee.JOIN.LEFT_OUTER, on=(e.step == m.JobStep.id))
-                     .where((e.terminal == terminal) & (e.kind != "void")))
+            query = (
+                e.select(e, m.Job.id, m.Job.number, m.JobStep.id, m.JobStep.name)
+                .join(m.Job, on=(e.job == m.Job.id))
+                .switch(e)
+                .join(m.JobStep, peewee.JOIN.LEFT_OUTER, on=(e.step == m.JobStep.id))
+                .where((e.terminal == terminal) & (e.kind != "void"))
+            )
             if badge is not None:
                 query = query.where(e.operator == m.Operator.select(m.Operator.id).where(m.Operator.badge == badge))
             events = list(query.order_by(e.id.desc()).limit(limit))
             if not events:
                 return []
-            voided_by = dict(e.select(e.voids, m.Operator.name).join(m.Operator)
-                             .where(e.voids.in_([x.uuid for x in events])).tuples())
-            return [RecentEntry(uuid=x.uuid, job=x.job.number, kind=x.kind, words=describe_event(x, self.config),
-                                committed_at=x.committed_at, client_time=x.client_time,
-                                voided=x.uuid in voided_by, voided_by=voided_by.get(x.uuid))
-                    for x in events]
+            voided_by = dict(
+                e.select(e.voids, m.Operator.name)
+                .join(m.Operator)
+                .where(e.voids.in_([x.uuid for x in events]))
+                .tuples()
+            )
+            return [
+                RecentEntry(
+                    uuid=x.uuid,
+                    job=x.job.number,
+                    kind=x.kind,
+                    words=describe_event(x, self.config),
+                    committed_at=x.committed_at,
+                    client_time=x.client_time,
+                    voided=x.uuid in voided_by,
+                    voided_by=voided_by.get(x.uuid),
+                )
+                for x in events
+            ]
 
     def history(self, number: str) -> list[dict]:
         """The job's entries newest first, voided ones marked with the void's reason."""
         job = self._job(number)
-        events = list(m.Event.select(m.Event, m.Operator).join(m.Operator)
-                      .where(m.Event.job == job.id).order_by(m.Event.id.desc()))
+        events = list(
+            m.Event.select(m.Event, m.Operator)
+            .join(m.Operator)
+            .where(m.Event.job == job.id)
+            .order_by(m.Event.id.desc())
+        )
         steps = {s.id: s.name for s in m.JobStep.select().where(m.JobStep.job == job.id)}
         voids = {e.voids: e for e in events if e.kind == "void"}
         typed_in = {e.recorded_by_id for e in events if e.recorded_by_id}  # entries imported for their operator
-        badges = dict(m.Operator.select(m.Operator.id, m.Operator.badge)
-                      .where(m.Operator.id.in_(typed_in)).tuples()) if typed_in else {}
+        badges = (
+            dict(m.Operator.select(m.Operator.id, m.Operator.badge).where(m.Operator.id.in_(typed_in)).tuples())
+            if typed_in
+            else {}
+        )
         rows = []
         for e in events:
             void = voids.get(e.uuid)
-            rows.append({
-                "id": e.id, "uuid": e.uuid, "kind": e.kind, "qty": e.qty, "step": steps.get(e.step_id),
-                "to_step": steps.get(e.to_step_id), "reason": e.reason, "item": e.item, "item2": e.item2,
-                "note": e.note, "operator": e.operator.name, "badge": e.operator.badge, "terminal": e.terminal,
-                "login_user": e.login_user, "client_time": e.client_time, "committed_at": e.committed_at,
-                "voided": void is not None, "void_reason": void.note if void else None, "voids": e.voids,
-                "reference": e.reference, "recorded_by": badges.get(e.recorded_by_id),
-            })
+            rows.append(
+                {
+                    "id": e.id,
+                    "uuid": e.uuid,
+                    "kind": e.kind,
+                    "qty": e.qty,
+                    "step": steps.get(e.step_id),
+                    "to_step": steps.get(e.to_step_id),
+                    "reason": e.reason,
+                    "item": e.item,
+                    "item2": e.item2,
+                    "note": e.note,
+                    "operator": e.operator.name,
+                    "badge": e.operator.badge,
+                    "terminal": e.terminal,
+                    "login_user": e.login_user,
+                    "client_time": e.client_time,
+                    "committed_at": e.committed_at,
+                    "voided": void is not None,
+                    "void_reason": void.note if void else None,
+                    "voids": e.voids,
+                    "reference": e.reference,
+                    "recorded_by": badges.get(e.recorded_by_id),
+                }
+            )
         return rows
 
     def export_events(self, since_id: int = 0, batch: int = 5000) -> Iterator[dict]:
@@ -484,19 +602,35 @@ class Queries:
                 rows = list(
                     m.Event.select(m.Event, m.Job.number, m.Operator.badge, m.JobStep.stage)
                     .join(m.Job, on=(m.Event.job == m.Job.id))
-                    .switch(m.Event).join(m.Operator, on=(m.Event.operator == m.Operator.id))
-                    .switch(m.Event).join(m.JobStep, peewee.JOIN.LEFT_OUTER,
-                                          on=(m.Event.step == m.JobStep.id))
-                    .where(m.Event.id > last).order_by(m.Event.id).limit(batch).objects()
+                    .switch(m.Event)
+                    .join(m.Operator, on=(m.Event.operator == m.Operator.id))
+                    .switch(m.Event)
+                    .join(m.JobStep, peewee.JOIN.LEFT_OUTER, on=(m.Event.step == m.JobStep.id))
+                    .where(m.Event.id > last)
+                    .order_by(m.Event.id)
+                    .limit(batch)
+                    .objects()
                 )
             if not rows:
                 return
             for e in rows:
                 yield {
-                    "id": e.id, "uuid": e.uuid, "job": e.number, "stage": getattr(e, "stage", None), "kind": e.kind,
-                    "qty": e.qty, "reason": e.reason, "item": e.item, "item2": e.item2, "note": e.note,
-                    "operator": e.badge, "terminal": e.terminal, "login_user": e.login_user,
-                    "client_time": jsonable(e.client_time), "committed_at": jsonable(e.committed_at),
-                    "voids": e.voids, "reference": e.reference,
+                    "id": e.id,
+                    "uuid": e.uuid,
+                    "job": e.number,
+                    "stage": getattr(e, "stage", None),
+                    "kind": e.kind,
+                    "qty": e.qty,
+                    "reason": e.reason,
+                    "item": e.item,
+                    "item2": e.item2,
+                    "note": e.note,
+                    "operator": e.badge,
+                    "terminal": e.terminal,
+                    "login_user": e.login_user,
+                    "client_time": jsonable(e.client_time),
+                    "committed_at": jsonable(e.committed_at),
+                    "voids": e.voids,
+                    "reference": e.reference,
                 }
             last = rows[-1].id

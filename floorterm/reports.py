@@ -36,8 +36,19 @@ from floorterm.rules import JobState, StepState
 
 fn = peewee.fn
 
-EXCEPTION_VIEWS = ("delayed", "late", "due_soon", "ageing", "pending_qc", "pending_rework", "ready_for_dispatch",
-                   "material_short", "priority_changed", "on_hold", "replay_refused")
+EXCEPTION_VIEWS = (
+    "delayed",
+    "late",
+    "due_soon",
+    "ageing",
+    "pending_qc",
+    "pending_rework",
+    "ready_for_dispatch",
+    "material_short",
+    "priority_changed",
+    "on_hold",
+    "replay_refused",
+)
 REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")
 PERIODS = ("today", "yesterday", "shift", "week")
 COMPLETING_KINDS = ("complete", "qc_pass")
@@ -371,13 +382,26 @@ class Reports:
 
     # -- loading
 
-    def _open_jobs(self, numbers: Iterable[str] | None = None, include_planned: bool = True
-                   ) -> tuple[list, dict[int, JobState]]:
+    def _open_jobs(
+        self, numbers: Iterable[str] | None = None, include_planned: bool = True
+    ) -> tuple[list, dict[int, JobState]]:
         """Open jobs in board order (priority, planned end with blanks last, number) and their balances."""
         j = m.Job
-        query = (j.select(j.id, j.number, j.customer, j.product, j.qty, j.planned_end, j.initial_priority,
-                          j.released, j.dispatched, j.priority, j.priority_changed, j.on_hold, j.last_event_id)
-                 .where(j.is_open))
+        query = j.select(
+            j.id,
+            j.number,
+            j.customer,
+            j.product,
+            j.qty,
+            j.planned_end,
+            j.initial_priority,
+            j.released,
+            j.dispatched,
+            j.priority,
+            j.priority_changed,
+            j.on_hold,
+            j.last_event_id,
+        ).where(j.is_open)
         if not include_planned:
             query = query.where(j.released > 0)
         if numbers is not None:
@@ -391,29 +415,63 @@ class Reports:
     def _open_steps(self) -> list[StepState]:
         """Steps of open jobs holding pending or rejected quantity or an open delay, in one query."""
         b = m.StepBalance
-        rows = (b.select(b.stage, b.received, b.completed, b.rejected, b.reworked, b.scrapped, b.rework_in,
-                         b.started, b.waiting_since, b.delay_reason, b.delay_since)
-                .join(m.Job, on=(b.job == m.Job.id))
-                .where(m.Job.is_open & ((b.pending > 0) | (b.awaiting > 0) | b.delay_reason.is_null(False)))
-                .tuples())
-        return [StepState(seq=0, stage=stage, name="", kind="", received=rec, completed=done, rejected=rej,
-                          reworked=rwk, scrapped=scr, rework_in=rin, started=started, waiting_since=since,
-                          delay_reason=reason, delay_since=delay_since)
-                for stage, rec, done, rej, rwk, scr, rin, started, since, reason, delay_since in rows]
+        rows = (
+            b.select(
+                b.stage,
+                b.received,
+                b.completed,
+                b.rejected,
+                b.reworked,
+                b.scrapped,
+                b.rework_in,
+                b.started,
+                b.waiting_since,
+                b.delay_reason,
+                b.delay_since,
+            )
+            .join(m.Job, on=(b.job == m.Job.id))
+            .where(m.Job.is_open & ((b.pending > 0) | (b.awaiting > 0) | b.delay_reason.is_null(False)))
+            .tuples()
+        )
+        return [
+            StepState(
+                seq=0,
+                stage=stage,
+                name="",
+                kind="",
+                received=rec,
+                completed=done,
+                rejected=rej,
+                reworked=rwk,
+                scrapped=scr,
+                rework_in=rin,
+                started=started,
+                waiting_since=since,
+                delay_reason=reason,
+                delay_since=delay_since,
+            )
+            for stage, rec, done, rej, rwk, scr, rin, started, since, reason, delay_since in rows
+        ]
 
     def _completed_by_stage(self, since: dt.datetime) -> dict[str, int]:
         """Quantity completed at each stage since `since` (complete, QC pass, dispatch), voided ones left out."""
         live = (m.Event.committed_at >= since) & m.Event.uuid.not_in(_voided_uuids())
         done: dict[str, int] = defaultdict(int)
-        at_step = (m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
-                   .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
-                   .where(live & m.Event.kind.in_(COMPLETING_KINDS))
-                   .group_by(m.JobStep.stage).tuples())
+        at_step = (
+            m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
+            .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
+            .where(live & m.Event.kind.in_(COMPLETING_KINDS))
+            .group_by(m.JobStep.stage)
+            .tuples()
+        )
         # A dispatch is a job-level entry: it completes the job's dispatch step.
-        dispatched = (m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
-                      .join(m.JobStep, on=((m.JobStep.job == m.Event.job) & (m.JobStep.kind == "dispatch")))
-                      .where(live & (m.Event.kind == "dispatch"))
-                      .group_by(m.JobStep.stage).tuples())
+        dispatched = (
+            m.Event.select(m.JobStep.stage, fn.SUM(m.Event.qty))
+            .join(m.JobStep, on=((m.JobStep.job == m.Event.job) & (m.JobStep.kind == "dispatch")))
+            .where(live & (m.Event.kind == "dispatch"))
+            .group_by(m.JobStep.stage)
+            .tuples()
+        )
         for stage, qty in [*at_step, *dispatched]:
             done[stage] += int(qty or 0)
         return done
@@ -455,10 +513,19 @@ class Reports:
             cells[s.stage] = self._cell(s, now)
         current = next((s.stage for s in state.steps if s.pending > 0 or s.awaiting > 0), None)
         return WipRow(
-            number=job.number, customer=job.customer, product=job.product, qty=job.qty, priority=state.priority,
-            planned_end=job.planned_end, status=derive_status(state),
-            flags=derive_flags(state, job.planned_end, today), cells=cells, released=state.released,
-            dispatched=state.dispatched, ready_for_dispatch=state.ready_for_dispatch, current_stage=current,
+            number=job.number,
+            customer=job.customer,
+            product=job.product,
+            qty=job.qty,
+            priority=state.priority,
+            planned_end=job.planned_end,
+            status=derive_status(state),
+            flags=derive_flags(state, job.planned_end, today),
+            cells=cells,
+            released=state.released,
+            dispatched=state.dispatched,
+            ready_for_dispatch=state.ready_for_dispatch,
+            current_stage=current,
             last_event_id=job.last_event_id,
         )
 
@@ -471,11 +538,18 @@ class Reports:
         if s.delay_reason:
             label = self._label("delay", s.delay_reason)
             delayed = (now - s.delay_since).total_seconds() if s.delay_since else None
-        return WipCell(pending=s.pending, awaiting=s.awaiting, state=step_state(s), waiting_seconds=waited,
-                       age_bucket=bucket, delay_reason=label, delay_code=s.delay_reason, delay_seconds=delayed)
+        return WipCell(
+            pending=s.pending,
+            awaiting=s.awaiting,
+            state=step_state(s),
+            waiting_seconds=waited,
+            age_bucket=bucket,
+            delay_reason=label,
+            delay_code=s.delay_reason,
+            delay_seconds=delayed,
+        )
 
-    def _summaries(self, steps: Iterable[StepState], done: dict[str, int], now: dt.datetime
-                   ) -> dict[str, StageSummary]:
+    def _summaries(self, steps: Iterable[StepState], done: dict[str, int], now: dt.datetime) -> dict[str, StageSummary]:
         pending = defaultdict(int)
         awaiting = defaultdict(int)
         in_work = defaultdict(int)
@@ -494,8 +568,13 @@ class Reports:
         known = list(self.stages) + sorted(set(pending) - set(self.stages))
         return {
             code: StageSummary(
-                stage=code, name=self.stage_name(code), pending=pending[code], jobs_waiting=len(ages[code]),
-                jobs_in_work=in_work[code], jobs_delayed=delayed[code], awaiting=awaiting[code],
+                stage=code,
+                name=self.stage_name(code),
+                pending=pending[code],
+                jobs_waiting=len(ages[code]),
+                jobs_in_work=in_work[code],
+                jobs_delayed=delayed[code],
+                awaiting=awaiting[code],
                 oldest_seconds=max(ages[code]) if ages[code] else None,
                 average_seconds=sum(ages[code]) / len(ages[code]) if ages[code] else None,
                 completed_this_shift=done.get(code, 0),
@@ -515,8 +594,9 @@ class Reports:
             done = self._completed_by_stage(now - dt.timedelta(hours=window_hours))
         return self._bottlenecks(self._summaries(steps, {}, now), done, window_hours, rank_by)
 
-    def _bottlenecks(self, summary: dict[str, StageSummary], done: dict[str, int], window_hours: float,
-                     rank_by: str) -> list[Bottleneck]:
+    def _bottlenecks(
+        self, summary: dict[str, StageSummary], done: dict[str, int], window_hours: float, rank_by: str
+    ) -> list[Bottleneck]:
         if rank_by not in ("expected", "waiting"):
             raise InputError("Rank bottlenecks by 'expected' or 'waiting'")
         out = []
@@ -529,9 +609,19 @@ class Reports:
                 headline = f"{s.name}: {_plural(s.jobs_waiting, 'job')} waiting"
                 if s.oldest_seconds is not None:
                     headline += f", oldest {format_duration(s.oldest_seconds)}"
-            out.append(Bottleneck(stage=s.stage, name=s.name, pending=s.pending, jobs_waiting=s.jobs_waiting,
-                                  oldest_seconds=s.oldest_seconds, completed=completed, throughput_per_hour=rate,
-                                  expected_wait_hours=expected, headline=headline))
+            out.append(
+                Bottleneck(
+                    stage=s.stage,
+                    name=s.name,
+                    pending=s.pending,
+                    jobs_waiting=s.jobs_waiting,
+                    oldest_seconds=s.oldest_seconds,
+                    completed=completed,
+                    throughput_per_hour=rate,
+                    expected_wait_hours=expected,
+                    headline=headline,
+                )
+            )
         order = {code: i for i, code in enumerate(self.stages)}
 
         def key(b: Bottleneck):
@@ -567,10 +657,12 @@ class Reports:
     def _hold_events(self, job_ids: list[int]) -> dict[int, m.Event]:
         """The latest live hold entry of each job."""
         latest: dict[int, m.Event] = {}
-        for chunk in (job_ids[i:i + 500] for i in range(0, len(job_ids), 500)):
-            query = (m.Event.select(m.Event.job, m.Event.committed_at, m.Event.note)
-                     .where(m.Event.job.in_(chunk) & (m.Event.kind == "hold") & m.Event.uuid.not_in(_voided_uuids()))
-                     .order_by(m.Event.id))
+        for chunk in (job_ids[i : i + 500] for i in range(0, len(job_ids), 500)):
+            query = (
+                m.Event.select(m.Event.job, m.Event.committed_at, m.Event.note)
+                .where(m.Event.job.in_(chunk) & (m.Event.kind == "hold") & m.Event.uuid.not_in(_voided_uuids()))
+                .order_by(m.Event.id)
+            )
             for event in query:
                 latest[event.job_id] = event
         return latest
@@ -578,12 +670,21 @@ class Reports:
     def _replay_refusals(self) -> list[RefusedItem]:
         """Open refusals of entries replayed from terminals' outboxes, oldest first."""
         r = m.ReplayRefusal
-        return [RefusedItem(row.job or "", row.terminal, row.words, row.reason, row.badge, row.client_time,
-                            row.refused_at, row.uuid)
-                for row in r.select().where(r.status == "open").order_by(r.refused_at, r.id)]
+        return [
+            RefusedItem(
+                row.job or "", row.terminal, row.words, row.reason, row.badge, row.client_time, row.refused_at, row.uuid
+            )
+            for row in r.select().where(r.status == "open").order_by(r.refused_at, r.id)
+        ]
 
-    def _exceptions(self, jobs: list, states: dict[int, JobState], holds: dict[int, m.Event],
-                    now: dt.datetime, refused: list[RefusedItem]) -> Exceptions:
+    def _exceptions(
+        self,
+        jobs: list,
+        states: dict[int, JobState],
+        holds: dict[int, m.Event],
+        now: dt.datetime,
+        refused: list[RefusedItem],
+    ) -> Exceptions:
         tz = self.config.tz
         today = plant_today(now, tz)
         warn = dt.timedelta(hours=self.config.thresholds.late_warning_hours)
@@ -599,14 +700,23 @@ class Reports:
                     waited = (now - s.waiting_since).total_seconds() if s.waiting_since else 0.0
                 if s.delay_reason:
                     since = s.delay_since or now
-                    ex.delayed.append(DelayedItem(number, s.stage, name, s.delay_reason,
-                                                  self._label("delay", s.delay_reason), since,
-                                                  (now - since).total_seconds()))
+                    ex.delayed.append(
+                        DelayedItem(
+                            number,
+                            s.stage,
+                            name,
+                            s.delay_reason,
+                            self._label("delay", s.delay_reason),
+                            since,
+                            (now - since).total_seconds(),
+                        )
+                    )
                 if waited is not None:
                     bucket = age_bucket(waited, self.age_hours)
                     if bucket > 0:
-                        ex.ageing.append(AgeingItem(number, s.stage, name, s.pending, waited, bucket,
-                                                    self.age_labels[bucket]))
+                        ex.ageing.append(
+                            AgeingItem(number, s.stage, name, s.pending, waited, bucket, self.age_labels[bucket])
+                        )
                     if s.kind == "qc":
                         ex.pending_qc.append(QcItem(number, s.stage, name, s.pending, waited))
                 if s.awaiting > 0:
@@ -621,14 +731,15 @@ class Reports:
                     # Planned completion is the end of the planned day in plant time.
                     due = _plant_midnight(job.planned_end + dt.timedelta(days=1), tz)
                     if now >= due - warn:
-                        ex.due_soon.append(DueSoonItem(number, job.planned_end,
-                                                       (due - now).total_seconds() / 3600, status))
+                        ex.due_soon.append(
+                            DueSoonItem(number, job.planned_end, (due - now).total_seconds() / 3600, status)
+                        )
             if state.ready_for_dispatch > 0:
-                ex.ready_for_dispatch.append(ReadyItem(number, job.customer, state.ready_for_dispatch,
-                                                       job.planned_end))
+                ex.ready_for_dispatch.append(ReadyItem(number, job.customer, state.ready_for_dispatch, job.planned_end))
             # Before release nothing can be blocked, so unreleased jobs are not listed as short.
-            short = tuple(ShortLine(line.item, line.short, line.unit)
-                          for line in state.materials.values() if line.short > 0)
+            short = tuple(
+                ShortLine(line.item, line.short, line.unit) for line in state.materials.values() if line.short > 0
+            )
             if short and state.released > 0:
                 ex.material_short.append(ShortItem(number, short))
             if state.priority_changed:
@@ -656,8 +767,11 @@ class Reports:
         rows = [self._row(job, states[job.id], now) for job in jobs]
         summary = self._summaries((s for st in states.values() for s in st.steps), done_shift, now)
         wip = WipBoard(self.stages, rows, summary, shift, shift_start, now)
-        return Board(wip, self._exceptions(jobs, states, holds, now, refused),
-                     self._bottlenecks(summary, done_window, window_hours, "expected"))
+        return Board(
+            wip,
+            self._exceptions(jobs, states, holds, now, refused),
+            self._bottlenecks(summary, done_window, window_hours, "expected"),
+        )
 
     # -- ageing
 
@@ -675,8 +789,13 @@ class Reports:
             cell[0] += 1
             cell[1] += s.pending
         buckets = tuple(
-            AgeingBucket(index=i, label=label, by_stage={code: AgeCount(*v) for code, v in counts[i].items()},
-                         jobs=sum(v[0] for v in counts[i].values()), qty=sum(v[1] for v in counts[i].values()))
+            AgeingBucket(
+                index=i,
+                label=label,
+                by_stage={code: AgeCount(*v) for code, v in counts[i].items()},
+                jobs=sum(v[0] for v in counts[i].values()),
+                qty=sum(v[1] for v in counts[i].values()),
+            )
             for i, label in enumerate(self.age_labels)
         )
         return Ageing(self.stages, buckets, now)
@@ -692,15 +811,24 @@ class Reports:
         since, until = _naive_utc(since), _naive_utc(until)
         now = self.clock()
         r = m.Event.alias()
-        ended = (r.select(r.committed_at)
-                 .where((r.step == m.Event.step) & (r.kind == "resume") & (r.id > m.Event.id)
-                        & r.uuid.not_in(_voided_uuids()))
-                 .order_by(r.id).limit(1))
-        query = (m.Event.select(m.Event.reason, m.Event.committed_at, ended.alias("ended"))
-                 .where((m.Event.kind == "delay") & (m.Event.committed_at < until)
-                        & m.Event.uuid.not_in(_voided_uuids())
-                        & (fn.COALESCE(ended, until) > since))
-                 .tuples())
+        ended = (
+            r.select(r.committed_at)
+            .where(
+                (r.step == m.Event.step) & (r.kind == "resume") & (r.id > m.Event.id) & r.uuid.not_in(_voided_uuids())
+            )
+            .order_by(r.id)
+            .limit(1)
+        )
+        query = (
+            m.Event.select(m.Event.reason, m.Event.committed_at, ended.alias("ended"))
+            .where(
+                (m.Event.kind == "delay")
+                & (m.Event.committed_at < until)
+                & m.Event.uuid.not_in(_voided_uuids())
+                & (fn.COALESCE(ended, until) > since)
+            )
+            .tuples()
+        )
         totals: dict[str, list] = {}
         with m.database.atomic():
             rows = list(query)
@@ -713,20 +841,27 @@ class Reports:
             total = totals.setdefault(reason, [0, 0.0])
             total[0] += 1
             total[1] += seconds
-        out = [DelayTotal(reason, self._label("delay", reason), count, seconds)
-               for reason, (count, seconds) in totals.items()]
+        out = [
+            DelayTotal(reason, self._label("delay", reason), count, seconds)
+            for reason, (count, seconds) in totals.items()
+        ]
         return sorted(out, key=lambda d: (-d.seconds, -d.count, d.reason))
 
     def rejections(self, since: dt.datetime, until: dt.datetime) -> Rejections:
         """Rejected and QC-failed quantity in [since, until) by reason and by stage, most first."""
         since, until = _naive_utc(since), _naive_utc(until)
-        query = (m.Event.select(m.Event.kind, m.Event.reason, m.JobStep.stage, fn.SUM(m.Event.qty),
-                                fn.COUNT(m.Event.id))
-                 .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
-                 .where(m.Event.kind.in_(REJECTING_KINDS) & (m.Event.committed_at >= since)
-                        & (m.Event.committed_at < until) & m.Event.uuid.not_in(_voided_uuids()))
-                 .group_by(m.Event.kind, m.Event.reason, m.JobStep.stage)
-                 .tuples())
+        query = (
+            m.Event.select(m.Event.kind, m.Event.reason, m.JobStep.stage, fn.SUM(m.Event.qty), fn.COUNT(m.Event.id))
+            .join(m.JobStep, on=(m.Event.step == m.JobStep.id))
+            .where(
+                m.Event.kind.in_(REJECTING_KINDS)
+                & (m.Event.committed_at >= since)
+                & (m.Event.committed_at < until)
+                & m.Event.uuid.not_in(_voided_uuids())
+            )
+            .group_by(m.Event.kind, m.Event.reason, m.JobStep.stage)
+            .tuples()
+        )
         with m.database.atomic():
             rows = list(query)
         # The same code may sit in the reject and the QC-fail lists; merge only when the labels agree.
@@ -739,10 +874,14 @@ class Reports:
                 entry[0] += int(qty or 0)
                 entry[1] += int(count or 0)
         order = {code: i for i, code in enumerate(self.stages)}
-        reasons = sorted((RejectReason(code, label, q, c) for (code, label), (q, c) in by_reason.items()),
-                         key=lambda r: (-r.qty, r.code, r.label))
-        stages = sorted((RejectStage(code, self.stage_name(code), q, c) for code, (q, c) in by_stage.items()),
-                        key=lambda s: (-s.qty, order.get(s.stage, len(order))))
+        reasons = sorted(
+            (RejectReason(code, label, q, c) for (code, label), (q, c) in by_reason.items()),
+            key=lambda r: (-r.qty, r.code, r.label),
+        )
+        stages = sorted(
+            (RejectStage(code, self.stage_name(code), q, c) for code, (q, c) in by_stage.items()),
+            key=lambda s: (-s.qty, order.get(s.stage, len(order))),
+        )
         return Rejections(since, until, reasons, stages, sum(r.qty for r in reasons))
 
     # -- flow over a range (DESIGN.md §10, floorterm.flow, docs/flow.md)
@@ -779,14 +918,24 @@ class Reports:
     def _next_shift_start(self, start: dt.datetime) -> dt.datetime:
         tz = self.config.tz
         day = to_plant(start, tz).date()
-        later = [_naive_utc(dt.datetime.combine(day + dt.timedelta(days=d), s.start).replace(tzinfo=tz))
-                 for d in (0, 1, 2) for s in self.config.shifts]
+        later = [
+            _naive_utc(dt.datetime.combine(day + dt.timedelta(days=d), s.start).replace(tzinfo=tz))
+            for d in (0, 1, 2)
+            for s in self.config.shifts
+        ]
         return min(t for t in later if t > start)
 
     # -- plain tables for the CLI
 
-    def as_rows(self, report: str, *, since: dt.datetime | None = None, until: dt.datetime | None = None,
-                period: str = "today", window_hours: float = 8) -> tuple[list[str], list[list]]:
+    def as_rows(
+        self,
+        report: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        period: str = "today",
+        window_hours: float = 8,
+    ) -> tuple[list[str], list[list]]:
         """(headers, rows) of plain str/int values for a table, CSV or JSON.
 
         report: 'wip' (one row per open job, a column per stage with its pending quantity, ''
@@ -808,18 +957,52 @@ class Reports:
     def _rows_wip(self, **_) -> tuple[list[str], list[list]]:
         board = self.wip()
         headers = ["job", "customer", "product", "qty", "priority", "planned_end", "status", "flags", *board.stages]
-        rows = [[r.number, r.customer, r.product, r.qty, r.priority, r.planned_end.isoformat() if r.planned_end else "",
-                 r.status, ", ".join(r.flags), *(c.pending if c.state else "" for c in r.cells.values())]
-                for r in board.rows]
+        rows = [
+            [
+                r.number,
+                r.customer,
+                r.product,
+                r.qty,
+                r.priority,
+                r.planned_end.isoformat() if r.planned_end else "",
+                r.status,
+                ", ".join(r.flags),
+                *(c.pending if c.state else "" for c in r.cells.values()),
+            ]
+            for r in board.rows
+        ]
         return headers, rows
 
     def _rows_stages(self, **_) -> tuple[list[str], list[list]]:
-        headers = ["stage", "name", "pending", "jobs_waiting", "in_work", "delayed", "awaiting_decision", "oldest",
-                   "oldest_seconds", "average", "completed_this_shift"]
-        rows = [[s.stage, s.name, s.pending, s.jobs_waiting, s.jobs_in_work, s.jobs_delayed, s.awaiting,
-                 format_duration(s.oldest_seconds), int(s.oldest_seconds or 0), format_duration(s.average_seconds),
-                 s.completed_this_shift]
-                for s in self.stage_summaries().values()]
+        headers = [
+            "stage",
+            "name",
+            "pending",
+            "jobs_waiting",
+            "in_work",
+            "delayed",
+            "awaiting_decision",
+            "oldest",
+            "oldest_seconds",
+            "average",
+            "completed_this_shift",
+        ]
+        rows = [
+            [
+                s.stage,
+                s.name,
+                s.pending,
+                s.jobs_waiting,
+                s.jobs_in_work,
+                s.jobs_delayed,
+                s.awaiting,
+                format_duration(s.oldest_seconds),
+                int(s.oldest_seconds or 0),
+                format_duration(s.average_seconds),
+                s.completed_this_shift,
+            ]
+            for s in self.stage_summaries().values()
+        ]
         return headers, rows
 
     def _rows_exceptions(self, **_) -> tuple[list[str], list[list]]:
@@ -831,13 +1014,27 @@ class Reports:
         for i in ex.late:
             rows.append(["late", i.number, "", "", f"{_plural(i.days_late, 'day')} late (planned {i.planned_end})"])
         for i in ex.due_soon:
-            rows.append(["due_soon", i.number, "", "",
-                         f"due {i.planned_end}, {format_duration(i.hours_left * 3600)} left ({i.status})"])
+            rows.append(
+                [
+                    "due_soon",
+                    i.number,
+                    "",
+                    "",
+                    f"due {i.planned_end}, {format_duration(i.hours_left * 3600)} left ({i.status})",
+                ]
+            )
         for i in ex.ageing:
             rows.append(["ageing", i.number, i.stage, i.pending, f"waiting {format_duration(i.seconds)} ({i.label})"])
         for i in ex.pending_qc:
-            rows.append(["pending_qc", i.number, i.stage, i.pending,
-                         f"{i.pending} to inspect, waiting {format_duration(i.seconds)}"])
+            rows.append(
+                [
+                    "pending_qc",
+                    i.number,
+                    i.stage,
+                    i.pending,
+                    f"{i.pending} to inspect, waiting {format_duration(i.seconds)}",
+                ]
+            )
         for i in ex.pending_rework:
             text = "rejected, awaiting rework or scrap decision" if i.what == "decision" else "sent back for rework"
             rows.append(["pending_rework", i.number, i.stage, i.qty, text])
@@ -852,12 +1049,16 @@ class Reports:
             since = to_plant(i.since, tz).strftime("%Y-%m-%d %H:%M") if i.since else "?"
             rows.append(["on_hold", i.number, "", "", f"on hold since {since}" + (f": {i.note}" if i.note else "")])
         for i in ex.replay_refused:
-            rows.append(["replay_refused", i.number, "", "", f"{i.terminal}: {i.words} — refused on replay: {i.reason}"])
+            rows.append(
+                ["replay_refused", i.number, "", "", f"{i.terminal}: {i.words} — refused on replay: {i.reason}"]
+            )
         return ["list", "job", "stage", "qty", "detail"], rows
 
     def _rows_delays(self, *, since, until, **_) -> tuple[list[str], list[list]]:
-        rows = [[d.reason, d.label, d.count, format_duration(d.seconds), int(d.seconds)]
-                for d in self.delays_by_reason(since, until)]
+        rows = [
+            [d.reason, d.label, d.count, format_duration(d.seconds), int(d.seconds)]
+            for d in self.delays_by_reason(since, until)
+        ]
         return ["reason", "label", "count", "total", "total_seconds"], rows
 
     def _rows_rejections(self, *, since, until, **_) -> tuple[list[str], list[list]]:
@@ -883,11 +1084,34 @@ class Reports:
     def _rows_bottlenecks(self, *, window_hours, **_) -> tuple[list[str], list[list]]:
         rows = []
         for rank, b in enumerate(self.bottlenecks(window_hours), start=1):
-            rows.append([rank, b.stage, b.name, b.pending, b.jobs_waiting, format_duration(b.oldest_seconds),
-                         int(b.oldest_seconds or 0), b.completed, f"{b.throughput_per_hour:.1f}",
-                         "" if b.expected_wait_hours is None else f"{b.expected_wait_hours:.1f}", b.headline])
-        return ["rank", "stage", "name", "pending", "jobs_waiting", "oldest", "oldest_seconds",
-                f"completed_{window_hours:g}h", "per_hour", "expected_wait_h", "headline"], rows
+            rows.append(
+                [
+                    rank,
+                    b.stage,
+                    b.name,
+                    b.pending,
+                    b.jobs_waiting,
+                    format_duration(b.oldest_seconds),
+                    int(b.oldest_seconds or 0),
+                    b.completed,
+                    f"{b.throughput_per_hour:.1f}",
+                    "" if b.expected_wait_hours is None else f"{b.expected_wait_hours:.1f}",
+                    b.headline,
+                ]
+            )
+        return [
+            "rank",
+            "stage",
+            "name",
+            "pending",
+            "jobs_waiting",
+            "oldest",
+            "oldest_seconds",
+            f"completed_{window_hours:g}h",
+            "per_hour",
+            "expected_wait_h",
+            "headline",
+        ], rows
 
 
 def _table(report) -> tuple[list[str], list[list]]:

@@ -161,8 +161,11 @@ class JobState:
         if not 0 <= self.released <= self.qty:
             errors.append(f"released {self.released} outside 0..{self.qty}")
         total = (
-            sum(s.pending for s in self.steps) + sum(s.awaiting for s in self.steps)
-            + self.scrapped + self.finished + self.dispatched
+            sum(s.pending for s in self.steps)
+            + sum(s.awaiting for s in self.steps)
+            + self.scrapped
+            + self.finished
+            + self.dispatched
         )
         if total != self.released:
             errors.append(f"quantities add up to {total}, released is {self.released}")
@@ -202,9 +205,7 @@ def _take_pending(step: StepState, qty: int, verb: str) -> None:
 def _take_awaiting(step: StepState, qty: int, verb: str) -> None:
     _qty_at_least_one(qty)
     if qty > step.awaiting:
-        raise DomainError(
-            f"Only {step.awaiting} rejected at {step.name} waiting for a decision; cannot {verb} {qty}"
-        )
+        raise DomainError(f"Only {step.awaiting} rejected at {step.name} waiting for a decision; cannot {verb} {qty}")
 
 
 def _require_kind(step: StepState, fact: Fact) -> None:
@@ -277,9 +278,7 @@ def _rework(state: JobState, fact: Fact) -> None:
     _take_awaiting(step, fact.qty, "rework")
     target = state.step(fact.to_stage or fact.stage)
     if target.seq > step.seq:
-        raise DomainError(
-            f"Rework from {step.name} can go back to {step.name} or an earlier step, not {target.name}"
-        )
+        raise DomainError(f"Rework from {step.name} can go back to {step.name} or an earlier step, not {target.name}")
     if target.kind == "dispatch":
         raise DomainError("Rework cannot be sent to the dispatch step")
     step.reworked += fact.qty
@@ -349,7 +348,10 @@ def _material_return(state: JobState, fact: Fact) -> None:
     _qty_at_least_one(fact.qty)
     line = material_line(state, fact.item)
     if fact.qty > line.net_issued:
-        raise DomainError(f"Only {line.net_issued} {line.unit} of {line.item} are issued to job {state.number}; cannot return {fact.qty}")
+        raise DomainError(
+            f"Only {line.net_issued} {line.unit} of {line.item} are issued to job {state.number}; "
+            f"cannot return {fact.qty}"
+        )
     line.returned += fact.qty
 
 
@@ -357,7 +359,10 @@ def _material_scrap(state: JobState, fact: Fact) -> None:
     _qty_at_least_one(fact.qty)
     line = material_line(state, fact.item)
     if fact.qty > line.net_issued:
-        raise DomainError(f"Only {line.net_issued} {line.unit} of {line.item} are issued to job {state.number}; cannot scrap {fact.qty}")
+        raise DomainError(
+            f"Only {line.net_issued} {line.unit} of {line.item} are issued to job {state.number}; "
+            f"cannot scrap {fact.qty}"
+        )
     line.scrapped += fact.qty
 
 
@@ -373,8 +378,11 @@ def _material_substitute(state: JobState, fact: Fact) -> None:
     sub = state.materials.get(fact.item2)
     if sub is None:
         sub = MaterialState(
-            item=fact.item2, required=0, description=f"Substitute for {line.item}",
-            unit=line.unit, substitute_for=line.item,
+            item=fact.item2,
+            required=0,
+            description=f"Substitute for {line.item}",
+            unit=line.unit,
+            substitute_for=line.item,
         )
         state.materials[fact.item2] = sub
     line.sub_out += fact.qty
@@ -436,8 +444,15 @@ _HANDLERS = {
 }
 
 
-def describe(state: JobState, fact: Fact, reason_label: str | None = None, *, now: dt.datetime | None = None,
-             previous_priority: int | None = None, delay_since: dt.datetime | None = None) -> str:
+def describe(
+    state: JobState,
+    fact: Fact,
+    reason_label: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+    previous_priority: int | None = None,
+    delay_since: dt.datetime | None = None,
+) -> str:
     """The confirmation a person reads after the entry landed, e.g. 'Welding: 20 done → Assembly (12 still pending)'."""
     kind, qty = fact.kind, fact.qty
     why = f" ({reason_label})" if reason_label else ""

@@ -131,7 +131,7 @@ def parse_scan(raw: str, *, prefix: str = "") -> Scan:
     text = _strip_edges(raw)
     wanted = _strip_edges(prefix) if prefix else ""
     if wanted and text.startswith(wanted):
-        text = _strip_edges(text[len(wanted):])
+        text = _strip_edges(text[len(wanted) :])
     if not text:
         raise InputError("Nothing was scanned: scan again or type the number")
     if len(text) > MAX_SCAN_LEN:
@@ -288,13 +288,13 @@ class ScanBuffer:
         self._times.append(at)
 
         if self._literal:
-            pending = "".join(self._chars[-len(self._literal):])
+            pending = "".join(self._chars[-len(self._literal) :])
             if pending == self._literal:
                 text = "".join(self._chars[: -len(self._literal)])
                 return self._complete(text, list(self._times))
 
         if self.prefix and len(self._chars) > len(self.prefix):
-            if "".join(self._chars[-len(self.prefix):]) == self.prefix:
+            if "".join(self._chars[-len(self.prefix) :]) == self.prefix:
                 # A scan interrupted whatever was being typed: keep only the scan.
                 del self._chars[: -len(self.prefix)]
                 del self._times[: -len(self.prefix)]

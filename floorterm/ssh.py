@@ -155,11 +155,11 @@ def _check_path(value: str | os.PathLike, what: str) -> str:
 def _ssh_string(blob: bytes, at: int) -> tuple[bytes, int]:
     if at + 4 > len(blob):
         raise ValueError("truncated")
-    size = int.from_bytes(blob[at:at + 4], "big")
+    size = int.from_bytes(blob[at : at + 4], "big")
     end = at + 4 + size
     if size > len(blob) or end > len(blob):
         raise ValueError("truncated")
-    return blob[at + 4:end], end
+    return blob[at + 4 : end], end
 
 
 def fingerprint(blob: bytes) -> str:
@@ -176,8 +176,10 @@ def _decode_key(key_type: str, body: str) -> tuple[bytes, int | None]:
     try:
         inner_type, at = _ssh_string(blob, 0)
         if inner_type != key_type.encode("ascii"):
-            raise InputError(f"The key is damaged: it says {key_type} outside but "
-                             f"{inner_type.decode('ascii', 'replace')[:40]} inside")
+            raise InputError(
+                f"The key is damaged: it says {key_type} outside but "
+                f"{inner_type.decode('ascii', 'replace')[:40]} inside"
+            )
         bits = None
         if key_type == "ssh-ed25519":
             point, at = _ssh_string(blob, at)
@@ -213,8 +215,10 @@ def parse_public_key(text: str) -> PublicKey:
         raise InputError(f"The key file has {len(lines)} lines: give a file with exactly one public key line")
     line = lines[0]
     if "BEGIN SSH2 PUBLIC KEY" in line or line.startswith("----"):
-        raise InputError("This key is in the SSH2 (PuTTY) format: convert it with "
-                         "`ssh-keygen -i -f KEY.pub` (or PuTTYgen's OpenSSH line) and give that")
+        raise InputError(
+            "This key is in the SSH2 (PuTTY) format: convert it with "
+            "`ssh-keygen -i -f KEY.pub` (or PuTTYgen's OpenSSH line) and give that"
+        )
     if not line.isascii() or any(not ch.isprintable() for ch in line):
         raise InputError("The key line has control or non-ASCII characters: it is not a public key line")
     fields = line.split(None, 2)
@@ -259,12 +263,14 @@ def office_command(*, user: str, role: str, floorterm: str | os.PathLike, config
     user, role = check_name(user), check_role(role)
     program = _check_path(floorterm, "floorterm program")
     config_path = _check_path(config, "config file")
-    return " ".join(shlex.quote(part) for part in (program, "--config", config_path, "office", "--user", user,
-                                                   "--role", role))
+    return " ".join(
+        shlex.quote(part) for part in (program, "--config", config_path, "office", "--user", user, "--role", role)
+    )
 
 
-def authorized_key_line(key: PublicKey | str, *, user: str, role: str, floorterm: str | os.PathLike,
-                        config: str | os.PathLike) -> str:
+def authorized_key_line(
+    key: PublicKey | str, *, user: str, role: str, floorterm: str | os.PathLike, config: str | os.PathLike
+) -> str:
     """The `authorized_keys` line that lets this key in as NAME in office mode, and nothing else.
 
     `restrict` turns off every forwarding, the agent, X11, ~/.ssh/rc and the pty (and any
@@ -331,8 +337,13 @@ MATCH_SETTINGS = (
 _KEYS_FILE = re.compile(r"[A-Za-z0-9/._%+-]+", re.ASCII)
 
 
-def sshd_match_block(account: str = "floorterm", *, floorterm: str | os.PathLike | None = None,
-                     config: str | os.PathLike | None = None, authorized_keys: str = ".ssh/authorized_keys") -> str:
+def sshd_match_block(
+    account: str = "floorterm",
+    *,
+    floorterm: str | os.PathLike | None = None,
+    config: str | os.PathLike | None = None,
+    authorized_keys: str = ".ssh/authorized_keys",
+) -> str:
     """The `Match User ACCOUNT` block for sshd_config, with comments saying why.
 
     `authorized_keys` is the account's key file as sshd_config writes it (relative to the
@@ -430,8 +441,14 @@ def _use_environment(env: Mapping[str, str], target: MutableMapping[str, str]) -
     target.update(env)
 
 
-def begin_office_session(user: str, role: str, *, config_given: bool, environ: MutableMapping[str, str] | None = None,
-                         need_terminal: bool = True) -> OfficeSession:
+def begin_office_session(
+    user: str,
+    role: str,
+    *,
+    config_given: bool,
+    environ: MutableMapping[str, str] | None = None,
+    need_terminal: bool = True,
+) -> OfficeSession:
     """Check the forced command's arguments and the connection; clean the environment; who is this.
 
     Must run before Textual is imported: Textual reads ESCDELAY, TEXTUAL_* once, at import.
@@ -443,14 +460,18 @@ def begin_office_session(user: str, role: str, *, config_given: bool, environ: M
     if over_ssh and not config_given:
         # Without --config the config would come from $FLOORTERM_CONFIG or the current
         # folder: both things the connection could influence.
-        raise OfficeRefused("The forced command must name the config file: floorterm --config PATH office ...; "
-                            "make the key line with `floorterm ssh authorized-key`")
+        raise OfficeRefused(
+            "The forced command must name the config file: floorterm --config PATH office ...; "
+            "make the key line with `floorterm ssh authorized-key`"
+        )
     login_key = read_login_key(environ)
     client = environ.get("SSH_CONNECTION", "").split(" ")[0] or None
     _use_environment(session_environment(environ), environ)
     if need_terminal and not (_isatty(0) and _isatty(1)):
-        raise OfficeRefused("floorterm office needs a terminal: connect with `ssh -t` "
-                            "(PuTTY and Windows Terminal do this by themselves); nothing else can run here")
+        raise OfficeRefused(
+            "floorterm office needs a terminal: connect with `ssh -t` "
+            "(PuTTY and Windows Terminal do this by themselves); nothing else can run here"
+        )
     for stream in (sys.stdout, sys.stderr, sys.__stdout__):
         try:
             stream.reconfigure(encoding="utf-8", errors="replace")  # the client's locale is not ours to trust
@@ -469,13 +490,17 @@ def _isatty(fd: int) -> bool:
 def office_refusal(operator, session: OfficeSession) -> str | None:
     """Why this person may not open the office screens (operator: an OperatorView or None); None if they may."""
     if operator is None:
-        return (f"{session.user} is not a floorterm user yet. The administrator adds them with: "
-                f"floorterm operators add {session.user} \"Full Name\" --role {session.role}")
+        return (
+            f"{session.user} is not a floorterm user yet. The administrator adds them with: "
+            f"floorterm operators add {session.user} \"Full Name\" --role {session.role}"
+        )
     if not operator.active:
         return f"{operator.name} ({session.user}) is disabled in floorterm; ask the administrator"
     if operator.role != session.role:
-        return (f"{operator.name} ({session.user}) is a {operator.role} in floorterm, but this SSH key was "
-                f"set up for a {session.role}; ask the administrator to make them agree")
+        return (
+            f"{operator.name} ({session.user}) is a {operator.role} in floorterm, but this SSH key was "
+            f"set up for a {session.role}; ask the administrator to make them agree"
+        )
     return None
 
 

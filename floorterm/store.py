@@ -46,9 +46,28 @@ PG_DISK_FULL = "53100"  # SQLSTATE disk_full
 # Filesystems where SQLite's locking is unreliable and a power cut can lose commits.
 NETWORK_FILESYSTEMS = frozenset(
     {
-        "nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "ncpfs", "afs", "9p",
-        "ceph", "glusterfs", "fuse.sshfs", "fuse.glusterfs", "fuse.cephfs", "lustre",
-        "gpfs", "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "virtiofs",
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb2",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "9p",
+        "ceph",
+        "glusterfs",
+        "fuse.sshfs",
+        "fuse.glusterfs",
+        "fuse.cephfs",
+        "lustre",
+        "gpfs",
+        "davfs",
+        "fuse.davfs2",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "virtiofs",
     }
 )
 
@@ -69,7 +88,7 @@ def sqlite_path_from_url(url: str) -> Path | None:
     if url.startswith(("postgresql://", "postgres://")):
         return None
     if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):])  # sqlite:////abs/path keeps its leading slash
+        return Path(url[len("sqlite:///") :])  # sqlite:////abs/path keeps its leading slash
     if "://" in url:
         raise StoreError(f"Unknown store URL {url!r}: use a file path, sqlite:///PATH or postgresql://...")
     return Path(url)
@@ -119,8 +138,9 @@ class Store:
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, url: str, *, check_schema: bool = True, create_dir: bool = False,
-             allow_away: bool = False) -> "Store":
+    def open(
+        cls, url: str, *, check_schema: bool = True, create_dir: bool = False, allow_away: bool = False
+    ) -> "Store":
         """Open the store at `url` and bind the models to it.
 
         With check_schema (the default) the store must be initialised and at exactly this
@@ -148,8 +168,10 @@ class Store:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"Cannot create the folder for the store {path.parent} ({exc.strerror or exc}): "
-                                 f"create it, or let user {_user_name()} write the folder it goes in") from exc
+                raise StoreError(
+                    f"Cannot create the folder for the store {path.parent} ({exc.strerror or exc}): "
+                    f"create it, or let user {_user_name()} write the folder it goes in"
+                ) from exc
         if not path.parent.is_dir():
             raise StoreError(f"The folder for the store does not exist: {path.parent}")
         refuse_network_filesystem(path)
@@ -172,20 +194,22 @@ class Store:
             database.connect(reuse_if_open=True)
         except peewee.OperationalError as exc:
             advice = _sqlite_advice(path, exc)
-            raise StoreError(f"Cannot open the SQLite store {path} ({exc}): {advice}." if advice else
-                             f"Cannot open the SQLite store {path}: {exc}") from exc
+            raise StoreError(
+                f"Cannot open the SQLite store {path} ({exc}): {advice}."
+                if advice
+                else f"Cannot open the SQLite store {path}: {exc}"
+            ) from exc
         return store
 
     @classmethod
     def _open_postgres(cls, url: str, *, allow_away: bool = False) -> "Store":
         if url.startswith("postgres://"):
-            url = "postgresql://" + url[len("postgres://"):]
+            url = "postgresql://" + url[len("postgres://") :]
         try:
             load_psycopg()
         except ImportError as exc:
             raise StoreError(
-                "This store is PostgreSQL but the driver is not installed: "
-                "pip install 'floorterm[postgres]'"
+                "This store is PostgreSQL but the driver is not installed: pip install 'floorterm[postgres]'"
             ) from exc
         options = {} if "connect_timeout=" in url else {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}
         database = _reconnecting_pg_database()(url, autoconnect=True, **options)
@@ -325,8 +349,9 @@ class Store:
                 fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o664)
             except OSError as exc:
                 advice = _sqlite_advice(sqlite_path_from_url(self.url), exc) or "try again"
-                raise StoreError(f"Cannot open the store's lock file {lock} ({exc.strerror or exc}). "
-                                 f"Nothing was written; {advice}.") from exc
+                raise StoreError(
+                    f"Cannot open the store's lock file {lock} ({exc.strerror or exc}). Nothing was written; {advice}."
+                ) from exc
             self._local.queue_fd = fd
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
@@ -348,7 +373,9 @@ class Store:
         if self.backend == "sqlite":
             return _sqlite_advice(sqlite_path_from_url(self.url), exc)
         if _pg_disk_full(exc):
-            return f"the disk of the PostgreSQL server ({self.display_url}) is full: free some space there, then try again"
+            return (
+                f"the disk of the PostgreSQL server ({self.display_url}) is full: free some space there, then try again"
+            )
         return None
 
     def _recover_connection(self) -> None:
@@ -432,16 +459,21 @@ def _sqlite_advice(path: Path, exc: BaseException) -> str | None:
     # SQLite says "database or disk is full"; a file it cannot create on a full disk is a "disk I/O error".
     if "disk is full" in text or (("I/O" in text or isinstance(exc, OSError)) and _free_bytes(folder) == 0):
         return f"the disk holding the store's folder {folder} is full: free some space there, then try again"
-    refused = ((isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS))
-               or "readonly" in text or "unable to open" in text)
+    refused = (
+        (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS))
+        or "readonly" in text
+        or "unable to open" in text
+    )
     if not refused:
         return None
     if _read_only_filesystem(folder):
         return f"the store's folder {folder} is on a read-only filesystem: mount it read-write"
     files = [Path(f"{path}{suffix}") for suffix in ("", "-wal", "-shm", ".writelock")]
     if not os.access(folder, os.W_OK | os.X_OK) or any(f.exists() and not os.access(f, os.W_OK) for f in files):
-        return (f"let user {_user_name()} write the folder {folder} and the store's files in it, "
-                "or run floorterm as the user who owns them")
+        return (
+            f"let user {_user_name()} write the folder {folder} and the store's files in it, "
+            "or run floorterm as the user who owns them"
+        )
     return None
 
 
@@ -488,6 +520,13 @@ def init_store(url: str) -> tuple[Store, list[str]]:
 
 
 __all__ = [
-    "Store", "StoreError", "STORE_AWAY", "SchemaStatus", "init_store",
-    "refuse_network_filesystem", "filesystem_type", "sqlite_path_from_url", "NOTIFY_CHANNEL",
+    "Store",
+    "StoreError",
+    "STORE_AWAY",
+    "SchemaStatus",
+    "init_store",
+    "refuse_network_filesystem",
+    "filesystem_type",
+    "sqlite_path_from_url",
+    "NOTIFY_CHANNEL",
 ]

@@ -26,15 +26,21 @@ def verify_job(job: m.Job) -> list[str]:
     if job.last_event_id != last:
         problems.append(f"{job.number}: last_event_id stored {job.last_event_id}, ledger says {last}")
     # pending and awaiting are also stored as columns the board filters on; check them as stored.
-    columns = {stage: {"pending": pending, "awaiting": awaiting} for stage, pending, awaiting in
-               m.StepBalance.select(m.StepBalance.stage, m.StepBalance.pending, m.StepBalance.awaiting)
-               .where(m.StepBalance.job == job.id).tuples()}
+    columns = {
+        stage: {"pending": pending, "awaiting": awaiting}
+        for stage, pending, awaiting in m.StepBalance.select(
+            m.StepBalance.stage, m.StepBalance.pending, m.StepBalance.awaiting
+        )
+        .where(m.StepBalance.job == job.id)
+        .tuples()
+    }
     for stage, values in wanted["steps"].items():
         for key in ("pending", "awaiting"):
             stored_column = columns.get(stage, {}).get(key)
             if stored_column != values[key]:
-                problems.append(f"{job.number} {stage}: {key} column stored {stored_column!r}, "
-                                f"ledger says {values[key]!r}")
+                problems.append(
+                    f"{job.number} {stage}: {key} column stored {stored_column!r}, ledger says {values[key]!r}"
+                )
         have = stored["steps"].get(stage, {})
         for key, value in values.items():
             if have.get(key) != value:
@@ -81,18 +87,24 @@ def store_problems() -> list[str]:
             "SELECT c.relname, t.relname, i.indisunique FROM pg_index i "
             "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
             "WHERE t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(%s) "
-            "AND NOT (i.indisvalid AND i.indisready) ORDER BY t.relname, c.relname", (tables,))
+            "AND NOT (i.indisvalid AND i.indisready) ORDER BY t.relname, c.relname",
+            (tables,),
+        )
         for index, table, unique in invalid.fetchall():
             repeat = ", and the values it should keep unique may repeat" if unique else ""
-            problems.append(f"index {index} on {table} is not valid: PostgreSQL does not use it{repeat}; "
-                            f"rebuild it with REINDEX INDEX {index}")
+            problems.append(
+                f"index {index} on {table} is not valid: PostgreSQL does not use it{repeat}; "
+                f"rebuild it with REINDEX INDEX {index}"
+            )
     for model in m.ALL_MODELS:
         table = model._meta.table_name
         have = {tuple(index.columns) for index in db.get_indexes(table) if index.unique}
         for columns in _unique_columns(model):
             if columns not in have:
-                problems.append(f"table {table} has no unique index on ({', '.join(columns)}): "
-                                "the store no longer refuses two rows with the same values there")
+                problems.append(
+                    f"table {table} has no unique index on ({', '.join(columns)}): "
+                    "the store no longer refuses two rows with the same values there"
+                )
     return problems
 
 
@@ -109,19 +121,28 @@ def ledger_problems() -> list[str]:
         if not _is_sqlite(db):  # the planner must read the table: its indexes are what may be wrong
             for setting in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
                 db.execute_sql(f"SET LOCAL {setting} = off")
-        twice = db.execute_sql(f"SELECT uuid, COUNT(*) FROM {event} GROUP BY uuid HAVING COUNT(*) > 1 "
-                               "ORDER BY MIN(id)").fetchall()
+        twice = db.execute_sql(
+            f"SELECT uuid, COUNT(*) FROM {event} GROUP BY uuid HAVING COUNT(*) > 1 ORDER BY MIN(id)"
+        ).fetchall()
         for uuid, count in twice:
-            ids = [str(row[0]) for row in
-                   db.execute_sql(f"SELECT id FROM {event} WHERE uuid = {db.param} ORDER BY id", (uuid,)).fetchall()]
-            problems.append(f"entry id {uuid} is used by {count} entries (ids {', '.join(ids)}): "
-                            "each entry id must appear once")
-        orphans = db.execute_sql(f"SELECT uuid, voids FROM {event} WHERE voids IS NOT NULL "
-                                 f"AND voids NOT IN (SELECT uuid FROM {event}) ORDER BY id").fetchall()
+            ids = [
+                str(row[0])
+                for row in db.execute_sql(
+                    f"SELECT id FROM {event} WHERE uuid = {db.param} ORDER BY id", (uuid,)
+                ).fetchall()
+            ]
+            problems.append(
+                f"entry id {uuid} is used by {count} entries (ids {', '.join(ids)}): each entry id must appear once"
+            )
+        orphans = db.execute_sql(
+            f"SELECT uuid, voids FROM {event} WHERE voids IS NOT NULL "
+            f"AND voids NOT IN (SELECT uuid FROM {event}) ORDER BY id"
+        ).fetchall()
         for uuid, voids in orphans:
             problems.append(f"void {uuid} names an entry {voids} that does not exist")
-        voided = db.execute_sql(f"SELECT voids FROM {event} WHERE voids IS NOT NULL GROUP BY voids "
-                                "HAVING COUNT(*) > 1 ORDER BY MIN(id)").fetchall()
+        voided = db.execute_sql(
+            f"SELECT voids FROM {event} WHERE voids IS NOT NULL GROUP BY voids HAVING COUNT(*) > 1 ORDER BY MIN(id)"
+        ).fetchall()
         for (voids,) in voided:
             problems.append(f"entry {voids} is voided more than once")
     return problems

@@ -60,9 +60,18 @@ class FloortermApp(App):
         Binding("ctrl+c", "request_quit", show=False, system=True),
     ]
 
-    def __init__(self, config: Config, store_url: str, *, mode: str = "launcher", terminal: str | None = None,
-                 unlocked: bool = False, tv: bool = False, clock: Callable[[], dt.datetime] = utcnow,
-                 store: Store | None = None):
+    def __init__(
+        self,
+        config: Config,
+        store_url: str,
+        *,
+        mode: str = "launcher",
+        terminal: str | None = None,
+        unlocked: bool = False,
+        tv: bool = False,
+        clock: Callable[[], dt.datetime] = utcnow,
+        store: Store | None = None,
+    ):
         super().__init__()
         self.config = config
         self.store_url = store_url
@@ -87,9 +96,12 @@ class FloortermApp(App):
             self._store = Store.open(self.store_url, allow_away=self.mode == "kiosk")
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floorterm-store")
         self.services = Services(
-            config=self.config, store_url=self.store_url,
+            config=self.config,
+            store_url=self.store_url,
             ledger=Ledger(self._store, self.config, clock=self.clock),
-            queries=Queries(self.config, clock=self.clock), clock=self.clock, executor=self._executor,
+            queries=Queries(self.config, clock=self.clock),
+            clock=self.clock,
+            executor=self._executor,
             store=self._store,
         )
         self.push_screen(self.first_screen())
@@ -149,8 +161,15 @@ def board_screen(services: Services, *, terminal: str | None = None, tv: bool = 
     return BoardScreen(services, terminal=terminal, tv=tv)
 
 
-def run_app(config: Config, store_url: str, *, mode: str = "launcher", terminal: str | None = None,
-            unlocked: bool = False, tv: bool = False) -> int:
+def run_app(
+    config: Config,
+    store_url: str,
+    *,
+    mode: str = "launcher",
+    terminal: str | None = None,
+    unlocked: bool = False,
+    tv: bool = False,
+) -> int:
     """Run the app in this terminal until it exits; returns the exit code."""
     if mode == "kiosk":
         terminal = terminal.strip().upper() if terminal else None

@@ -44,14 +44,29 @@ from floorterm.screens import board_actions as ba
 from floorterm.screens.store_watch import StoreChanged, watch_store
 from floorterm.screens.board_format import age_styles, history_cells
 from floorterm.screens.board_views import (
-    EXCEPTION_HELP, EXCEPTION_TITLES, ExceptionsTable, HistoryTable, Tile, WipTable, bottlenecks_renderable,
-    delays_renderable, exception_items, exception_menu, exception_tile_text, stage_tile_text,
+    EXCEPTION_HELP,
+    EXCEPTION_TITLES,
+    ExceptionsTable,
+    HistoryTable,
+    Tile,
+    WipTable,
+    bottlenecks_renderable,
+    delays_renderable,
+    exception_items,
+    exception_menu,
+    exception_tile_text,
+    stage_tile_text,
 )
 from floorterm.screens.widgets import card_renderable
 
 VIEWS = ("wip", "bottlenecks", "exceptions", "delays", "job")
-VIEW_NAMES = {"wip": "WIP by stage", "bottlenecks": "Bottlenecks", "exceptions": "Exceptions",
-              "delays": "Delays/rejects", "job": "Job"}
+VIEW_NAMES = {
+    "wip": "WIP by stage",
+    "bottlenecks": "Bottlenecks",
+    "exceptions": "Exceptions",
+    "delays": "Delays/rejects",
+    "job": "Job",
+}
 TV_VIEWS = ("wip", "bottlenecks", "exceptions", "delays")
 TV_SECONDS = 15.0
 WINDOW_HOURS = 8.0  # bottleneck throughput window: about one shift
@@ -105,8 +120,9 @@ class BoardScreen(Screen):
         self.stages = tuple(s.code for s in self.config.stages if not shown or s.code in shown)
         self.hours = tuple(self.config.thresholds.ageing_hours)
         self.stage_codes = {s.name: s.code for s in self.config.stages}
-        self.labels = {(kind, r.code): r.label for kind, list_kind in REASON_LISTS.items()
-                       for r in self.config.reasons(list_kind)}
+        self.labels = {
+            (kind, r.code): r.label for kind, list_kind in REASON_LISTS.items() for r in self.config.reasons(list_kind)
+        }
         self.view = "wip"
         self.back_to = "wip"
         self.tracker = board_feed.ChangeTracker()
@@ -160,8 +176,10 @@ class BoardScreen(Screen):
             with Vertical(id="exceptions"):
                 yield Grid(id="exception-tiles")
                 with Horizontal(id="exceptions-main"):
-                    yield OptionList(*(Option(Text(EXCEPTION_TITLES[name]), id=name) for name in EXCEPTION_VIEWS),
-                                     id="exception-lists")
+                    yield OptionList(
+                        *(Option(Text(EXCEPTION_TITLES[name]), id=name) for name in EXCEPTION_VIEWS),
+                        id="exception-lists",
+                    )
                     with Vertical(id="exceptions-right"):
                         yield Static("", id="exceptions-title")
                         yield ExceptionsTable(id="exceptions-table")
@@ -175,8 +193,11 @@ class BoardScreen(Screen):
                         yield Static("", id="job-card")
                     yield HistoryTable(id="job-history")
         yield Static("", id="board-message")
-        yield Input(placeholder="Scan or type a job number (or scan a badge), then Enter; Esc closes",
-                    id="board-find", select_on_focus=False)
+        yield Input(
+            placeholder="Scan or type a job number (or scan a badge), then Enter; Esc closes",
+            id="board-find",
+            select_on_focus=False,
+        )
         yield Static("", id="board-keys")
 
     @property
@@ -335,8 +356,12 @@ class BoardScreen(Screen):
         def read():
             numbers = board_feed.top_open_jobs(FIRST_ROWS)
             read_at = self.clock()
-            return (self.reports.wip_rows(numbers), read_at, self.reports.stage_summaries(),
-                    self.config.shift_at(read_at)[0].name)
+            return (
+                self.reports.wip_rows(numbers),
+                read_at,
+                self.reports.stage_summaries(),
+                self.config.shift_at(read_at)[0].name,
+            )
 
         def done(result) -> None:
             rows, read_at, summary, shift = result
@@ -369,8 +394,9 @@ class BoardScreen(Screen):
                 # and live updates wait until they are all in.
                 self._busy = True
                 self.call_after_refresh(self._load_more)
-            self._last_read.update({"summary": time.monotonic(), "exceptions": time.monotonic(),
-                                    "bottlenecks": time.monotonic()})
+            self._last_read.update(
+                {"summary": time.monotonic(), "exceptions": time.monotonic(), "bottlenecks": time.monotonic()}
+            )
             self._say("", "")
             self._show_summary()
             self._show_exceptions()
@@ -547,8 +573,10 @@ class BoardScreen(Screen):
             right.append(" ")
         elif self.last_ok is not None:
             ago = max(0, int((now - self.last_ok).total_seconds()))
-            right.append(f"updated {ago} s ago  " if ago < 120 else f"updated {ago // 60} min ago  ",
-                         style="" if ago < 30 else "bold")
+            right.append(
+                f"updated {ago} s ago  " if ago < 120 else f"updated {ago // 60} min ago  ",
+                style="" if ago < 30 else "bold",
+            )
         right.append(local.strftime("%a %d %b %H:%M:%S"), style="bold")
         grid.add_row(left, right)
         content = grid
@@ -556,8 +584,11 @@ class BoardScreen(Screen):
         if offline:
             since = to_plant(self.offline_since, self.config.tz).strftime("%H:%M:%S")
             shown = to_plant(self.last_ok, self.config.tz).strftime("%H:%M:%S") if self.last_ok else "—"
-            line = Text(f" The board cannot reach the store since {since} ({self.offline_reason}). "
-                        f"Showing what was known at {shown}; retrying. ", style="bold white on red")
+            line = Text(
+                f" The board cannot reach the store since {since} ({self.offline_reason}). "
+                f"Showing what was known at {shown}; retrying. ",
+                style="bold white on red",
+            )
             content = Group(grid, line)
         # A new layout only when the header may change its height (offline, or back): a full
         # layout of the screen with a 2,000-row table is the costliest thing the UI thread does.
@@ -598,8 +629,14 @@ class BoardScreen(Screen):
             for action in ba.allowed_actions(self.operator.role if self.operator else None):
                 if action == "void" and self.view != "job":
                     continue
-                keys.append({"resume": ("r", "resume"), "priority": ("p", "priority"),
-                             "hold": ("h", "hold/release"), "void": ("v", "void entry")}[action])
+                keys.append(
+                    {
+                        "resume": ("r", "resume"),
+                        "priority": ("p", "priority"),
+                        "hold": ("h", "hold/release"),
+                        "void": ("v", "void entry"),
+                    }[action]
+                )
             keys.append(("s", "sign out" if self.operator else "sign in"))
             if self.view == "wip" and not self.has_class("-tall"):
                 keys.append(("?", "legend"))
@@ -656,15 +693,28 @@ class BoardScreen(Screen):
         width = self.size.width - 4
         left, right = (width * 3 // 5, width * 2 // 5) if wide else (width, width)
         self.query_one("#bottlenecks-body", Static).update(
-            bottlenecks_renderable(self.bottlenecks, WINDOW_HOURS, big=self.tv, side_by_side=wide,
-                                   bar_width=max(8, min(50, left - 72)), wait_bar_width=max(8, min(50, right - 40))))
+            bottlenecks_renderable(
+                self.bottlenecks,
+                WINDOW_HOURS,
+                big=self.tv,
+                side_by_side=wide,
+                bar_width=max(8, min(50, left - 72)),
+                wait_bar_width=max(8, min(50, right - 40)),
+            )
+        )
 
     def _show_delays(self) -> None:
         if self.delays_data is not None:
             label, delays, rejections = self.delays_data
             self.query_one("#delays-body", Static).update(
-                delays_renderable(label, delays, rejections, side_by_side=self._side_by_side(),
-                                  bar_width=self._bar_width(50) // (2 if self._side_by_side() else 1)))
+                delays_renderable(
+                    label,
+                    delays,
+                    rejections,
+                    side_by_side=self._side_by_side(),
+                    bar_width=self._bar_width(50) // (2 if self._side_by_side() else 1),
+                )
+            )
 
     def _tiles(self) -> bool:
         """Exception tiles: in TV mode, and on a big screen above the lists."""
@@ -678,16 +728,16 @@ class BoardScreen(Screen):
         table.show(lists, self.stage_codes)
         self._show_exception_menu()
         if self._tiles():
-            self._ensure_tiles("#exception-tiles", [f"xtile-{name}" for name in EXCEPTION_VIEWS],
-                               "tile exception-tile")
+            self._ensure_tiles("#exception-tiles", [f"xtile-{name}" for name in EXCEPTION_VIEWS], "tile exception-tile")
             self._fill_exception_tiles(lists)
 
     def _fill_exception_tiles(self, lists) -> None:
         for name, items in lists:
             bad = ("delayed", "late", "material_short", "replay_refused")
             level = "-bad" if items and name in bad else ("-warn" if items else "-ok")
-            self.query_one(f"#xtile-{name}", Tile).show(EXCEPTION_TITLES[name], len(items),
-                                                       exception_tile_text(items), level)
+            self.query_one(f"#xtile-{name}", Tile).show(
+                EXCEPTION_TITLES[name], len(items), exception_tile_text(items), level
+            )
 
     def _show_job(self) -> None:
         if self.card is None:
@@ -716,8 +766,13 @@ class BoardScreen(Screen):
             self.back_to = name
         self.view = name
         self.query_one(ContentSwitcher).current = name
-        focus = {"wip": "#wip-table", "exceptions": "#exceptions-table", "job": "#job-history",
-                 "bottlenecks": "#bottlenecks", "delays": "#delays"}[name]
+        focus = {
+            "wip": "#wip-table",
+            "exceptions": "#exceptions-table",
+            "job": "#job-history",
+            "bottlenecks": "#bottlenecks",
+            "delays": "#delays",
+        }[name]
         if name == "job" and self.query_one("#job-matches").display:
             focus = "#job-matches"
         if not self.query_one("#board-find", Input).has_focus:
@@ -803,11 +858,24 @@ class BoardScreen(Screen):
                 self._last_read.pop("delays", None)
                 self._pump()
 
-        self.app.push_screen(ba.BoardForm("Delays and rejections for a range of days", None, [
-            ba.Field("since", "From (YYYY-MM-DD)", ba.date_value("start date"),
-                     value=(today - dt.timedelta(days=7)).isoformat()),
-            ba.Field("until", "To, inclusive (YYYY-MM-DD)", ba.date_value("end date"), value=today.isoformat()),
-        ], submit="show", check=check), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                "Delays and rejections for a range of days",
+                None,
+                [
+                    ba.Field(
+                        "since",
+                        "From (YYYY-MM-DD)",
+                        ba.date_value("start date"),
+                        value=(today - dt.timedelta(days=7)).isoformat(),
+                    ),
+                    ba.Field("until", "To, inclusive (YYYY-MM-DD)", ba.date_value("end date"), value=today.isoformat()),
+                ],
+                submit="show",
+                check=check,
+            ),
+            chosen,
+        )
 
     def _period_window(self) -> tuple[dt.datetime, dt.datetime, str]:
         tz = self.config.tz
@@ -845,8 +913,9 @@ class BoardScreen(Screen):
                 find.value += char
                 find.cursor_position = len(find.value)
             return
-        starts_scan = char is not None and (char == "$" or (self.config.scanner.prefix and
-                                                            char == self.config.scanner.prefix[0]))
+        starts_scan = char is not None and (
+            char == "$" or (self.config.scanner.prefix and char == self.config.scanner.prefix[0])
+        )
         # A key that is no command starts the find line.
         if char and char.isprintable() and len(char) == 1 and (starts_scan or event.key not in self._keys()):
             self._stop(event)
@@ -937,8 +1006,12 @@ class BoardScreen(Screen):
         matches.display = True
         self.query_one("#job-title").display = True
         self.query_one("#job-title", Static).update(
-            Text(f"{len(jobs)} open jobs match '{text}'{' (first 20)' if len(jobs) >= 20 else ''}: "
-                 "↑↓ and Enter to open one", style="bold"))
+            Text(
+                f"{len(jobs)} open jobs match '{text}'{' (first 20)' if len(jobs) >= 20 else ''}: "
+                "↑↓ and Enter to open one",
+                style="bold",
+            )
+        )
         self._say("", "")
         self.action_view("job")
         matches.highlighted = 0
@@ -975,8 +1048,9 @@ class BoardScreen(Screen):
             except Exception as exc:
                 self.unexpected.append(exc)
                 self.app.log.error(f"board: {type(exc).__name__}: {exc}")
-                self._say(f"The store could not be reached ({type(exc).__name__}); nothing was changed. "
-                          "Try again.", "error")
+                self._say(
+                    f"The store could not be reached ({type(exc).__name__}); nothing was changed. Try again.", "error"
+                )
             else:
                 done(result)
 
@@ -998,10 +1072,18 @@ class BoardScreen(Screen):
             if values:
                 self._sign_in_badge(values["badge"])
 
-        self.app.push_screen(ba.BoardForm("Sign in to act on the board", Text(
-            "Scan or type your badge. Supervisors resume delays, change priorities, hold and release jobs "
-            "and void entries; planners change priorities, hold jobs and void entries."),
-            [ba.Field("badge", "Badge", lambda text: ba.badge_from_scan(text, prefix))], submit="sign in"), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                "Sign in to act on the board",
+                Text(
+                    "Scan or type your badge. Supervisors resume delays, change priorities, hold and release jobs "
+                    "and void entries; planners change priorities, hold jobs and void entries."
+                ),
+                [ba.Field("badge", "Badge", lambda text: ba.badge_from_scan(text, prefix))],
+                submit="sign in",
+            ),
+            chosen,
+        )
 
     def _sign_in_badge(self, badge: str) -> None:
         def read():
@@ -1040,8 +1122,9 @@ class BoardScreen(Screen):
 
     def action_act(self, action: str) -> None:
         if self.operator is None:
-            self._say(f"Sign in with a supervisor's badge (s) to {ba.ACTION_WORDS[action]}; "
-                      "the board is read-only", "error")
+            self._say(
+                f"Sign in with a supervisor's badge (s) to {ba.ACTION_WORDS[action]}; the board is read-only", "error"
+            )
             return
         if action not in ba.allowed_actions(self.operator.role):
             self._say(f"{self.operator.name} ({self.operator.role}) may not {ba.ACTION_WORDS[action]}", "error")
@@ -1059,8 +1142,10 @@ class BoardScreen(Screen):
         """Run a ledger write on the store thread; show the receipt or the refusal in words."""
 
         def done(receipt) -> None:
-            self._say(f"✓ {receipt.message}" if receipt.job in receipt.message else f"✓ {receipt.job}: {receipt.message}",
-                      "ok")
+            self._say(
+                f"✓ {receipt.message}" if receipt.job in receipt.message else f"✓ {receipt.job}: {receipt.message}",
+                "ok",
+            )
             self.request("rows")
             if job is not None and job == self.job_number:
                 self._want.add("job")
@@ -1089,8 +1174,11 @@ class BoardScreen(Screen):
         model = self.table.models.get(job)
         if model is None:
             return []
-        return [(code, cell.delay_reason or cell.delay_code or "") for code, cell in model[0].cells.items()
-                if cell.state == "delayed"]
+        return [
+            (code, cell.delay_reason or cell.delay_code or "")
+            for code, cell in model[0].cells.items()
+            if cell.state == "delayed"
+        ]
 
     def _resume(self, job: str, stage: str | None) -> None:
         delayed = self._delayed_stages(job)
@@ -1110,25 +1198,50 @@ class BoardScreen(Screen):
 
         def chosen(values: dict | None) -> None:
             if values is not None:
-                self._write(lambda: self.services.ledger.resume(job, stage, actor=self._actor(), note=values["note"]),
-                            "resume", job)
+                self._write(
+                    lambda: self.services.ledger.resume(job, stage, actor=self._actor(), note=values["note"]),
+                    "resume",
+                    job,
+                )
 
-        self.app.push_screen(ba.BoardForm(f"Resume {job} at {self.reports.stage_name(stage)}", context,
-                                     [ba.Field("note", "Note (optional)", ba.optional_note)], submit="resume"), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                f"Resume {job} at {self.reports.stage_name(stage)}",
+                context,
+                [ba.Field("note", "Note (optional)", ba.optional_note)],
+                submit="resume",
+            ),
+            chosen,
+        )
 
     def _priority(self, job: str, stage: str | None) -> None:
         current = self._current_priority(job)
-        context = Text(f"Job {job}: priority now {current if current is not None else '?'} (1 = most urgent, 9 = least).")
+        context = Text(
+            f"Job {job}: priority now {current if current is not None else '?'} (1 = most urgent, 9 = least)."
+        )
 
         def chosen(values: dict | None) -> None:
             if values is not None:
-                self._write(lambda: self.services.ledger.change_priority(
-                    job, values["priority"], actor=self._actor(), note=values["reason"]), "priority", job)
+                self._write(
+                    lambda: self.services.ledger.change_priority(
+                        job, values["priority"], actor=self._actor(), note=values["reason"]
+                    ),
+                    "priority",
+                    job,
+                )
 
-        self.app.push_screen(ba.BoardForm(f"Change the priority of {job}", context, [
-            ba.Field("priority", "New priority (1-9)", ba.priority_value),
-            ba.Field("reason", "Reason (kept with the entry)", ba.required_reason),
-        ], submit="change"), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                f"Change the priority of {job}",
+                context,
+                [
+                    ba.Field("priority", "New priority (1-9)", ba.priority_value),
+                    ba.Field("reason", "Reason (kept with the entry)", ba.required_reason),
+                ],
+                submit="change",
+            ),
+            chosen,
+        )
 
     def _current_priority(self, job: str) -> int | None:
         if self.card is not None and self.card.number == job:
@@ -1154,16 +1267,27 @@ class BoardScreen(Screen):
             if values is not None:
                 self._write(lambda: write(job, actor=self._actor(), note=values["reason"]), "hold", job)
 
-        self.app.push_screen(ba.BoardForm(f"{verb} {job}", Text(
-            "The job stays on the board; everyone sees it marked HOLD." if not held else
-            "Work on the job may continue after this."), [
-            ba.Field("reason", "Reason (kept with the entry)", ba.required_reason),
-        ], submit="release" if held else "hold"), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                f"{verb} {job}",
+                Text(
+                    "The job stays on the board; everyone sees it marked HOLD."
+                    if not held
+                    else "Work on the job may continue after this."
+                ),
+                [
+                    ba.Field("reason", "Reason (kept with the entry)", ba.required_reason),
+                ],
+                submit="release" if held else "hold",
+            ),
+            chosen,
+        )
 
     def _void(self) -> None:
         if self.view != "job" or self.card is None:
-            self._say("To void an entry, open the job (/ then its number), put the cursor on the entry and press v",
-                      "error")
+            self._say(
+                "To void an entry, open the job (/ then its number), put the cursor on the entry and press v", "error"
+            )
             return
         entry = self.query_one("#job-history", HistoryTable).selected()
         if entry is None:
@@ -1180,17 +1304,31 @@ class BoardScreen(Screen):
             return
         job = self.card.number
         context = Text(f"Job {job}: ")
-        context.append_text(Text(" · ".join(c.plain for c in _entry_summary(entry, self.labels, self.config.tz,
-                                                                            self.clock()) if c.plain)))
+        context.append_text(
+            Text(
+                " · ".join(c.plain for c in _entry_summary(entry, self.labels, self.config.tz, self.clock()) if c.plain)
+            )
+        )
 
         def chosen(values: dict | None) -> None:
             if values is not None:
-                self._write(lambda: self.services.ledger.void(entry["uuid"], actor=self._actor(),
-                                                              note=values["reason"]), "void", job)
+                self._write(
+                    lambda: self.services.ledger.void(entry["uuid"], actor=self._actor(), note=values["reason"]),
+                    "void",
+                    job,
+                )
 
-        self.app.push_screen(ba.BoardForm(f"Void this entry of {job}?", context, [
-            ba.Field("reason", "Reason (shown with the struck-through entry)", ba.required_reason),
-        ], submit="void"), chosen)
+        self.app.push_screen(
+            ba.BoardForm(
+                f"Void this entry of {job}?",
+                context,
+                [
+                    ba.Field("reason", "Reason (shown with the struck-through entry)", ba.required_reason),
+                ],
+                submit="void",
+            ),
+            chosen,
+        )
 
 
 def _entry_summary(entry: dict, labels: dict, tz, now: dt.datetime) -> list[Text]:

@@ -24,8 +24,12 @@ from floorterm.scan import parse_scan
 
 # Board action -> the ledger kinds it records.
 ACTION_KINDS = {"resume": ("resume",), "priority": ("priority",), "hold": ("hold", "unhold"), "void": ("void",)}
-ACTION_WORDS = {"resume": "resume a delay", "priority": "change a job's priority", "hold": "put a job on hold or release it",
-                "void": "void an entry"}
+ACTION_WORDS = {
+    "resume": "resume a delay",
+    "priority": "change a job's priority",
+    "hold": "put a job on hold or release it",
+    "void": "void an entry",
+}
 
 
 def allowed_actions(role: str | None) -> tuple[str, ...]:
@@ -79,8 +83,15 @@ class BoardForm(ModalScreen):
     AUTO_FOCUS = "Input"
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, title: str, context: Text | None, fields: list[Field], *, submit: str = "save",
-                 check: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        title: str,
+        context: Text | None,
+        fields: list[Field],
+        *,
+        submit: str = "save",
+        check: Callable[[dict], None] | None = None,
+    ):
         super().__init__()
         self.form_title = title
         self.context = context
@@ -95,8 +106,9 @@ class BoardForm(ModalScreen):
                 yield Static(self.context, id="form-context")
             for field in self.fields:
                 yield Static(Text(field.label), classes="form-label")
-                yield Input(value=field.value, placeholder=field.placeholder, id=f"form-{field.name}",
-                            select_on_focus=False)
+                yield Input(
+                    value=field.value, placeholder=field.placeholder, id=f"form-{field.name}", select_on_focus=False
+                )
             yield Static("", id="form-error")
             yield Static(Text(f"Enter = next / {self.submit}   Esc = cancel, nothing is written"), id="form-help")
 

@@ -21,12 +21,27 @@ from floorterm.reports import StageSummary, WipCell, WipRow
 _AGE_PALETTE = ("#40c040", "black on #ffd700", "black on #ff8000", "bold white on #c00000")
 
 HISTORY_WORDS = {
-    "release": "Released", "start": "Started", "complete": "Completed", "reject": "Rejected",
-    "rework": "Sent to rework", "scrap": "Scrapped", "delay": "Delay", "resume": "Resumed",
-    "qc_pass": "QC passed", "qc_fail": "QC failed", "material_issue": "Material issued",
-    "material_return": "Material returned", "material_scrap": "Material scrapped",
-    "material_substitute": "Material substituted", "dispatch": "Dispatched", "priority": "Priority set",
-    "hold": "Put on hold", "unhold": "Hold released", "note": "Note", "void": "Void", "job_created": "Job created",
+    "release": "Released",
+    "start": "Started",
+    "complete": "Completed",
+    "reject": "Rejected",
+    "rework": "Sent to rework",
+    "scrap": "Scrapped",
+    "delay": "Delay",
+    "resume": "Resumed",
+    "qc_pass": "QC passed",
+    "qc_fail": "QC failed",
+    "material_issue": "Material issued",
+    "material_return": "Material returned",
+    "material_scrap": "Material scrapped",
+    "material_substitute": "Material substituted",
+    "dispatch": "Dispatched",
+    "priority": "Priority set",
+    "hold": "Put on hold",
+    "unhold": "Hold released",
+    "note": "Note",
+    "void": "Void",
+    "job_created": "Job created",
 }
 
 
@@ -54,8 +69,12 @@ class Cell:
 
     def __eq__(self, other) -> bool:
         # Text's own == ignores the base style; a cell that only changed colour is a change.
-        return (isinstance(other, Cell) and self.text.plain == other.text.plain
-                and self.text.style == other.text.style and self.text.spans == other.text.spans)
+        return (
+            isinstance(other, Cell)
+            and self.text.plain == other.text.plain
+            and self.text.style == other.text.style
+            and self.text.spans == other.text.spans
+        )
 
     def __hash__(self) -> int:
         return hash(self.text.plain)
@@ -186,8 +205,9 @@ def plant_stamp(moment: dt.datetime | None, tz, *, today: dt.date | None = None)
     return local.strftime("%a %d %b %H:%M")
 
 
-def history_cells(entry: dict, labels: dict[tuple[str, str], str], tz, today: dt.date,
-                  voided_kind: str | None = None) -> list[Text]:
+def history_cells(
+    entry: dict, labels: dict[tuple[str, str], str], tz, today: dt.date, voided_kind: str | None = None
+) -> list[Text]:
     """One history entry as table cells: when, what, qty, step, reason, who, terminal, note.
 
     Voided entries are struck through and say why; a void says which entry it cancelled.
@@ -216,8 +236,16 @@ def history_cells(entry: dict, labels: dict[tuple[str, str], str], tz, today: dt
     entered = entered_at_terminal(entry.get("client_time"), entry["committed_at"], tz)
     if entered:  # queued offline and replayed later, or the terminal's clock is off
         when += f" ({entered})"
-    cells = [Text(when), Text(what), Text(qty), Text(step),
-             Text(reason), Text(who), Text(entry["terminal"] or "—"), Text(note)]
+    cells = [
+        Text(when),
+        Text(what),
+        Text(qty),
+        Text(step),
+        Text(reason),
+        Text(who),
+        Text(entry["terminal"] or "—"),
+        Text(note),
+    ]
     if entry["voided"]:
         for cell in cells:
             cell.stylize("strike dim")

@@ -19,11 +19,33 @@ from textual.widgets import DataTable, Digits, Static
 
 from floorterm.clock import plant_today
 from floorterm.reports import (
-    EXCEPTION_VIEWS, OFF_ROUTE, Bottleneck, DelayTotal, Exceptions, Rejections, StageSummary, WipRow, age_bucket, age_labels,
+    EXCEPTION_VIEWS,
+    OFF_ROUTE,
+    Bottleneck,
+    DelayTotal,
+    Exceptions,
+    Rejections,
+    StageSummary,
+    WipRow,
+    age_bucket,
+    age_labels,
 )
 from floorterm.screens.board_format import (
-    SUMMARY_LABELS, Cell, age_limits, age_styles, bar, cell_text, duration, history_cells, job_cell, plant_stamp, row_sort_key,
-    short_age, status_text, summary_cells, summary_label,
+    SUMMARY_LABELS,
+    Cell,
+    age_limits,
+    age_styles,
+    bar,
+    cell_text,
+    duration,
+    history_cells,
+    job_cell,
+    plant_stamp,
+    row_sort_key,
+    short_age,
+    status_text,
+    summary_cells,
+    summary_label,
 )
 
 CELL_WIDTH = 11  # '10 DLY MACH', '10 W 5h +2R'
@@ -32,9 +54,16 @@ SUMMARY_KEYS = ("__sum_pending", "__sum_jobs", "__sum_wait", "__sum_done")
 EXCEPTION_LIMIT = 500  # items listed of one exception list; its count is always the full one
 
 EXCEPTION_TITLES = {
-    "delayed": "Delayed", "late": "Late", "due_soon": "Due soon", "ageing": "WIP ageing",
-    "pending_qc": "Pending QC", "pending_rework": "Pending rework", "ready_for_dispatch": "Ready to dispatch",
-    "material_short": "Material short", "priority_changed": "Priority changed", "on_hold": "On hold",
+    "delayed": "Delayed",
+    "late": "Late",
+    "due_soon": "Due soon",
+    "ageing": "WIP ageing",
+    "pending_qc": "Pending QC",
+    "pending_rework": "Pending rework",
+    "ready_for_dispatch": "Ready to dispatch",
+    "material_short": "Material short",
+    "priority_changed": "Priority changed",
+    "on_hold": "On hold",
     "replay_refused": "Refused on replay",
 }
 # What each list holds, said once above its items.
@@ -74,8 +103,15 @@ class WipTable(DataTable):
 
     # -- building
 
-    def load(self, rows: list[WipRow], summary: dict[str, StageSummary], shift: str, read_at: dt.datetime,
-             now: dt.datetime, first: int = 80) -> bool:
+    def load(
+        self,
+        rows: list[WipRow],
+        summary: dict[str, StageSummary],
+        shift: str,
+        read_at: dt.datetime,
+        now: dt.datetime,
+        first: int = 80,
+    ) -> bool:
         """First paint: columns, summary rows and the first `first` rows; `load_more()` adds the
         rest in chunks so the screen shows the top of the board at once. True if more are left."""
         self.fixed_rows = 0
@@ -132,10 +168,14 @@ class WipTable(DataTable):
 
     def _cells(self, row: WipRow, read_at: dt.datetime, now: dt.datetime) -> list[Cell]:
         later = (now - read_at).total_seconds()
-        return [job_cell(row, self.number_width),
-                *(Cell(cell_text(row.cells.get(code, OFF_ROUTE), later, self.limits, self.age_styles))
-                  for code in self.stages),
-                Cell(status_text(row))]
+        return [
+            job_cell(row, self.number_width),
+            *(
+                Cell(cell_text(row.cells.get(code, OFF_ROUTE), later, self.limits, self.age_styles))
+                for code in self.stages
+            ),
+            Cell(status_text(row)),
+        ]
 
     # -- live changes
 
@@ -250,8 +290,9 @@ class WipTable(DataTable):
 # -- exceptions --------------------------------------------------------------------------------
 
 
-def exception_items(ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...]
-                    ) -> list[tuple[str, list[tuple[str, str, str, Text]]]]:
+def exception_items(
+    ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...]
+) -> list[tuple[str, list[tuple[str, str, str, Text]]]]:
     """Per exception list: (name, items as (job, stage, qty, detail)), in the seed's order."""
     today = plant_today(now, tz)
     styles = age_styles(len(hours) + 1)
@@ -261,36 +302,127 @@ def exception_items(ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...]
     def add(name: str, items: list) -> None:
         out.append((name, items))
 
-    add("delayed", [(i.number, i.stage_name, "", Text(f"{i.label} for {duration(i.seconds + later)} "
-                                                        f"(since {plant_stamp(i.since, tz, today=today)})"))
-                    for i in ex.delayed])
-    add("late", [(i.number, "", "", Text(f"{i.days_late} d late, planned {i.planned_end:%a %d %b} · {i.status}",
-                                         style="bold" if i.days_late > 2 else ""))
-                 for i in ex.late])
-    add("due_soon", [(i.number, "", "", Text(f"due {i.planned_end:%a %d %b}, {duration(i.hours_left * 3600 - later)}"
-                                             f" left · {i.status}")) for i in ex.due_soon])
-    add("ageing", [(i.number, i.stage_name, str(i.pending),
-                    Text(f"waiting {duration(i.seconds + later)} ({i.label})", style=styles[min(i.bucket, len(styles) - 1)]))
-                   for i in ex.ageing])
-    add("pending_qc", [(i.number, i.stage_name, str(i.pending),
-                        Text(f"{i.pending} to inspect, waiting {duration((i.seconds or 0) + later)}"))
-                       for i in ex.pending_qc])
-    add("pending_rework", [(i.number, i.stage_name, str(i.qty),
-                            Text("rejected: awaiting rework or scrap decision" if i.what == "decision"
-                                 else "sent back for rework")) for i in ex.pending_rework])
-    add("ready_for_dispatch", [(i.number, "", str(i.qty),
-                                Text(f"{i.qty} ready for ") + Text(i.customer or "dispatch")
-                                + Text(f" · planned {i.planned_end:%a %d %b}" if i.planned_end else ""))
-                               for i in ex.ready_for_dispatch])
-    add("material_short", [(i.number, "", str(sum(line.short for line in i.lines)),
-                            Text(", ".join(f"{line.item} short {line.short} {line.unit}" for line in i.lines)))
-                           for i in ex.material_short])
-    add("priority_changed", [(i.number, "", "", Text(f"priority {i.initial_priority} → {i.priority}"))
-                             for i in ex.priority_changed])
-    add("on_hold", [(i.number, "", "", Text(f"since {plant_stamp(i.since, tz, today=today)}: ") + Text(i.note))
-                    for i in ex.on_hold])
-    add("replay_refused", [(i.number, "", "", Text(f"{i.terminal}: ") + Text(i.words) + Text(" — ")
-                            + Text(i.reason, style="bold")) for i in ex.replay_refused])
+    add(
+        "delayed",
+        [
+            (
+                i.number,
+                i.stage_name,
+                "",
+                Text(f"{i.label} for {duration(i.seconds + later)} (since {plant_stamp(i.since, tz, today=today)})"),
+            )
+            for i in ex.delayed
+        ],
+    )
+    add(
+        "late",
+        [
+            (
+                i.number,
+                "",
+                "",
+                Text(
+                    f"{i.days_late} d late, planned {i.planned_end:%a %d %b} · {i.status}",
+                    style="bold" if i.days_late > 2 else "",
+                ),
+            )
+            for i in ex.late
+        ],
+    )
+    add(
+        "due_soon",
+        [
+            (
+                i.number,
+                "",
+                "",
+                Text(f"due {i.planned_end:%a %d %b}, {duration(i.hours_left * 3600 - later)} left · {i.status}"),
+            )
+            for i in ex.due_soon
+        ],
+    )
+    add(
+        "ageing",
+        [
+            (
+                i.number,
+                i.stage_name,
+                str(i.pending),
+                Text(
+                    f"waiting {duration(i.seconds + later)} ({i.label})", style=styles[min(i.bucket, len(styles) - 1)]
+                ),
+            )
+            for i in ex.ageing
+        ],
+    )
+    add(
+        "pending_qc",
+        [
+            (
+                i.number,
+                i.stage_name,
+                str(i.pending),
+                Text(f"{i.pending} to inspect, waiting {duration((i.seconds or 0) + later)}"),
+            )
+            for i in ex.pending_qc
+        ],
+    )
+    add(
+        "pending_rework",
+        [
+            (
+                i.number,
+                i.stage_name,
+                str(i.qty),
+                Text("rejected: awaiting rework or scrap decision" if i.what == "decision" else "sent back for rework"),
+            )
+            for i in ex.pending_rework
+        ],
+    )
+    add(
+        "ready_for_dispatch",
+        [
+            (
+                i.number,
+                "",
+                str(i.qty),
+                Text(f"{i.qty} ready for ")
+                + Text(i.customer or "dispatch")
+                + Text(f" · planned {i.planned_end:%a %d %b}" if i.planned_end else ""),
+            )
+            for i in ex.ready_for_dispatch
+        ],
+    )
+    add(
+        "material_short",
+        [
+            (
+                i.number,
+                "",
+                str(sum(line.short for line in i.lines)),
+                Text(", ".join(f"{line.item} short {line.short} {line.unit}" for line in i.lines)),
+            )
+            for i in ex.material_short
+        ],
+    )
+    add(
+        "priority_changed",
+        [(i.number, "", "", Text(f"priority {i.initial_priority} → {i.priority}")) for i in ex.priority_changed],
+    )
+    add(
+        "on_hold",
+        [
+            (i.number, "", "", Text(f"since {plant_stamp(i.since, tz, today=today)}: ") + Text(i.note))
+            for i in ex.on_hold
+        ],
+    )
+    add(
+        "replay_refused",
+        [
+            (i.number, "", "", Text(f"{i.terminal}: ") + Text(i.words) + Text(" — ") + Text(i.reason, style="bold"))
+            for i in ex.replay_refused
+        ],
+    )
     return out
 
 
@@ -334,9 +466,15 @@ class ExceptionsTable(DataTable):
             self.add_row(Text(job), Text(stage), Text(qty, justify="right"), detail, key=key)
             self.jobs[key] = (job, self.stage_codes.get(stage, ""))
         if len(items) > EXCEPTION_LIMIT:
-            self.add_row(Text(""), Text(""), Text(""),
-                         Text(f"… and {len(items) - EXCEPTION_LIMIT} more: floorterm report exceptions lists all",
-                              style="italic"), key=f"more|{name}")
+            self.add_row(
+                Text(""),
+                Text(""),
+                Text(""),
+                Text(
+                    f"… and {len(items) - EXCEPTION_LIMIT} more: floorterm report exceptions lists all", style="italic"
+                ),
+                key=f"more|{name}",
+            )
         if not items:
             self.add_row(Text(""), Text(""), Text(""), Text("none right now", style="italic"), key=f"none|{name}")
         target = line
@@ -367,9 +505,15 @@ def exception_menu(lists: list[tuple[str, list]], current: str) -> list[Text]:
 # -- bottlenecks --------------------------------------------------------------------------------
 
 
-def bottlenecks_renderable(ranked: list[Bottleneck], window_hours: float, *, big: bool = False,
-                           bar_width: int = 30, wait_bar_width: int | None = None, side_by_side: bool = False
-                           ) -> Group:
+def bottlenecks_renderable(
+    ranked: list[Bottleneck],
+    window_hours: float,
+    *,
+    big: bool = False,
+    bar_width: int = 30,
+    wait_bar_width: int | None = None,
+    side_by_side: bool = False,
+) -> Group:
     """The worst stage named plainly, then stages ranked by expected wait and by longest wait."""
     parts = []
     worst = ranked[0] if ranked and ranked[0].jobs_waiting else None
@@ -380,38 +524,79 @@ def bottlenecks_renderable(ranked: list[Bottleneck], window_hours: float, *, big
         head.append(worst.headline, style="bold reverse")
         parts.append(head)
         if worst.expected_wait_hours is not None:
-            parts.append(Text(f"{worst.pending} pending ÷ {worst.throughput_per_hour:.1f} done per hour over the last "
-                              f"{window_hours:g} h = about {duration(worst.expected_wait_hours * 3600)} to clear"))
+            parts.append(
+                Text(
+                    f"{worst.pending} pending ÷ {worst.throughput_per_hour:.1f} done per hour over the last "
+                    f"{window_hours:g} h = about {duration(worst.expected_wait_hours * 3600)} to clear"
+                )
+            )
         elif worst.pending:
-            parts.append(Text(f"Nothing was completed there in the last {window_hours:g} h; "
-                              f"{worst.pending} pending.", style="bold"))
+            parts.append(
+                Text(
+                    f"Nothing was completed there in the last {window_hours:g} h; {worst.pending} pending.",
+                    style="bold",
+                )
+            )
     parts.append(Text(""))
     busy = [b for b in ranked if b.pending > 0]
     most_expected = max([b.expected_wait_hours or 0.0 for b in busy] + [0.0])
-    table = Table(title=Text("Ranked by expected wait (pending ÷ recent throughput)", style="bold"),
-                  title_justify="left", expand=True, box=None, padding=(0, 1))
-    for name, justify in (("#", "right"), ("Stage", "left"), ("Pending", "right"), ("Jobs", "right"),
-                          ("Oldest", "right"), (f"Done {window_hours:g}h", "right"), ("Per h", "right"),
-                          ("Exp. wait", "right"), ("", "left")):
+    table = Table(
+        title=Text("Ranked by expected wait (pending ÷ recent throughput)", style="bold"),
+        title_justify="left",
+        expand=True,
+        box=None,
+        padding=(0, 1),
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("Stage", "left"),
+        ("Pending", "right"),
+        ("Jobs", "right"),
+        ("Oldest", "right"),
+        (f"Done {window_hours:g}h", "right"),
+        ("Per h", "right"),
+        ("Exp. wait", "right"),
+        ("", "left"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True, ratio=1 if name == "" else None)
     for rank, b in enumerate(ranked, start=1):
-        expected = "no output" if b.expected_wait_hours is None and b.pending else (
-            duration(b.expected_wait_hours * 3600) if b.expected_wait_hours is not None else "—")
-        table.add_row(str(rank), Text(b.name, style="bold" if rank == 1 and worst else ""), str(b.pending),
-                      str(b.jobs_waiting), short_age(b.oldest_seconds) or "—", str(b.completed),
-                      f"{b.throughput_per_hour:.1f}", expected,
-                      bar(b.expected_wait_hours or 0.0, most_expected, bar_width, "bold"))
+        expected = (
+            "no output"
+            if b.expected_wait_hours is None and b.pending
+            else (duration(b.expected_wait_hours * 3600) if b.expected_wait_hours is not None else "—")
+        )
+        table.add_row(
+            str(rank),
+            Text(b.name, style="bold" if rank == 1 and worst else ""),
+            str(b.pending),
+            str(b.jobs_waiting),
+            short_age(b.oldest_seconds) or "—",
+            str(b.completed),
+            f"{b.throughput_per_hour:.1f}",
+            expected,
+            bar(b.expected_wait_hours or 0.0, most_expected, bar_width, "bold"),
+        )
     parts.append(table)
     parts.append(Text(""))
     by_wait = sorted(busy, key=lambda b: -(b.oldest_seconds or 0.0))
     longest = max([b.oldest_seconds or 0.0 for b in busy] + [0.0])
-    waits = Table(title=Text("Ranked by longest waiting job", style="bold"), title_justify="left", expand=True,
-                  box=None, padding=(0, 1))
+    waits = Table(
+        title=Text("Ranked by longest waiting job", style="bold"),
+        title_justify="left",
+        expand=True,
+        box=None,
+        padding=(0, 1),
+    )
     for name, justify in (("#", "right"), ("Stage", "left"), ("Oldest", "right"), ("Jobs", "right"), ("", "left")):
         waits.add_column(name, justify=justify, no_wrap=True, ratio=1 if name == "" else None)
     for rank, b in enumerate(by_wait, start=1):
-        waits.add_row(str(rank), b.name, duration(b.oldest_seconds), str(b.jobs_waiting),
-                      bar(b.oldest_seconds or 0.0, longest, wait_bar_width or bar_width))
+        waits.add_row(
+            str(rank),
+            b.name,
+            duration(b.oldest_seconds),
+            str(b.jobs_waiting),
+            bar(b.oldest_seconds or 0.0, longest, wait_bar_width or bar_width),
+        )
     if side_by_side:
         parts.pop()  # the blank line between the two tables
         parts.pop()
@@ -428,16 +613,21 @@ def bottlenecks_renderable(ranked: list[Bottleneck], window_hours: float, *, big
 # -- delays and rejections -------------------------------------------------------------------------
 
 
-def delays_renderable(period: str, delays: list[DelayTotal], rejections: Rejections, *, bar_width: int = 40,
-                      side_by_side: bool = False) -> Group:
+def delays_renderable(
+    period: str, delays: list[DelayTotal], rejections: Rejections, *, bar_width: int = 40, side_by_side: bool = False
+) -> Group:
     """Delay time and count by reason, rejected quantity by reason and by stage, as bars."""
     parts: list = [Text(period, style="bold"), Text("")]
 
     def table(title: str, columns: tuple[str, ...]) -> Table:
         t = Table(title=Text(title, style="bold"), title_justify="left", expand=True, box=None, padding=(0, 1))
         for i, name in enumerate(columns):
-            t.add_column(name, justify="left" if i in (0, len(columns) - 1) else "right", no_wrap=True,
-                         ratio=1 if i == len(columns) - 1 else None)
+            t.add_column(
+                name,
+                justify="left" if i in (0, len(columns) - 1) else "right",
+                no_wrap=True,
+                ratio=1 if i == len(columns) - 1 else None,
+            )
         return t
 
     count = sum(d.count for d in delays)
@@ -452,7 +642,9 @@ def delays_renderable(period: str, delays: list[DelayTotal], rejections: Rejecti
     t = table(f"Rejected quantity by reason ({rejections.qty} rejected)", ("Reason", "Qty", "Entries", ""))
     most = max([r.qty for r in rejections.by_reason] + [0])
     for r in rejections.by_reason:
-        t.add_row(Text(r.label or r.code or "no reason"), str(r.qty), str(r.count), bar(r.qty, most, bar_width, "bold yellow"))
+        t.add_row(
+            Text(r.label or r.code or "no reason"), str(r.qty), str(r.count), bar(r.qty, most, bar_width, "bold yellow")
+        )
     if not rejections.by_reason:
         t.add_row(Text("no rejections in this period", style="italic"), "", "", "")
     parts += [t, Text("")]
@@ -571,4 +763,3 @@ def exception_tile_text(items: list, limit: int = 3) -> Text:
     else:
         text.append("\n")
     return text
-

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from rich.console import Group
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -49,16 +48,26 @@ SCRAP = "$SCRAP"  # the "scrap instead of rework" choice; cannot clash with a st
 TEXT_FIELDS = ("note", "note?", "item2", "ref", "ref?")
 PICK_FIELDS = ("reason", "target", "line")
 QTY_PROMPTS = {
-    "complete": "Complete how many at {step}?", "qc_pass": "Pass how many at {step}?",
-    "dispatch": "Dispatch how many?", "release": "Release how many to {first}?",
-    "reject": "Reject how many at {step}?", "qc_fail": "Fail how many at {step}?",
-    "rework": "Rework or scrap how many of the rejected at {step}?", "scrap": "Scrap how many at {step}?",
-    "material_issue": "Issue how many {item}?", "material_return": "Return how many {item}?",
-    "material_scrap": "Scrap how many {item}?", "material_substitute": "Substitute how many {item}?",
+    "complete": "Complete how many at {step}?",
+    "qc_pass": "Pass how many at {step}?",
+    "dispatch": "Dispatch how many?",
+    "release": "Release how many to {first}?",
+    "reject": "Reject how many at {step}?",
+    "qc_fail": "Fail how many at {step}?",
+    "rework": "Rework or scrap how many of the rejected at {step}?",
+    "scrap": "Scrap how many at {step}?",
+    "material_issue": "Issue how many {item}?",
+    "material_return": "Return how many {item}?",
+    "material_scrap": "Scrap how many {item}?",
+    "material_substitute": "Substitute how many {item}?",
 }
 ALL_WORDS = {
-    "complete": "all {n} pending", "qc_pass": "all {n} to inspect", "dispatch": "all {n} ready",
-    "release": "all {n} not yet released", "rework": "all {n}", "scrap": "all {n}",
+    "complete": "all {n} pending",
+    "qc_pass": "all {n} to inspect",
+    "dispatch": "all {n} ready",
+    "release": "all {n} not yet released",
+    "rework": "all {n}",
+    "scrap": "all {n}",
     "material_issue": "all {n} short",
 }
 
@@ -142,8 +151,9 @@ class KioskScreen(Screen):
         self._last_write: tuple[Callable[[], Receipt], Callable[[Receipt], None]] | None = None
         self._shown: dict[str, object] = {}  # widget → what it shows now (see _put)
         self._histories: dict[str, list[dict]] = {}  # job → latest entries, for wide screens
-        self.link = KioskLink(services.store, services.ledger, services.queries, self.config, self.terminal.id,
-                              clock=services.clock)
+        self.link = KioskLink(
+            services.store, services.ledger, services.queries, self.config, self.terminal.id, clock=services.clock
+        )
         self.link_state = (False, 0, 0)  # (offline, waiting, refused on replay), for the header
         self._link_ready = False
         self._syncing = False
@@ -213,8 +223,11 @@ class KioskScreen(Screen):
         self.link_state = (report.offline, report.waiting, report.refused_total)
         if report.refused and self.step not in ("result", "failed", "question"):
             n = len(report.refused)
-            self._say(f"{n} queued entr{'y was' if n == 1 else 'ies were'} refused by the store: "
-                      "a supervisor sees the reason when signing in here", "warn")
+            self._say(
+                f"{n} queued entr{'y was' if n == 1 else 'ies were'} refused by the store: "
+                "a supervisor sees the reason when signing in here",
+                "warn",
+            )
         elif report.saved and not report.offline and self.step not in ("result", "failed", "question"):
             self._say(f"Back online: {report.saved} queued entr{'y' if report.saved == 1 else 'ies'} saved", "ok")
         elif was_offline and not report.offline and self._message[0].startswith("OFFLINE"):
@@ -414,9 +427,21 @@ class KioskScreen(Screen):
             self._say("Scan or type a job number, then Enter", "error")
 
     def _scan_action(self, action: str) -> None:
-        slot = {"COMPLETE": "main", "PASS": "main", "REJECT": "minus", "FAIL": "minus", "DELAY": "star",
-                "RESUME": "star", "START": "start", "REWORK": "dispose", "SCRAP": "dispose", "NOTE": "note",
-                "UNDO": "undo", "SIGNOUT": "signout", "CANCEL": "back"}.get(action)
+        slot = {
+            "COMPLETE": "main",
+            "PASS": "main",
+            "REJECT": "minus",
+            "FAIL": "minus",
+            "DELAY": "star",
+            "RESUME": "star",
+            "START": "start",
+            "REWORK": "dispose",
+            "SCRAP": "dispose",
+            "NOTE": "note",
+            "UNDO": "undo",
+            "SIGNOUT": "signout",
+            "CANCEL": "back",
+        }.get(action)
         if action == "ENTER":
             kept, self.editor.aside = self.editor.aside, ""
             if kept:  # "12" typed, then the ENTER barcode: as if Enter was pressed after 12
@@ -444,8 +469,10 @@ class KioskScreen(Screen):
             else:
                 self._picked(choice)
         else:
-            self._say(f"Reason {code} was scanned, but no reason is asked for now: "
-                      "choose Reject (-) or Delay (*) first", "error")
+            self._say(
+                f"Reason {code} was scanned, but no reason is asked for now: choose Reject (-) or Delay (*) first",
+                "error",
+            )
 
     # -- slots (actions on keys) ---------------------------------------------------------------
 
@@ -519,18 +546,32 @@ class KioskScreen(Screen):
         typed = self.editor.aside or (self.editor.text if self.editor.text.isdigit() else "")
         self.editor.aside = ""
         fields = {
-            "complete": ["qty"], "qc_pass": ["qty"], "dispatch": ["qty", *self._reference_fields()],
+            "complete": ["qty"],
+            "qc_pass": ["qty"],
+            "dispatch": ["qty", *self._reference_fields()],
             "release": ["qty"],
-            "reject": ["qty", "reason"], "qc_fail": ["qty", "reason", "note?"], "rework": ["qty", "target"],
-            "delay": ["reason"], "resume": [], "start": [], "note": ["note"],
-            "material_issue": ["qty"], "material_return": ["qty"], "material_scrap": ["qty", "reason"],
+            "reject": ["qty", "reason"],
+            "qc_fail": ["qty", "reason", "note?"],
+            "rework": ["qty", "target"],
+            "delay": ["reason"],
+            "resume": [],
+            "start": [],
+            "note": ["note"],
+            "material_issue": ["qty"],
+            "material_return": ["qty"],
+            "material_scrap": ["qty", "reason"],
             "material_substitute": ["qty", "item2"],
         }[kind]
         stage = None if kind in ("release", "dispatch") or kind.startswith("material_") else self.stage
         if kind == "note" and self._mode() in ("stores", "material"):
             stage = None
-        self.form = Form(kind, fields, stage=stage, item=self.material if kind.startswith("material_") else None,
-                         main=kind == "material_issue")
+        self.form = Form(
+            kind,
+            fields,
+            stage=stage,
+            item=self.material if kind.startswith("material_") else None,
+            main=kind == "material_issue",
+        )
         self.step = "form"
         if not fields:
             self._submit()
@@ -580,6 +621,7 @@ class KioskScreen(Screen):
         except InputError as exc:
             self._say(str(exc), "error")
             return
+
         def read():
             op = self.link.operator(badge)
             return op, op is None and self._is_job(badge)
@@ -643,15 +685,23 @@ class KioskScreen(Screen):
         if not entries:
             return
         n = len(entries)
-        lines = [f"{e.job}  {e.words} ({e.badge}, {to_plant(e.client_time, self.config.tz):%a %H:%M}): {e.refusal}"
-                 for e in entries[:6]]
+        lines = [
+            f"{e.job}  {e.words} ({e.badge}, {to_plant(e.client_time, self.config.tz):%a %H:%M}): {e.refusal}"
+            for e in entries[:6]
+        ]
         if n > 6:
             lines.append(f"… and {n - 6} more")
-        lines.append(f"Retry or discard: floorterm outbox retry|discard --terminal {self.terminal.id} "
-                     "(the board lists them under Exceptions)")
-        self._show_outcome(Outcome("not_saved", f"{n} entr{'y' if n == 1 else 'ies'} queued here "
-                                                f"{'was' if n == 1 else 'were'} refused by the store",
-                                   "\n".join(lines)))
+        lines.append(
+            f"Retry or discard: floorterm outbox retry|discard --terminal {self.terminal.id} "
+            "(the board lists them under Exceptions)"
+        )
+        self._show_outcome(
+            Outcome(
+                "not_saved",
+                f"{n} entr{'y' if n == 1 else 'ies'} queued here {'was' if n == 1 else 'were'} refused by the store",
+                "\n".join(lines),
+            )
+        )
         self.outcome_until = None  # stays until the supervisor presses a key
 
     def _sign_out(self, why: str) -> None:
@@ -715,17 +765,23 @@ class KioskScreen(Screen):
         where = ", ".join(self.config.stage(s).name for s in self.terminal.stages)
         if not matches:
             self._to_job()
-            offline = " (the store is away: only this terminal's open jobs are known offline)" \
-                if self.link.offline else ""
+            offline = (
+                " (the store is away: only this terminal's open jobs are known offline)" if self.link.offline else ""
+            )
             self._say(f"No job {number}, and no open job at {where} has {number} in its number{offline}", "error")
             return
         if len(matches) == 1:
             self._say(f"{matches[0].number} is the only open job at {where} matching {number}", "info")
             self._open_job(matches[0].number)
             return
-        choices = [Choice(j.number, f"{j.number}  {j.customer} · {j.product} · {j.status}"
-                          + (f" at {self.config.stage(j.current_stage).name}" if j.current_stage else ""))
-                   for j in matches]
+        choices = [
+            Choice(
+                j.number,
+                f"{j.number}  {j.customer} · {j.product} · {j.status}"
+                + (f" at {self.config.stage(j.current_stage).name}" if j.current_stage else ""),
+            )
+            for j in matches
+        ]
         self.pick = PickList(f"Open jobs at {where} matching {number}", choices)
         self.step = "pickjob"
         self.card = None
@@ -737,7 +793,7 @@ class KioskScreen(Screen):
         after a half-typed quantity, '12J-1002'), else a mistyped quantity ('1e3')."""
         field = self._field()
         head = text[: len(text) - len(text.lstrip("0123456789"))]
-        candidates = [text] + ([text[len(head):]] if head and field == "qty" else [])
+        candidates = [text] + ([text[len(head) :]] if head and field == "qty" else [])
 
         def read():
             for candidate in candidates:
@@ -835,8 +891,10 @@ class KioskScreen(Screen):
         limit = getattr(self.config.kiosk, "offline_snapshot_max_age_minutes", 60) * 60
         words = f"OFFLINE: numbers as of {at:%H:%M}; entries are queued and sent when the store answers"
         if age > limit:
-            words = (f"OFFLINE: numbers as of {at:%a %H:%M}, {format_duration(age)} old — "
-                     "they may be out of date; entries are queued")
+            words = (
+                f"OFFLINE: numbers as of {at:%a %H:%M}, {format_duration(age)} old — "
+                "they may be out of date; entries are queued"
+            )
         self._say(words, "warn")
 
     def _blocked(self) -> str | None:
@@ -929,8 +987,9 @@ class KioskScreen(Screen):
             qty = form.values.get("qty")
             what = f"{ka.LABELS[form.kind].lower()} {qty}" if qty else ka.LABELS[form.kind].lower()
             then = ", then Enter" if len(reasons) >= 10 else ""
-            self.editor.ask(f"Reason for {what}: type its number{then}", "or scan the reason barcode · Esc = back",
-                            keep=keep)
+            self.editor.ask(
+                f"Reason for {what}: type its number{then}", "or scan the reason barcode · Esc = back", keep=keep
+            )
         elif field == "target":
             here = self.card.step(form.stage)
             qty = form.values["qty"]
@@ -946,16 +1005,21 @@ class KioskScreen(Screen):
             self.editor.ask(f"Material line? Type its number (1-{len(lines)})", release, keep=keep)
         elif field in ("note", "note?"):
             optional = field == "note?"
-            self.editor.ask("Inspection notes (optional): type, then Enter" if optional else "Type the note, then Enter",
-                            "Enter alone = no notes" if optional else "Esc = cancel", keep=keep)
+            self.editor.ask(
+                "Inspection notes (optional): type, then Enter" if optional else "Type the note, then Enter",
+                "Enter alone = no notes" if optional else "Esc = cancel",
+                keep=keep,
+            )
         elif field in ("ref", "ref?"):
             qty = form.values.get("qty")
             hint = "Enter alone = none · Esc = back" if field == "ref?" else "required here · Esc = back"
-            self.editor.ask(f"Delivery note or shipment reference for dispatching {qty}? Scan or type it", hint,
-                            keep=keep)
+            self.editor.ask(
+                f"Delivery note or shipment reference for dispatching {qty}? Scan or type it", hint, keep=keep
+            )
         elif field == "item2":
-            self.editor.ask(f"Scan or type the item issued instead of {form.item}", "then Enter · Esc = cancel",
-                            keep=keep)
+            self.editor.ask(
+                f"Scan or type the item issued instead of {form.item}", "then Enter · Esc = cancel", keep=keep
+            )
         self._show()
 
     def _qty_prompt(self, form: Form) -> tuple[str, str]:
@@ -971,7 +1035,9 @@ class KioskScreen(Screen):
         if form.kind in ALL_WORDS:
             hint = f"Enter = {ALL_WORDS[form.kind].format(n=n)}" if n > 0 else "nothing left to record here"
         else:
-            what = {"reject": "pending", "qc_fail": "to inspect", "material_substitute": "short"}.get(form.kind, "issued")
+            what = {"reject": "pending", "qc_fail": "to inspect", "material_substitute": "short"}.get(
+                form.kind, "issued"
+            )
             hint = f"{n} {what} · type a number, then Enter"
         return prompt, hint
 
@@ -1084,11 +1150,22 @@ class KioskScreen(Screen):
         client_time = self.services.clock()
 
         def write() -> Receipt | Queued:
-            return link.record(kind, number, actor=actor, stage=form.stage, to_stage=values.get("to_stage"),
-                               qty=values.get("qty"), reason=values.get("reason"), item=form.item,
-                               item2=values.get("item2"), note=values.get("note", ""),
-                               reference=values.get("ref") or None, uuid=form.uuid, client_time=client_time,
-                               words=words)
+            return link.record(
+                kind,
+                number,
+                actor=actor,
+                stage=form.stage,
+                to_stage=values.get("to_stage"),
+                qty=values.get("qty"),
+                reason=values.get("reason"),
+                item=form.item,
+                item2=values.get("item2"),
+                note=values.get("note", ""),
+                reference=values.get("ref") or None,
+                uuid=form.uuid,
+                client_time=client_time,
+                words=words,
+            )
 
         self.step = "form"
         self._write(write, self._saved)
@@ -1123,8 +1200,7 @@ class KioskScreen(Screen):
         if receipt.kind == "qc_fail":
             # The failed quantity now waits for a decision: ask it straight away.
             self._say(f"Saved: {receipt.message}", "ok")
-            self._read(lambda: self._fetch_card(receipt.job),
-                       lambda card: self._decide_after_fail(card, form))
+            self._read(lambda: self._fetch_card(receipt.job), lambda card: self._decide_after_fail(card, form))
             return
         self._show_outcome(Outcome("saved", receipt.message, self._who_line(receipt)))
         self._refresh_card_quietly()
@@ -1136,8 +1212,10 @@ class KioskScreen(Screen):
         self._log(queued.entry.job, f"{queued.entry.words} (QUEUED)")
         why = self.link.away_reason
         why = f" ({why[:117] + '…' if len(why) > 120 else why})" if why else ""
-        detail = (f"Not in the store yet{why}: {queued.waiting} waiting at this terminal, sent by itself when the "
-                  f"store takes it. Job {queued.entry.job} · {self.operator.name}")
+        detail = (
+            f"Not in the store yet{why}: {queued.waiting} waiting at this terminal, sent by itself when the "
+            f"store takes it. Job {queued.entry.job} · {self.operator.name}"
+        )
         if queued.entry.kind == "qc_fail":
             self._say(f"Queued: {queued.entry.words}", "warn")
             self._read(lambda: self._fetch_card(queued.entry.job), lambda card: self._decide_after_fail(card, form))
@@ -1165,19 +1243,24 @@ class KioskScreen(Screen):
         form = self.form
         if isinstance(exc, StoreError):
             self.step = "failed"
-            self.outcome = Outcome("not_saved", str(exc),
-                                   f"Your entry is kept: {self._entry_words(form)}.")
+            self.outcome = Outcome("not_saved", str(exc), f"Your entry is kept: {self._entry_words(form)}.")
             self.outcome_until = None
             self.editor.ask("Not saved: Enter = try again", "Esc = change the entry")
             self._show()
             return
         if isinstance(exc, FloortermError):
-            self._show_outcome(Outcome("not_saved", str(exc),
-                                       "Nothing was written. The card shows the latest numbers."))
+            self._show_outcome(
+                Outcome("not_saved", str(exc), "Nothing was written. The card shows the latest numbers.")
+            )
             self._refresh_card_quietly()
             return
-        self._show_outcome(Outcome("not_saved", f"Unexpected error: {type(exc).__name__}: {exc}",
-                                   "Nothing was written. Tell your supervisor."))
+        self._show_outcome(
+            Outcome(
+                "not_saved",
+                f"Unexpected error: {type(exc).__name__}: {exc}",
+                "Nothing was written. Tell your supervisor.",
+            )
+        )
 
     def _entry_words(self, form: Form | None) -> str:
         """The entry in words, e.g. 'reject 3 at Welding, Weld porosity'."""
@@ -1315,8 +1398,10 @@ class KioskScreen(Screen):
     def _got_last_entries(self, rows) -> None:
         """'Your last entries' from the store and the outbox: voided, queued and refused ones marked."""
         tz = self.config.tz
-        self.last_entries = [(f"{to_plant(at, tz):%H:%M}", f"{job}  {words}" + (f"  [{mark}]" if mark else ""))
-                             for at, job, words, mark in rows]
+        self.last_entries = [
+            (f"{to_plant(at, tz):%H:%M}", f"{job}  {words}" + (f"  [{mark}]" if mark else ""))
+            for at, job, words, mark in rows
+        ]
         self._show()
 
     def _to_step(self) -> None:
@@ -1336,8 +1421,12 @@ class KioskScreen(Screen):
         self._db(fn, done, self._read_failed, busy="reading")
 
     def _read_failed(self, exc: BaseException) -> None:
-        self._say(str(exc) if isinstance(exc, FloortermError) else
-                  f"The store could not be read ({type(exc).__name__}: {exc}); try again", "error")
+        self._say(
+            str(exc)
+            if isinstance(exc, FloortermError)
+            else f"The store could not be read ({type(exc).__name__}: {exc}); try again",
+            "error",
+        )
 
     def _db(self, fn, done, failed, *, busy: str) -> None:
         """Run fn on the store thread; then done(result) or failed(exc) here, then replay keys."""
@@ -1416,8 +1505,7 @@ class KioskScreen(Screen):
             if idle_card and bool(was_blocked) != bool(self._blocked()):
                 self._to_card()  # e.g. taken off hold elsewhere: offer the keys; put on hold: take them away
             if card.last_event_id not in self._own_event_ids and self.step in ("card", "form", "question"):
-                self._say(f"Job {card.number} was just changed at another terminal: the numbers are updated",
-                          "warn")
+                self._say(f"Job {card.number} was just changed at another terminal: the numbers are updated", "warn")
             if self.form is not None and self.form.field == "qty" and self.step in ("card", "form"):
                 prompt, hint = self._qty_prompt(self.form)
                 self.editor.ask(prompt, hint, keep=True)
@@ -1466,8 +1554,14 @@ class KioskScreen(Screen):
 
     def _scroll(self, key: str) -> None:
         body = self.query_one("#body", VerticalScroll)
-        {"pageup": body.scroll_page_up, "pagedown": body.scroll_page_down, "up": body.scroll_up,
-         "down": body.scroll_down, "home": body.scroll_home, "end": body.scroll_end}[key](animate=False)
+        {
+            "pageup": body.scroll_page_up,
+            "pagedown": body.scroll_page_down,
+            "up": body.scroll_up,
+            "down": body.scroll_down,
+            "home": body.scroll_home,
+            "end": body.scroll_end,
+        }[key](animate=False)
 
     def _log(self, job: str, message: str) -> None:
         at = to_plant(self.services.clock(), self.config.tz)
@@ -1490,8 +1584,11 @@ class KioskScreen(Screen):
         self.editor.display = self.step != "result"
         self._body()
         if self.has_class("-wide"):
-            mode = self._mode() if self.card is not None else \
-                ka.mode_for(self.config, self.terminal, self.terminal.stages[0])
+            mode = (
+                self._mode()
+                if self.card is not None
+                else ka.mode_for(self.config, self.terminal, self.terminal.stages[0])
+            )
             text = view.side(mode, self.recent)
             self._put("#side", text, text)
         self._actions()
@@ -1502,8 +1599,9 @@ class KioskScreen(Screen):
         op = self.operator
         link = self._link_words()
         key = (op, f"{now:%a %H:%M}" if now else "", link)
-        self._put("#kiosk-header", view.header(self.terminal.id, f"{self.terminal.name} · {stages}", op, key[1],
-                                               link), key)
+        self._put(
+            "#kiosk-header", view.header(self.terminal.id, f"{self.terminal.name} · {stages}", op, key[1], link), key
+        )
 
     def _link_words(self) -> str:
         """'OFFLINE · 3 waiting' in the header while the store is away or entries wait."""
@@ -1536,8 +1634,11 @@ class KioskScreen(Screen):
 
     def _body(self) -> None:
         show_card = self.card is not None and self.step in ("card", "form", "question", "result", "failed")
-        show_pick = self.pick is not None and self.step in ("pickjob", "form", "card") \
+        show_pick = (
+            self.pick is not None
+            and self.step in ("pickjob", "form", "card")
             and (self.form is None or self.form.field != "line")
+        )
         body = self.query_one("#body")
         body.set_class(not show_card and not show_pick, "-panel")
         body.set_class(show_card, "-card")
@@ -1545,19 +1646,28 @@ class KioskScreen(Screen):
         if not show_card and not show_pick:
             recent = self.last_entries if self.step == "job" and self.operator is not None else []
             key = (self.step, self._after_signin is not None, self.operator is not None, tuple(recent))
-            self._put("#panel", view.panel(self.step, self.terminal.name, self.terminal.id,
-                                           badge_for_entry=self._after_signin is not None,
-                                           signed_in=self.operator is not None, recent=recent), key)
+            self._put(
+                "#panel",
+                view.panel(
+                    self.step,
+                    self.terminal.name,
+                    self.terminal.id,
+                    badge_for_entry=self._after_signin is not None,
+                    signed_in=self.operator is not None,
+                    recent=recent,
+                ),
+                key,
+            )
         if show_card:
             highlight = (self.stage,) if self.stage and self.terminal.kind != "stores" else ()
             stores = self._mode() in ("stores", "material")
             history = self._histories.get(self.card.number) if self.has_class("-wide") else None
             key = (id(self.card), highlight, stores, self.material, id(history))
             if self._shown.get("#card") != key:
-                shown = card_renderable(self.card, self.config.tz, highlight, material_lines=stores,
-                                        selected_item=self.material)
-                self._put("#card", Group(shown, history_renderable(history, self.config.tz)) if history else shown,
-                          key)
+                shown = card_renderable(
+                    self.card, self.config.tz, highlight, material_lines=stores, selected_item=self.material
+                )
+                self._put("#card", Group(shown, history_renderable(history, self.config.tz)) if history else shown, key)
         if show_pick:
             height = max(self.query_one("#body").size.height, 8)
             self._put("#picklist", view.pick_list(self.pick, height), (id(self.pick), self.pick.typed, height))

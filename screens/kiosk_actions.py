@@ -34,24 +34,71 @@ SYMBOL_SLOTS = {symbol: slot for slot, (_, symbol) in SLOT_KEYS.items() if symbo
 # What each slot records, per mode. Modes: work (a kiosk at a work or pack step), qc,
 # dispatch (a kiosk at the dispatch step), stores (the job), material (stores, one line).
 SLOT_KINDS: dict[str, dict[str, str]] = {
-    "work": {"main": "complete", "minus": "reject", "star": "delay", "start": "start", "dispose": "rework",
-             "note": "note", "undo": "void"},
-    "qc": {"main": "qc_pass", "minus": "qc_fail", "star": "delay", "start": "start", "dispose": "rework",
-           "note": "note", "undo": "void"},
+    "work": {
+        "main": "complete",
+        "minus": "reject",
+        "star": "delay",
+        "start": "start",
+        "dispose": "rework",
+        "note": "note",
+        "undo": "void",
+    },
+    "qc": {
+        "main": "qc_pass",
+        "minus": "qc_fail",
+        "star": "delay",
+        "start": "start",
+        "dispose": "rework",
+        "note": "note",
+        "undo": "void",
+    },
     "dispatch": {"main": "dispatch", "star": "delay", "note": "note", "undo": "void"},
     "stores": {"main": "release", "note": "note", "undo": "void"},
-    "material": {"main": "material_issue", "minus": "material_return", "star": "material_scrap",
-                 "start": "material_substitute", "note": "note", "undo": "void"},
+    "material": {
+        "main": "material_issue",
+        "minus": "material_return",
+        "star": "material_scrap",
+        "start": "material_substitute",
+        "note": "note",
+        "undo": "void",
+    },
 }
 LABELS = {
-    "complete": "Complete", "qc_pass": "Pass", "dispatch": "Dispatch", "release": "Release",
-    "reject": "Reject", "qc_fail": "Fail", "delay": "Delay", "resume": "Resume", "start": "Start",
-    "rework": "Rework/scrap", "scrap": "Scrap", "note": "Note", "void": "Undo last", "material_issue": "Issue",
-    "material_return": "Return", "material_scrap": "Scrap", "material_substitute": "Substitute",
+    "complete": "Complete",
+    "qc_pass": "Pass",
+    "dispatch": "Dispatch",
+    "release": "Release",
+    "reject": "Reject",
+    "qc_fail": "Fail",
+    "delay": "Delay",
+    "resume": "Resume",
+    "start": "Start",
+    "rework": "Rework/scrap",
+    "scrap": "Scrap",
+    "note": "Note",
+    "void": "Undo last",
+    "material_issue": "Issue",
+    "material_return": "Return",
+    "material_scrap": "Scrap",
+    "material_substitute": "Substitute",
 }
 # Kinds that take a quantity, and which balance caps it.
-QTY_KINDS = frozenset({"complete", "qc_pass", "dispatch", "release", "reject", "qc_fail", "rework", "scrap",
-                       "material_issue", "material_return", "material_scrap", "material_substitute"})
+QTY_KINDS = frozenset(
+    {
+        "complete",
+        "qc_pass",
+        "dispatch",
+        "release",
+        "reject",
+        "qc_fail",
+        "rework",
+        "scrap",
+        "material_issue",
+        "material_return",
+        "material_scrap",
+        "material_substitute",
+    }
+)
 # Kinds where Enter on an empty quantity means "all of it".
 ALL_BY_DEFAULT = frozenset({"complete", "qc_pass", "dispatch", "release", "rework", "scrap", "material_issue"})
 # Kinds refused while the job is on hold (rules.HELD_KINDS).
@@ -110,8 +157,10 @@ def blocked(mode: str, card: JobCard, stage: str | None, where: str) -> str | No
     if mode == "dispatch" and card.ready_for_dispatch <= 0:
         return f"Nothing of job {card.number} is ready for dispatch"
     if step.pending <= 0 and step.awaiting <= 0:
-        return (f"Nothing is pending at {step.name} for job {card.number} "
-                f"(received {step.received}, done {step.completed}): nothing to record here")
+        return (
+            f"Nothing is pending at {step.name} for job {card.number} "
+            f"(received {step.received}, done {step.completed}): nothing to record here"
+        )
     return None
 
 

@@ -41,8 +41,11 @@ def header(terminal_id: str, terminal_line: str, operator, now_text: str, link: 
 
 # The big box's first words, by outcome: state in words, never by colour alone.
 BANNER_WORDS = {
-    "saved": ("ok", "SAVED"), "not_saved": ("refused", "NOT SAVED"), "refused": ("refused", "REFUSED"),
-    "blocked": ("refused", "CANNOT RECORD HERE"), "queued": ("queued", "QUEUED — OFFLINE"),
+    "saved": ("ok", "SAVED"),
+    "not_saved": ("refused", "NOT SAVED"),
+    "refused": ("refused", "REFUSED"),
+    "blocked": ("refused", "CANNOT RECORD HERE"),
+    "queued": ("queued", "QUEUED — OFFLINE"),
 }
 
 
@@ -72,8 +75,15 @@ def message(text: str, kind: str) -> Text:
     return Text(label + text)
 
 
-def panel(step: str, terminal_name: str, terminal_id: str, *, badge_for_entry: bool, signed_in: bool,
-          recent: list[tuple[str, str]]) -> Group:
+def panel(
+    step: str,
+    terminal_name: str,
+    terminal_id: str,
+    *,
+    badge_for_entry: bool,
+    signed_in: bool,
+    recent: list[tuple[str, str]],
+) -> Group:
     """The body when no card is shown: what to do next, and this operator's last entries."""
     big = Text(justify="center")
     if step == "signin":

@@ -33,9 +33,12 @@ class LauncherScreen(Screen):
         yield Header(show_clock=False)
         with Horizontal(id="launcher"):
             with Vertical(id="launcher-left"):
-                yield Static("Pick a terminal: ↑↓ then Enter.  In a kiosk: scan or type a badge, Enter; "
-                             "a job number, Enter; Enter again records 'complete all'.  Esc at the badge "
-                             "prompt comes back here.", classes="title")
+                yield Static(
+                    "Pick a terminal: ↑↓ then Enter.  In a kiosk: scan or type a badge, Enter; "
+                    "a job number, Enter; Enter again records 'complete all'.  Esc at the badge "
+                    "prompt comes back here.",
+                    classes="title",
+                )
                 options = [Option(Text("Board — live WIP board"), id="board")]
                 for t in config.terminals:
                     if t.kind == "board":
@@ -102,8 +105,7 @@ class LauncherScreen(Screen):
             from floorterm.screens.kiosk import KioskScreen
 
             # Run from the demo: unlocked, and Esc at the badge prompt comes back here.
-            self.app.push_screen(KioskScreen(self.services, choice.split(":", 1)[1], unlocked=True,
-                                             from_launcher=True))
+            self.app.push_screen(KioskScreen(self.services, choice.split(":", 1)[1], unlocked=True, from_launcher=True))
         else:
             from floorterm.screens.app import board_screen
 

@@ -47,8 +47,15 @@ from floorterm.ssh import OfficeSession, default_export_dir, office_refusal
 
 # Office action -> the ledger kinds it records (the ledger's role table decides who may).
 OFFICE_ACTIONS = {"resume": ("resume",), "priority": ("priority",), "hold": ("hold", "unhold"), "note": ("note",)}
-REPORT_TITLES = {"wip": "WIP by job", "stages": "Stages", "exceptions": "Exceptions", "delays": "Delays by reason",
-                 "rejections": "Rejections", "ageing": "WIP ageing", "bottlenecks": "Bottlenecks"}
+REPORT_TITLES = {
+    "wip": "WIP by job",
+    "stages": "Stages",
+    "exceptions": "Exceptions",
+    "delays": "Delays by reason",
+    "rejections": "Rejections",
+    "ageing": "WIP ageing",
+    "bottlenecks": "Bottlenecks",
+}
 PERIOD_REPORTS = ("delays", "rejections")
 REFRESH_SECONDS = 15.0  # the home summary and an open card re-read this often (cheap; little traffic)
 HANGUP_GRACE_SECONDS = 5.0  # after SIGHUP: time for a write in progress to commit before the process ends
@@ -73,8 +80,9 @@ def export_name(report: str, user: str, now_local: dt.datetime) -> str:
     return f"{report}-{now_local:%Y%m%d-%H%M%S}-{user}.csv"
 
 
-def write_export(folder: Path, name: str, headers: list[str], rows: Iterable[list],
-                 cancel: threading.Event | None = None) -> tuple[Path, int]:
+def write_export(
+    folder: Path, name: str, headers: list[str], rows: Iterable[list], cancel: threading.Event | None = None
+) -> tuple[Path, int]:
     """Write a CSV into `folder` under a temporary name, then rename it: the file is whole or absent."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
@@ -104,8 +112,17 @@ class OfficeApp(FloortermApp):
 
     HANGUP_GRACE_SECONDS: float | None = HANGUP_GRACE_SECONDS
 
-    def __init__(self, config: Config, store_url: str, session: OfficeSession, operator, *,
-                 export_dir: Path | None = None, clock: Callable[[], dt.datetime] = utcnow, store=None):
+    def __init__(
+        self,
+        config: Config,
+        store_url: str,
+        session: OfficeSession,
+        operator,
+        *,
+        export_dir: Path | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        store=None,
+    ):
         super().__init__(config, store_url, mode="office", clock=clock, store=store)
         self.session = session
         self.operator = operator  # the OperatorView of session.badge, checked by run_office
@@ -398,13 +415,26 @@ def summary_renderable(summary: dict, counts: dict[str, int], as_of: dt.datetime
     grid = Table.grid(expand=True)
     grid.add_column()
     table = Table(expand=True, box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for name, justify in (("Stage", "left"), ("Pending", "right"), ("Jobs", "right"), ("In work", "right"),
-                          ("Delayed", "right"), ("Oldest", "right"), ("Done/shift", "right")):
+    for name, justify in (
+        ("Stage", "left"),
+        ("Pending", "right"),
+        ("Jobs", "right"),
+        ("In work", "right"),
+        ("Delayed", "right"),
+        ("Oldest", "right"),
+        ("Done/shift", "right"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True)
     for s in summary.values():
-        table.add_row(Text(s.name), str(s.pending), str(s.jobs_waiting), str(s.jobs_in_work),
-                      Text(str(s.jobs_delayed), style="bold red" if s.jobs_delayed else ""),
-                      format_duration(s.oldest_seconds) or "—", str(s.completed_this_shift))
+        table.add_row(
+            Text(s.name),
+            str(s.pending),
+            str(s.jobs_waiting),
+            str(s.jobs_in_work),
+            Text(str(s.jobs_delayed), style="bold red" if s.jobs_delayed else ""),
+            format_duration(s.oldest_seconds) or "—",
+            str(s.completed_this_shift),
+        )
     grid.add_row(table)
     line = Text()
     for name, count in counts.items():
@@ -471,7 +501,8 @@ class OfficeHome(StoreWork, Screen):
         def done(result) -> None:
             summary, counts, as_of = result
             self.query_one("#office-summary", Static).update(
-                summary_renderable(summary, counts, as_of, self.services.config.tz))
+                summary_renderable(summary, counts, as_of, self.services.config.tz)
+            )
 
         self.store_call(read, done)
 
@@ -618,10 +649,10 @@ class OfficeJobScreen(StoreWork, Screen):
         context = Text()
         for i, s in enumerate(delayed, start=1):
             prefix = f"{i}  " if len(delayed) > 1 else ""
-            context.append(f"{prefix}{s.name}: {s.open_delay.label}, delayed "
-                           f"{format_duration(s.open_delay.seconds)}\n")
+            context.append(f"{prefix}{s.name}: {s.open_delay.label}, delayed {format_duration(s.open_delay.seconds)}\n")
         fields = []
         if len(delayed) > 1:
+
             def which(text: str) -> str:
                 text = text.strip()
                 if text.isdigit() and text.isascii() and 1 <= int(text) <= len(delayed):
@@ -633,8 +664,9 @@ class OfficeJobScreen(StoreWork, Screen):
 
         def write(values):
             stage = values.get("stage", delayed[0].stage)
-            return lambda uuid: self.services.ledger.resume(card.number, stage, actor=self.app.actor,
-                                                            note=values["note"], uuid=uuid)
+            return lambda uuid: self.services.ledger.resume(
+                card.number, stage, actor=self.app.actor, note=values["note"], uuid=uuid
+            )
 
         self.ask(f"Resume work on job {card.number}", context, fields, "resume", write)
 
@@ -642,13 +674,15 @@ class OfficeJobScreen(StoreWork, Screen):
         card = self.card
         if card is None:
             return
-        fields = [Field("priority", f"New priority, 1 (most urgent) .. 9 (now {card.priority})", parse_priority),
-                  Field("why", "Why (kept with the entry)", required_text("a reason"))]
+        fields = [
+            Field("priority", f"New priority, 1 (most urgent) .. 9 (now {card.priority})", parse_priority),
+            Field("why", "Why (kept with the entry)", required_text("a reason")),
+        ]
 
         def write(values):
-            return lambda uuid: self.services.ledger.change_priority(card.number, values["priority"],
-                                                                     actor=self.app.actor, note=values["why"],
-                                                                     uuid=uuid)
+            return lambda uuid: self.services.ledger.change_priority(
+                card.number, values["priority"], actor=self.app.actor, note=values["why"], uuid=uuid
+            )
 
         self.ask(f"Change the priority of job {card.number}", None, fields, "save", write)
 
@@ -673,8 +707,9 @@ class OfficeJobScreen(StoreWork, Screen):
         fields = [Field("note", "Note", required_text("the note"))]
 
         def write(values):
-            return lambda uuid: self.services.ledger.add_note(card.number, values["note"], actor=self.app.actor,
-                                                              uuid=uuid)
+            return lambda uuid: self.services.ledger.add_note(
+                card.number, values["note"], actor=self.app.actor, uuid=uuid
+            )
 
         self.ask(f"Add a note to job {card.number}", None, fields, "save", write)
 

@@ -206,12 +206,14 @@ def job_factory(ledger):
     """make(number=None, qty=20, routing='standard', release=None, **fields): create a job on `ledger`."""
     counter = {"n": 0}
 
-    def make(number: str | None = None, qty: int = 20, routing: str = "standard", release: int | None = None,
-             **fields) -> str:
+    def make(
+        number: str | None = None, qty: int = 20, routing: str = "standard", release: int | None = None, **fields
+    ) -> str:
         counter["n"] += 1
         number = number or f"J-{1000 + counter['n']}"
-        materials = fields.pop("materials", (MaterialSpec("PLATE-8", 40, "Steel plate 8 mm"),
-                                             MaterialSpec("BOLT-M12", 80, "Bolt M12x40")))
+        materials = fields.pop(
+            "materials", (MaterialSpec("PLATE-8", 40, "Steel plate 8 mm"), MaterialSpec("BOLT-M12", 80, "Bolt M12x40"))
+        )
         ledger.create_jobs([JobSpec(number=number, qty=qty, routing=routing, materials=materials, **fields)])
         if release:
             ledger.release(number, release, actor=SUPERVISOR)

@@ -34,12 +34,15 @@ def _switch_user_prefix() -> list[str]:
         user = pwd.getpwnam(UNPRIVILEGED_USER)
     except KeyError:
         pytest.skip(f"permission test: running as root and there is no user {UNPRIVILEGED_USER} to run as")
-    for prefix in (["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"],
-                   ["runuser", "-u", UNPRIVILEGED_USER, "--"]):
+    for prefix in (
+        ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"],
+        ["runuser", "-u", UNPRIVILEGED_USER, "--"],
+    ):
         if shutil.which(prefix[0]) and subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
             return prefix
-    pytest.skip(f"permission test: running as root, and neither setpriv nor runuser can switch to "
-                f"{UNPRIVILEGED_USER} here")
+    pytest.skip(
+        f"permission test: running as root, and neither setpriv nor runuser can switch to {UNPRIVILEGED_USER} here"
+    )
 
 
 class Unprivileged:
@@ -66,8 +69,14 @@ class Unprivileged:
             os.chown(path, user.pw_uid, user.pw_gid)
 
     def python(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.prefix, sys.executable, *args], capture_output=True, text=True,
-                              cwd=self.folder, timeout=120, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        return subprocess.run(
+            [*self.prefix, sys.executable, *args],
+            capture_output=True,
+            text=True,
+            cwd=self.folder,
+            timeout=120,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        )
 
     def floorterm(self, *args: str, db: Path) -> subprocess.CompletedProcess:
         """`floorterm --config config.toml --db DB ARGS…` as the unprivileged user."""
@@ -93,12 +102,17 @@ class SmallDisk:
 
     def __init__(self, size_kib: int):
         self.folder = Path(tempfile.mkdtemp(prefix="floorterm-disk-"))
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "tmpfs",
-                               str(self.folder)], capture_output=True, text=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k,mode=0755", "tmpfs", str(self.folder)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             self.folder.rmdir()
-            pytest.skip(f"disk-full test: this user may not mount a small tmpfs "
-                        f"({(done.stderr or done.stdout).strip() or 'mount failed'})")
+            pytest.skip(
+                f"disk-full test: this user may not mount a small tmpfs "
+                f"({(done.stderr or done.stdout).strip() or 'mount failed'})"
+            )
         self.filler = self.folder / "filler"
 
     def fill(self, leave: int = 0) -> None:

@@ -31,8 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def answer(k: Kiosk, **extra) -> None:
     screen = k.app.screen
-    print(json.dumps({"screen": k.flat(), "step": screen.step, "link": list(screen.link_state), **extra}),
-          flush=True)
+    print(json.dumps({"screen": k.flat(), "step": screen.step, "link": list(screen.link_state), **extra}), flush=True)
 
 
 async def wait_until(k: Kiosk, test, timeout: float = 30.0) -> None:
@@ -65,8 +64,9 @@ async def main(url: str, terminal: str) -> None:
             elif command == "press":
                 await k.press(*rest.split())
             elif command == "ready":
-                await wait_until(k, lambda: screen._link_ready and screen.link.snapshot is not None
-                                 and not screen._syncing)
+                await wait_until(
+                    k, lambda: screen._link_ready and screen.link.snapshot is not None and not screen._syncing
+                )
             elif command == "synced":
                 await wait_until(k, lambda: not screen._syncing)
                 screen.sync_outbox()

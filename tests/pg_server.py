@@ -43,8 +43,13 @@ def _run_as_user() -> list[str]:
     try:
         pwd.getpwnam(PG_USER)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-                       check=True, capture_output=True, text=True, timeout=30)
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     return ["runuser", "-u", PG_USER, "--"]
 
 
@@ -64,13 +69,20 @@ class PgServer:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         with open(self.data / "postgresql.conf", "a") as conf:
             # Its own socket folder: /var/run/postgresql belongs to the machine's server.
-            conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
-                       f"unix_socket_directories = '{self.folder}'\nfsync = off\n")
+            conf.write(
+                f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
+                f"unix_socket_directories = '{self.folder}'\nfsync = off\n"
+            )
         self.running = False
 
     def _run(self, program: str, *args: str, timeout: float = 60) -> None:
-        done = subprocess.run([*self.prefix, str(self.bin_dir / program), *args], capture_output=True, text=True,
-                              timeout=timeout, cwd=self.folder)
+        done = subprocess.run(
+            [*self.prefix, str(self.bin_dir / program), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.folder,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"{program} failed: {done.stdout}{done.stderr}")
 

@@ -35,8 +35,14 @@ def ensure_openssh() -> str | None:
         return f"OpenSSH is not installed and cannot be installed here (needs root and apt-get): {' '.join(PACKAGES)}"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=300, check=False)
-    done = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     if done.returncode != 0 or not os.path.exists(SSHD):
         return f"could not install {' '.join(PACKAGES)}: {done.stderr.strip()[-300:]}"
     _privilege_separation_dir()
@@ -70,14 +76,19 @@ def wait_until(check, timeout: float, interval: float = 0.05, what: str = "condi
 
 def keygen(path: Path, comment: str = "") -> Path:
     """A new ed25519 key pair without passphrase; returns the private key path."""
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], check=True,
-                   capture_output=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     return path
 
 
 def key_fingerprint(pub: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", str(pub)], check=True, capture_output=True,
-                         text=True, timeout=30).stdout
+    out = subprocess.run(
+        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(pub)], check=True, capture_output=True, text=True, timeout=30
+    ).stdout
     return out.split()[1]
 
 
@@ -116,8 +127,7 @@ class Sshd:
             "LogLevel DEBUG1\n"
             "PrintMotd no\n"
             "PrintLastLog no\n"
-            "Subsystem sftp internal-sftp\n"  # so sftp would work if the forced command did not stop it
-            + self.extra
+            "Subsystem sftp internal-sftp\n" + self.extra  # so sftp would work if the forced command did not stop it
         )
 
     def start(self, timeout: float = 15.0) -> None:
@@ -127,8 +137,13 @@ class Sshd:
             raise RuntimeError(f"sshd refused the test config: {check.stderr.strip()}")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
         handle = self.log.open("ab")
-        self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.config)], stdout=handle, stderr=handle,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.config)],
+            stdout=handle,
+            stderr=handle,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         handle.close()
 
         def listening():
@@ -160,14 +175,37 @@ class Sshd:
 
     def client_args(self, key: Path, *options: str) -> list[str]:
         """ssh options for this server with this key (BatchMode: never a prompt)."""
-        return ["-i", str(key), "-p", str(self.port), "-o", f"UserKnownHostsFile={self.known_hosts}",
-                "-o", "StrictHostKeyChecking=accept-new", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-F", "/dev/null", *options]
+        return [
+            "-i",
+            str(key),
+            "-p",
+            str(self.port),
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "LogLevel=ERROR",
+            "-F",
+            "/dev/null",
+            *options,
+        ]
 
     def ssh(self, key: Path, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
         """Run the ssh client without a terminal to completion (args: the target, then a command)."""
-        return subprocess.run(["ssh", *self.client_args(key), *args], capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            ["ssh", *self.client_args(key), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     @property
     def target(self) -> str:
@@ -186,8 +224,9 @@ class Tmux:
         self._tmux("set-option", "-t", self.name, "remain-on-exit", "on")
 
     def _tmux(self, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=15,
-                              check=check, env=env)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=15, check=check, env=env
+        )
 
     def capture(self) -> str:
         done = self._tmux("capture-pane", "-p", "-t", self.name, check=False)

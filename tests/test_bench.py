@@ -31,14 +31,20 @@ def test_store_bench_measures_writes_floor_and_job_cards(sqlite_url, config):
     assert {n: s["calls"] for n, s in result["floor"].items()} == {1: 10, 3: 30}
     assert result["job_card"]["calls"] == 20
     assert lines[0].startswith("Building a demo store of 30 jobs")
-    assert lines[-len(format_table(result)):] == format_table(result)
+    assert lines[-len(format_table(result)) :] == format_table(result)
     assert any(line.startswith("record entry (Ledger.complete)") and "     3     30" in line for line in lines)
 
     store = Store.open(sqlite_url)
     try:
         # Every timed write really landed through the ledger, and the ledger still balances.
-        assert m.Event.select().where(m.Event.kind == "complete").join(m.Operator).where(
-            m.Operator.badge == "BENCH").count() == 40
+        assert (
+            m.Event.select()
+            .where(m.Event.kind == "complete")
+            .join(m.Operator)
+            .where(m.Operator.badge == "BENCH")
+            .count()
+            == 40
+        )
         assert m.Event.select().count() == result["events"] + 40
         assert verify_store() == []
     finally:
@@ -49,8 +55,9 @@ def test_store_bench_measures_writes_floor_and_job_cards(sqlite_url, config):
     conn.close()
 
     again = []
-    second = run_store_bench(sqlite_url, config, jobs=30, writers=(1,), samples=3, calls=2, pause=0.01,
-                             out=again.append)
+    second = run_store_bench(
+        sqlite_url, config, jobs=30, writers=(1,), samples=3, calls=2, pause=0.01, out=again.append
+    )
     assert again[0] == "Reusing the store's 30 jobs"
     assert "writers pause 10 ms on average" in again[-6] and second["record"][1]["calls"] == 2
     assert second["events"] == result["events"] + 40

@@ -138,8 +138,18 @@ async def test_exceptions_view_has_one_list_per_view_with_counts_and_opens_jobs(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await exceptions_view(pilot)
         menu = [" ".join(text_of_option(screen, i).split()) for i in range(10)]
-        assert menu == ["▶ Delayed 1", "Late 1", "Due soon 0", "WIP ageing 7", "Pending QC 1", "Pending rework 1",
-                        "Ready to dispatch 0", "Material short 0", "Priority changed 1", "On hold 1"]
+        assert menu == [
+            "▶ Delayed 1",
+            "Late 1",
+            "Due soon 0",
+            "WIP ageing 7",
+            "Pending QC 1",
+            "Pending rework 1",
+            "Ready to dispatch 0",
+            "Material short 0",
+            "Priority changed 1",
+            "On hold 1",
+        ]
         title = text_of(screen.query_one("#exceptions-title"))
         assert title.strip().startswith("DELAYED (1)")
         table = screen.query_one("#exceptions-table")
@@ -188,7 +198,9 @@ async def test_delays_view_shows_bars_for_today_this_week_and_a_chosen_range(con
         form.query_one("#form-until").value = "2026-11-10"
         form.query_one("#form-until").focus()
         await pilot.press("enter")
-        await until(pilot, lambda: text_of(screen.query_one("#delays-body")).startswith("Sun 01 Nov 2026 to Tue 10 Nov"))
+        await until(
+            pilot, lambda: text_of(screen.query_one("#delays-body")).startswith("Sun 01 Nov 2026 to Tue 10 Nov")
+        )
         body = text_of(screen.query_one("#delays-body"))
         assert "no delays in this period" in body and "no rejections in this period" in body
 
@@ -225,8 +237,14 @@ async def test_a_job_number_typed_anywhere_opens_its_card_and_full_history(confi
         history = screen.query_one("#job-history")
         rows = [[c.plain for c in history.get_row_at(i)] for i in range(history.row_count)]
         # Newest first: start, the void, the voided complete, the complete, the release, the job's creation.
-        assert [r[1] for r in rows] == ["Started", "VOID: Completed", "Completed", "Completed", "Released",
-                                        "Job created"]
+        assert [r[1] for r in rows] == [
+            "Started",
+            "VOID: Completed",
+            "Completed",
+            "Completed",
+            "Released",
+            "Job created",
+        ]
         voided = history.get_row_at(2)
         assert rows[2][2] == "3" and rows[2][3] == "Cutting"
         assert "strike" in str(voided[1].spans[0].style)
@@ -434,8 +452,9 @@ async def test_a_viewer_cannot_sign_in_to_act_and_sees_no_action_keys(config, st
         assert not isinstance(app.screen, BoardForm) and event_count() == before
 
 
-async def test_the_ledger_refuses_what_the_role_may_not_do_even_if_the_screen_asked(config, store, clock, plant,
-                                                                                    ledger):
+async def test_the_ledger_refuses_what_the_role_may_not_do_even_if_the_screen_asked(
+    config, store, clock, plant, ledger
+):
     """A planner may change priorities but not resume a delay; the key is hidden, and if the
     supervisor loses the role while signed in, the ledger's refusal is shown and nothing is written."""
     app = board_app(config, store, clock)
@@ -527,8 +546,9 @@ async def test_a_new_released_job_and_a_closed_job_come_and_go(config, store, cl
         await until(pilot, lambda: "J-3002" in table.models and "J-3001" not in table.models)
 
 
-async def test_the_first_paint_shows_the_top_rows_then_the_rest_follow_in_order(config, store, clock, ledger,
-                                                                                 make_job, monkeypatch):
+async def test_the_first_paint_shows_the_top_rows_then_the_rest_follow_in_order(
+    config, store, clock, ledger, make_job, monkeypatch
+):
     monkeypatch.setattr(board_module, "FIRST_ROWS", 3)
     monkeypatch.setattr(board_module, "LOAD_CHUNK", 4)
     for i in range(12):
@@ -542,8 +562,9 @@ async def test_the_first_paint_shows_the_top_rows_then_the_rest_follow_in_order(
         assert board(app).table.get_row_index(order[0]) == 4  # right under the summary rows
 
 
-async def test_a_job_created_without_any_entry_appears_at_the_next_reconcile(config, store, clock, ledger, make_job,
-                                                                             monkeypatch):
+async def test_a_job_created_without_any_entry_appears_at_the_next_reconcile(
+    config, store, clock, ledger, make_job, monkeypatch
+):
     monkeypatch.setattr(board_module, "RECONCILE_SECONDS", 0.5)
     app = board_app(config, store, clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -552,8 +573,9 @@ async def test_a_job_created_without_any_entry_appears_at_the_next_reconcile(con
         await until(pilot, lambda: "J-4001" in board(app).table.models)
 
 
-async def test_when_the_store_cannot_be_reached_the_board_says_so_and_keeps_its_data(config, store, clock, plant,
-                                                                                    monkeypatch):
+async def test_when_the_store_cannot_be_reached_the_board_says_so_and_keeps_its_data(
+    config, store, clock, plant, monkeypatch
+):
     app = board_app(config, store, clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -582,8 +604,11 @@ async def test_tv_mode_cycles_the_views_without_a_key(config, store, clock, plan
         await settle(pilot)
         screen = board(app)
         seen = []
-        await until(pilot, lambda: seen.append(screen.view) or {"bottlenecks", "exceptions", "delays"} <= set(seen),
-                    what="every TV view")
+        await until(
+            pilot,
+            lambda: seen.append(screen.view) or {"bottlenecks", "exceptions", "delays"} <= set(seen),
+            what="every TV view",
+        )
         tiles = screen.query_one("#tile-CUT")
         assert tiles.display and "Cutting" in text_of(tiles.query_one(".tile-title"))
         assert screen.query_one("#xtile-delayed").query_one(".tile-value").value == "1"
@@ -602,12 +627,21 @@ async def test_user_data_is_shown_as_typed_never_as_markup(config, store, clock,
         assert isinstance(history.get_row_at(0)[7], Text)
 
 
-async def test_an_entry_refused_on_replay_is_listed_with_terminal_job_entry_and_reason(config, store, clock, plant,
-                                                                                       ledger):
+async def test_an_entry_refused_on_replay_is_listed_with_terminal_job_entry_and_reason(
+    config, store, clock, plant, ledger
+):
     from floorterm.outbox import QueuedEntry
 
-    queued = QueuedEntry(kind="complete", job="J-1002", stage="CNC", qty=30, badge="W1", terminal="CNC-1",
-                         words="complete 30 at CNC machining", client_time=clock.now)
+    queued = QueuedEntry(
+        kind="complete",
+        job="J-1002",
+        stage="CNC",
+        qty=30,
+        badge="W1",
+        terminal="CNC-1",
+        words="complete 30 at CNC machining",
+        client_time=clock.now,
+    )
     ledger.report_replay_refusal(queued, "Only 8 pending at CNC machining; cannot complete 30")
     app = board_app(config, store, clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -618,5 +652,6 @@ async def test_an_entry_refused_on_replay_is_listed_with_terminal_job_entry_and_
         assert text_of(screen.query_one("#exceptions-title")).strip().startswith("REFUSED ON REPLAY (1)")
         table = screen.query_one("#exceptions-table")
         assert table.selected()[0] == "J-1002"
-        assert table.get_cell_at((0, 3)).plain == ("CNC-1: complete 30 at CNC machining — "
-                                                   "Only 8 pending at CNC machining; cannot complete 30")
+        assert table.get_cell_at((0, 3)).plain == (
+            "CNC-1: complete 30 at CNC machining — Only 8 pending at CNC machining; cannot complete 30"
+        )

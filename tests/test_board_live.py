@@ -52,8 +52,11 @@ async def test_an_entry_from_another_process_shows_on_the_running_board(config, 
         assert table.cell_plain("J-502", "CUT").startswith("10 W")
         go.set()
         try:
-            await until(pilot, lambda: table.cell_plain("J-502", "CUT").startswith("6 W"),
-                        what="the other process's entry on the board")
+            await until(
+                pilot,
+                lambda: table.cell_plain("J-502", "CUT").startswith("6 W"),
+                what="the other process's entry on the board",
+            )
         finally:
             _finish(child)
         assert table.cell_plain("J-502", "CNC").startswith("4 W")
@@ -72,8 +75,9 @@ async def test_a_burst_of_100_entries_lands_while_the_board_keeps_taking_keys(co
         table = screen.table
         go.set()
         try:
-            await _switch_views_until(pilot, screen, lambda: all(table.cell_plain(job, "CNC").startswith("10 W")
-                                                                 for job in jobs))
+            await _switch_views_until(
+                pilot, screen, lambda: all(table.cell_plain(job, "CNC").startswith("10 W") for job in jobs)
+            )
         finally:
             _finish(child)
         assert child.exitcode == 0

@@ -39,12 +39,15 @@ def run_view(keys: tuple[str, ...], job: str | None = None):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("view, keys", [
-    ("wip", ()),
-    ("bottlenecks", ("2",)),
-    ("exceptions", ("3",)),
-    ("delays", ("4",)),
-])
+@pytest.mark.parametrize(
+    "view, keys",
+    [
+        ("wip", ()),
+        ("bottlenecks", ("2",)),
+        ("exceptions", ("3",)),
+        ("delays", ("4",)),
+    ],
+)
 def test_board_view(snap_compare, config, store, clock, plant, view, keys, size):
     assert snap_compare(board_app(config, store, clock), terminal_size=SIZES[size], run_before=run_view(keys))
 
@@ -52,15 +55,19 @@ def test_board_view(snap_compare, config, store, clock, plant, view, keys, size)
 @pytest.mark.parametrize("size", SIZES)
 def test_board_job_view(snap_compare, config, store, clock, plant, size):
     """The job card and its history newest first; the voided entry struck through with the reason."""
-    assert snap_compare(board_app(config, store, clock), terminal_size=SIZES[size],
-                        run_before=run_view((), job="J-1001"))
+    assert snap_compare(
+        board_app(config, store, clock), terminal_size=SIZES[size], run_before=run_view((), job="J-1001")
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_board_wip_cursor_scrolled_right(snap_compare, config, store, clock, plant, size):
     """At 80 columns the stage columns scroll; the job column stays."""
-    assert snap_compare(board_app(config, store, clock), terminal_size=SIZES[size],
-                        run_before=run_view(("down", "right", "right", "right", "right", "right", "right", "right")))
+    assert snap_compare(
+        board_app(config, store, clock),
+        terminal_size=SIZES[size],
+        run_before=run_view(("down", "right", "right", "right", "right", "right", "right", "right")),
+    )
 
 
 def test_board_priority_form(snap_compare, config, store, clock, plant):
@@ -79,5 +86,4 @@ def test_board_priority_form(snap_compare, config, store, clock, plant):
 @pytest.mark.parametrize("view, keys", [("wip", ()), ("exceptions", ("3",))])
 def test_board_tv(snap_compare, config, store, clock, plant, view, keys, monkeypatch):
     monkeypatch.setattr(board_module, "TV_SECONDS", 3600.0)  # the snapshot shows the view asked for
-    assert snap_compare(board_app(config, store, clock, tv=True), terminal_size=(160, 48),
-                        run_before=run_view(keys))
+    assert snap_compare(board_app(config, store, clock, tv=True), terminal_size=(160, 48), run_before=run_view(keys))

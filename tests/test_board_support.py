@@ -34,19 +34,61 @@ def build_plant(ledger, make_job, clock) -> dict[str, str]:
     """Seven jobs that show every cell state and most exception lists; returns name -> job number."""
     nov = lambda day: dt.date(2026, 11, day)  # noqa: E731
     jobs = {
-        "working": make_job("J-1001", qty=20, priority=2, planned_end=nov(30), customer="Hansa", product="Frame",
-                            release=20, materials=()),
-        "delayed": make_job("J-1002", qty=10, planned_end=nov(28), customer="Nordwerk", product="Door", release=10,
-                            materials=()),
-        "late": make_job("J-1003", qty=5, routing="weldment", planned_end=nov(20), customer="Meyer",
-                         product="Stair", release=5, materials=()),
-        "urgent": make_job("J-1004", qty=8, routing="machined_part", priority=1, planned_end=nov(27),
-                           customer="Rheinland", product="Bracket", release=8, materials=()),
+        "working": make_job(
+            "J-1001",
+            qty=20,
+            priority=2,
+            planned_end=nov(30),
+            customer="Hansa",
+            product="Frame",
+            release=20,
+            materials=(),
+        ),
+        "delayed": make_job(
+            "J-1002", qty=10, planned_end=nov(28), customer="Nordwerk", product="Door", release=10, materials=()
+        ),
+        "late": make_job(
+            "J-1003",
+            qty=5,
+            routing="weldment",
+            planned_end=nov(20),
+            customer="Meyer",
+            product="Stair",
+            release=5,
+            materials=(),
+        ),
+        "urgent": make_job(
+            "J-1004",
+            qty=8,
+            routing="machined_part",
+            priority=1,
+            planned_end=nov(27),
+            customer="Rheinland",
+            product="Bracket",
+            release=8,
+            materials=(),
+        ),
         "planned": make_job("J-1005", qty=12, planned_end=nov(30), customer="Alpen", product="Guard", materials=()),
-        "held": make_job("J-1006", qty=6, routing="sheet_metal", planned_end=nov(29), customer="[red]Elbe[/red]",
-                         product="Tray", release=6, materials=()),
-        "rejects": make_job("J-1007", qty=12, routing="weldment", planned_end=nov(29), customer="Vogt",
-                            product="Rail", release=12, materials=()),
+        "held": make_job(
+            "J-1006",
+            qty=6,
+            routing="sheet_metal",
+            planned_end=nov(29),
+            customer="[red]Elbe[/red]",
+            product="Tray",
+            release=6,
+            materials=(),
+        ),
+        "rejects": make_job(
+            "J-1007",
+            qty=12,
+            routing="weldment",
+            planned_end=nov(29),
+            customer="Vogt",
+            product="Rail",
+            release=12,
+            materials=(),
+        ),
     }
     clock.advance(minutes=30)
     ledger.complete(jobs["working"], "CUT", 12, actor=SUPERVISOR)
@@ -88,8 +130,11 @@ async def settle(pilot, *, timeout: float = 20.0) -> None:
             return False
         screen = app.screen
         pending = {"top", "full", "rows", "job", screen.view} & screen._want
-        return not screen._busy and not pending and not any(
-            w.is_running for w in screen.workers if w.group in ("board-read", "board-oneoff"))
+        return (
+            not screen._busy
+            and not pending
+            and not any(w.is_running for w in screen.workers if w.group in ("board-read", "board-oneoff"))
+        )
 
     await until(pilot, quiet, timeout=timeout, what="the board to settle")
     await pilot.pause()
@@ -111,8 +156,13 @@ def board(app) -> BoardScreen:
 async def press_text(pilot, text: str) -> None:
     """Type text as keys (a scanner types too)."""
     for ch in text:
-        await pilot.press(ch if ch.isalnum() else {"-": "minus", "/": "slash", "$": "dollar_sign",
-                                                    ":": "colon", " ": "space", ".": "full_stop"}.get(ch, ch))
+        await pilot.press(
+            ch
+            if ch.isalnum()
+            else {"-": "minus", "/": "slash", "$": "dollar_sign", ":": "colon", " ": "space", ".": "full_stop"}.get(
+                ch, ch
+            )
+        )
 
 
 def test_build_plant_makes_the_situations_the_board_tests_rely_on(ledger, make_job, clock, queries):
@@ -123,4 +173,3 @@ def test_build_plant_makes_the_situations_the_board_tests_rely_on(ledger, make_j
     history = queries.history(jobs["working"])
     assert [e["voided"] for e in history if e["kind"] == "complete"] == [True, False]
     assert clock() == T0 + dt.timedelta(hours=5, minutes=30)
-

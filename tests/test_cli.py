@@ -68,7 +68,7 @@ def balances(card_json: str) -> dict:
 
 def counts(url: str) -> tuple[int, int]:
     """(jobs, events) in the store."""
-    with Store.open(url) as store:
+    with Store.open(url):  # binds the models to this store
         return m.Job.select().count(), m.Event.select().count()
 
 
@@ -98,8 +98,10 @@ def jobs_files(tmp_path):
     for n in range(2, 11):
         lines.append(f"J-{n},PO-{n},Beta,Frame {n},{n * 2},2026-11-20,2026-12-24,{n % 9 + 1},standard")
     jobs = write(tmp_path / "jobs.csv", "\n".join(lines) + "\n")
-    materials = write(tmp_path / "materials.csv", "job,item,description,unit,required_qty\n"
-                      "M-1,PLATE-8,Plate 8 mm,pcs,20\nM-1,BOLT-M12,Bolt M12,pcs,40\n")
+    materials = write(
+        tmp_path / "materials.csv",
+        "job,item,description,unit,required_qty\nM-1,PLATE-8,Plate 8 mm,pcs,20\nM-1,BOLT-M12,Bolt M12,pcs,40\n",
+    )
     return jobs, materials
 
 
@@ -148,10 +150,29 @@ def test_every_command_and_option_is_documented():
                     assert choice.help, f"floorterm {' '.join(path)} {choice.dest} has no help"
             elif action.option_strings or action.dest != "help":
                 assert action.help, f"floorterm {' '.join(path)}: {action.option_strings or action.dest} has no help"
-    for command in ("db init", "db upgrade", "db status", "db verify", "operators add", "operators list",
-                    "operators disable", "operators enable", "operators import", "jobs import", "jobs add",
-                    "jobs list", "jobs show", "jobs history", "report", "export events", "demo", "kiosk", "board",
-                    "bench store", *(f"record {action}" for action in cli.ACTIONS)):
+    for command in (
+        "db init",
+        "db upgrade",
+        "db status",
+        "db verify",
+        "operators add",
+        "operators list",
+        "operators disable",
+        "operators enable",
+        "operators import",
+        "jobs import",
+        "jobs add",
+        "jobs list",
+        "jobs show",
+        "jobs history",
+        "report",
+        "export events",
+        "demo",
+        "kiosk",
+        "board",
+        "bench store",
+        *(f"record {action}" for action in cli.ACTIONS),
+    ):
         assert command in seen
 
 
@@ -167,9 +188,11 @@ def test_cli_constants_match_the_core():
 
 
 def test_importing_the_cli_stays_light():
-    code = ("import sys, floorterm.cli; "
-            "print(sorted(m for m in ('textual', 'rich', 'peewee', 'psycopg', 'floorterm.reports', "
-            "'floorterm.store') if m in sys.modules))")
+    code = (
+        "import sys, floorterm.cli; "
+        "print(sorted(m for m in ('textual', 'rich', 'peewee', 'psycopg', 'floorterm.reports', "
+        "'floorterm.store') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -182,19 +205,25 @@ def test_python_dash_m_floorterm(tmp_path):
     env["FLOORTERM_DB"] = str(db)
     init = subprocess.run([sys.executable, "-m", "floorterm", "db", "init"], capture_output=True, text=True, env=env)
     assert init.returncode == 0 and "applied 0001_initial" in init.stdout
-    status = subprocess.run([sys.executable, "-m", "floorterm", "db", "status"], capture_output=True, text=True,
-                            env=env)
+    status = subprocess.run(
+        [sys.executable, "-m", "floorterm", "db", "status"], capture_output=True, text=True, env=env
+    )
     assert status.returncode == 0 and "pending: (none)" in status.stdout
-    refused = subprocess.run([sys.executable, "-m", "floorterm", "record", "release", "NOPE", "--qty", "1",
-                              "--operator", "S1"], capture_output=True, text=True, env=env)
+    refused = subprocess.run(
+        [sys.executable, "-m", "floorterm", "record", "release", "NOPE", "--qty", "1", "--operator", "S1"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert refused.returncode == 1
     assert refused.stderr == "floorterm: Unknown badge S1\n"
     assert refused.stdout == ""
 
 
 def test_subprocess_usage_error_exits_2():
-    result = subprocess.run([sys.executable, "-m", "floorterm", "jobs", "list", "--format", "xml"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "floorterm", "jobs", "list", "--format", "xml"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "invalid choice: 'xml'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -204,7 +233,7 @@ def test_keyboard_interrupt_exits_130_quietly(run, monkeypatch):
     def interrupted(ctx, args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "cmd_db_status", interrupted)
+    monkeypatch.setattr(cli.db, "cmd_db_status", interrupted)
     result = run("db", "status")
     assert (result.code, result.out, result.err) == (130, "", "")
 
@@ -237,8 +266,11 @@ def test_config_error_exits_2_as_a_subprocess(tmp_path):
     bad = tmp_path / "config.toml"
     bad.write_text(CONFIG.read_text().replace('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'))
     db = tmp_path / "plant.db"
-    result = subprocess.run([sys.executable, "-m", "floorterm", "--config", str(bad), "--db", str(db), "db", "init"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "floorterm", "--config", str(bad), "--db", str(db), "db", "init"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "timezone" in result.stderr and "Traceback" not in result.stderr
     assert not db.exists()
@@ -318,8 +350,10 @@ def test_db_verify_ok_then_reports_a_corrupted_balance(planned, store_url):
     result = planned("db", "verify")
     assert (result.code, result.out) == (0, "OK: 10 jobs verified\n")
     with Store.open(store_url) as store:
-        store.db.execute_sql("UPDATE step_balance SET completed = completed + 1 "
-                             "WHERE stage = 'CUT' AND job_id = (SELECT id FROM job WHERE number = 'J-2')")
+        store.db.execute_sql(
+            "UPDATE step_balance SET completed = completed + 1 "
+            "WHERE stage = 'CUT' AND job_id = (SELECT id FROM job WHERE number = 'J-2')"
+        )
     result = planned("db", "verify")
     assert result.code == 1
     assert result.out.splitlines() == [
@@ -333,7 +367,9 @@ def test_db_verify_ok_then_reports_a_corrupted_balance(planned, store_url):
 
 
 def test_operators_add_list_disable_enable(run):
-    assert run("operators", "add", "w7", "Wanda Welder", "--role", "operator").out == "Added W7: Wanda Welder (operator)\n"
+    assert (
+        run("operators", "add", "w7", "Wanda Welder", "--role", "operator").out == "Added W7: Wanda Welder (operator)\n"
+    )
     assert run("operators", "add", "S7", "Sam", "--role", "Supervisor").code == 0
     again = run("operators", "add", "W7", "Someone", "--role", "operator")
     assert (again.code, again.err) == (1, "floorterm: Badge W7 is already in use\n")
@@ -346,7 +382,9 @@ def test_operators_add_list_disable_enable(run):
     assert [line.split()[0] for line in table[1:]] == ["S7"]
     rows = json.loads(run("operators", "list", "--all", "--format", "json").out)
     assert [(r["badge"], r["name"], r["role"], r["active"]) for r in rows] == [
-        ("S7", "Sam", "supervisor", True), ("W7", "Wanda Welder", "operator", False)]
+        ("S7", "Sam", "supervisor", True),
+        ("W7", "Wanda Welder", "operator", False),
+    ]
     assert rows[0]["created_at"].endswith("Z")
     assert run("operators", "enable", "W7").out == "W7 (Wanda Welder) enabled\n"
     listed = list(csv.DictReader(io.StringIO(run("operators", "list", "--format", "csv").out)))
@@ -415,13 +453,17 @@ BAD_FILES = {
     ),
     "unknown column": (
         JOB_HEADER + ",colour\nJ-1,,,,5,,,,standard,red\n",
-        ["jobs.csv line 1: unknown column 'colour'; the columns are: job, order_ref, customer, product, qty, "
-         "planned_start, planned_end, priority, routing, inspection, notes"],
+        [
+            "jobs.csv line 1: unknown column 'colour'; the columns are: job, order_ref, customer, product, qty, "
+            "planned_start, planned_end, priority, routing, inspection, notes"
+        ],
     ),
     "scientific quantity": (
         JOB_HEADER + "\nJ-1,,,,5,,,,standard\nJ-2,,,,1e3,,,,standard\n",
-        ["jobs.csv line 3, column qty: '1e3' — Quantity must be a whole number made of the digits 0-9 only, "
-         "like 12 (not '1e3')"],
+        [
+            "jobs.csv line 3, column qty: '1e3' — Quantity must be a whole number made of the digits 0-9 only, "
+            "like 12 (not '1e3')"
+        ],
     ),
     "arabic digit": (
         JOB_HEADER + "\nJ-1,,,,٣,,,,standard\n",
@@ -429,9 +471,11 @@ BAD_FILES = {
     ),
     "bad dates": (
         JOB_HEADER + "\nJ-1,,,,5,2026-02-30,20.12.2026,,standard\n",
-        ["jobs.csv line 2, column planned_start: '2026-02-30' — Planned start '2026-02-30' is not a real date",
-         "jobs.csv line 2, column planned_end: '20.12.2026' — Planned end must be written as YYYY-MM-DD, like "
-         "2025-03-14 (not '20.12.2026')"],
+        [
+            "jobs.csv line 2, column planned_start: '2026-02-30' — Planned start '2026-02-30' is not a real date",
+            "jobs.csv line 2, column planned_end: '20.12.2026' — Planned end must be written as YYYY-MM-DD, like "
+            "2025-03-14 (not '20.12.2026')",
+        ],
     ),
     "duplicate job numbers": (
         JOB_HEADER + "\nJ-1,,,,5,,,,standard\nJ-2,,,,5,,,,standard\nJ-1,,,,5,,,,standard\n",
@@ -439,8 +483,10 @@ BAD_FILES = {
     ),
     "unknown routing": (
         JOB_HEADER + "\nJ-1,,,,5,,,,paintonly\n",
-        ["jobs.csv line 2, column routing: 'paintonly' — unknown routing; the routings are: standard, "
-         "no_machining, sheet_metal, weldment, machined_part"],
+        [
+            "jobs.csv line 2, column routing: 'paintonly' — unknown routing; the routings are: standard, "
+            "no_machining, sheet_metal, weldment, machined_part"
+        ],
     ),
 }
 
@@ -452,15 +498,17 @@ def test_jobs_import_refuses_a_bad_file_and_imports_nothing(seeded, tmp_path, st
     assert result.code == 1
     n = len(expected)
     assert result.err_lines == [f"floorterm: {line}" for line in expected] + [
-        f"floorterm: Nothing was imported: {n} problem{'s' if n > 1 else ''}; fix the file and import it again."]
+        f"floorterm: Nothing was imported: {n} problem{'s' if n > 1 else ''}; fix the file and import it again."
+    ]
     assert result.out == ""
     assert counts(store_url) == (0, 0)
 
 
 def test_jobs_import_materials_for_unknown_jobs(planned, tmp_path, store_url):
     jobs = write(tmp_path / "new.csv", JOB_HEADER + "\nN-1,,,,5,,,,standard\n")
-    materials = write(tmp_path / "bom.csv", "job,item,description,unit,required_qty\n"
-                      "N-1,PLATE,,,2\nN-9,PLATE,,,2\nM-1,PLATE,,,2\n")
+    materials = write(
+        tmp_path / "bom.csv", "job,item,description,unit,required_qty\nN-1,PLATE,,,2\nN-9,PLATE,,,2\nM-1,PLATE,,,2\n"
+    )
     result = planned("jobs", "import", jobs, "--materials", materials)
     assert result.code == 1
     assert result.err_lines[:2] == [
@@ -473,10 +521,12 @@ def test_jobs_import_materials_for_unknown_jobs(planned, tmp_path, store_url):
 
 def test_jobs_import_reports_an_existing_job_with_different_data(planned, tmp_path, store_url):
     assert planned("jobs", "add", "N-2", "--qty", "5", "--routing", "standard").code == 0
-    text = (JOB_HEADER + "\nN-1,,,,5,,,,standard\n"
-            "J-3,PO-3,Beta,Frame 3,25,2026-11-20,2026-12-24,4,standard\n"
-            "J-4,PO-4,Beta,Frame 4,8,2026-11-20,,5,standard\n"
-            "N-2,,,,5,,2026-12-01,,standard\n")
+    text = (
+        JOB_HEADER + "\nN-1,,,,5,,,,standard\n"
+        "J-3,PO-3,Beta,Frame 3,25,2026-11-20,2026-12-24,4,standard\n"
+        "J-4,PO-4,Beta,Frame 4,8,2026-11-20,,5,standard\n"
+        "N-2,,,,5,,2026-12-01,,standard\n"
+    )
     result = planned("jobs", "import", write(tmp_path / "jobs.csv", text))
     assert result.code == 1
     # Line and column of each difference, the values as a CSV file writes them.
@@ -501,13 +551,13 @@ def test_large_import_shows_progress_only_on_a_terminal(seeded, tmp_path, store_
         bars.append((label, total, show, done))
         yield done.append
 
-    monkeypatch.setattr(cli, "progress_bar", recording_bar)
-    monkeypatch.setattr(cli, "IMPORT_PROGRESS_ROWS", 5)
+    monkeypatch.setattr(cli.jobs, "progress_bar", recording_bar)
+    monkeypatch.setattr(cli.jobs, "IMPORT_PROGRESS_ROWS", 5)
     rows = "".join(f"B-{n},,,,3,,,,sheet_metal\n" for n in range(6))
     result = seeded("jobs", "import", write(tmp_path / "big.csv", JOB_HEADER + "\n" + rows))
     assert (result.code, result.out, result.err) == (0, "6 created, 0 unchanged\n", "")
     assert bars[-1][:3] == ("Importing jobs", 6, False)  # captured stderr is not a terminal
-    monkeypatch.setattr(cli, "_stderr_is_tty", lambda: True)
+    monkeypatch.setattr(cli.jobs, "_stderr_is_tty", lambda: True)
     rows += "".join(f"C-{n},,,,3,,,,sheet_metal\n" for n in range(6))
     assert seeded("jobs", "import", write(tmp_path / "big.csv", JOB_HEADER + "\n" + rows)).code == 0
     label, total, show, done = bars[-1]
@@ -533,20 +583,62 @@ def test_progress_bar_draws_on_stderr(capsys):
 
 
 def test_jobs_add(seeded, store_url):
-    result = seeded("jobs", "add", "j-77", "--qty", "12", "--routing", "weldment", "--customer", "Acme",
-                    "--planned-end", "2026-12-01", "--priority", "2")
-    assert (result.code, result.out) == (0, "Created job J-77: 12 × weldment (CUT → WELD → PAINT → FQC → PACK → DISP)\n")
-    same = seeded("jobs", "add", "J-77", "--qty", "12", "--routing", "weldment", "--customer", "Acme",
-                  "--planned-end", "2026-12-01", "--priority", "2")
+    result = seeded(
+        "jobs",
+        "add",
+        "j-77",
+        "--qty",
+        "12",
+        "--routing",
+        "weldment",
+        "--customer",
+        "Acme",
+        "--planned-end",
+        "2026-12-01",
+        "--priority",
+        "2",
+    )
+    assert (result.code, result.out) == (
+        0,
+        "Created job J-77: 12 × weldment (CUT → WELD → PAINT → FQC → PACK → DISP)\n",
+    )
+    same = seeded(
+        "jobs",
+        "add",
+        "J-77",
+        "--qty",
+        "12",
+        "--routing",
+        "weldment",
+        "--customer",
+        "Acme",
+        "--planned-end",
+        "2026-12-01",
+        "--priority",
+        "2",
+    )
     assert same.out == "Job J-77 already exists with the same data; nothing changed\n"
-    other = seeded("jobs", "add", "J-77", "--qty", "13", "--routing", "weldment", "--customer", "Acme",
-                   "--planned-end", "2026-12-01", "--priority", "2")
+    other = seeded(
+        "jobs",
+        "add",
+        "J-77",
+        "--qty",
+        "13",
+        "--routing",
+        "weldment",
+        "--customer",
+        "Acme",
+        "--planned-end",
+        "2026-12-01",
+        "--priority",
+        "2",
+    )
     assert (other.code, other.err) == (1, "floorterm: job J-77 is already in the store with qty '12', not '13'\n")
     bad = seeded("jobs", "add", "J-78", "--qty", "1e3", "--routing", "nope", "--planned-start", "2026-13-01")
     assert bad.code == 1
     assert bad.err_lines == [
-        "floorterm: --qty: '1e3' — Quantity must be a whole number made of the digits 0-9 only, like 12 (not '1e3')",
-        "floorterm: --planned-start: '2026-13-01' — Planned start '2026-13-01' is not a real date",
+        "floorterm: --qty: Quantity must be a whole number made of the digits 0-9 only, like 12 (not '1e3')",
+        "floorterm: --planned-start: Planned start '2026-13-01' is not a real date",
         "floorterm: --routing: 'nope' — unknown routing; the routings are: standard, no_machining, sheet_metal, "
         "weldment, machined_part",
     ]
@@ -554,8 +646,9 @@ def test_jobs_add(seeded, store_url):
 
 
 def test_jobs_import_says_where_control_characters_were_removed(seeded, tmp_path):
-    text = (JOB_HEADER + ",notes\nJ-1,,\x1b[31mAcme\x1b[0m,,5,,,,standard,\n"
-            "J-2,,,,5,,,,standard,see \x1b]0;x\x07drawing\n")
+    text = (
+        JOB_HEADER + ",notes\nJ-1,,\x1b[31mAcme\x1b[0m,,5,,,,standard,\nJ-2,,,,5,,,,standard,see \x1b]0;x\x07drawing\n"
+    )
     result = seeded("jobs", "import", write(tmp_path / "jobs.csv", text))
     assert (result.code, result.err) == (0, "")
     assert result.out.splitlines() == [
@@ -566,8 +659,10 @@ def test_jobs_import_says_where_control_characters_were_removed(seeded, tmp_path
     assert json.loads(seeded("jobs", "show", "J-2", "--json").out)["notes"] == "see drawing"
     damaged = seeded("jobs", "import", write(tmp_path / "jobs.csv", JOB_HEADER + "\nJOB\x00,,,,5,,,,standard\n"))
     assert (damaged.code, damaged.out) == (1, "")
-    assert damaged.err_lines[0] == ("floorterm: jobs.csv line 2, column job: 'JOB?' — has a control character "
-                                    "(U+0000 NUL); fix this cell in the file")
+    assert damaged.err_lines[0] == (
+        "floorterm: jobs.csv line 2, column job: 'JOB?' — has a control character "
+        "(U+0000 NUL); fix this cell in the file"
+    )
     assert seeded("jobs", "show", "JOB").code == 1
     added = seeded("jobs", "add", "J-3", "--qty", "1", "--routing", "standard", "--notes", "\x1b[1mbold")
     assert added.out.splitlines()[1:] == ["--notes: control characters removed (U+001B ESC)"]
@@ -578,16 +673,40 @@ def test_creating_a_job_is_an_entry_in_its_history(seeded, tmp_path, store_url):
     jobs = write(tmp_path / "erp.csv", JOB_HEADER + "\nJ-1,,,,5,,,,standard\nJ-2,,,,7,,,,weldment\n")
     bom = write(tmp_path / "bom.csv", "job,item,description,unit,required_qty\nJ-2,PLATE,,,2\n")
     assert seeded("jobs", "import", jobs, "--materials", bom, "--login-user", "erp").code == 0
-    assert seeded("jobs", "add", "J-3", "--qty", "4", "--routing", "standard", "--operator", "p1",
-                  "--login-user", "pat").code == 0
+    assert (
+        seeded(
+            "jobs", "add", "J-3", "--qty", "4", "--routing", "standard", "--operator", "p1", "--login-user", "pat"
+        ).code
+        == 0
+    )
     rows = {n: json.loads(seeded("jobs", "history", n, "--format", "json").out) for n in ("J-1", "J-2", "J-3")}
-    assert [(n, r["kind"], r["qty"], r["badge"], r["operator"], r["login_user"], r["note"], r["terminal"])
-            for n in rows for r in rows[n]] == [
-        ("J-1", "job_created", 5, "$SYSTEM", "System", "erp",
-         "Imported from erp.csv line 2; material list from bom.csv", None),
-        ("J-2", "job_created", 7, "$SYSTEM", "System", "erp",
-         "Imported from erp.csv line 3; material list from bom.csv", None),
-        ("J-3", "job_created", 4, "P1", "Pat Planner", "pat", "Added with `floorterm jobs add`", None)]
+    assert [
+        (n, r["kind"], r["qty"], r["badge"], r["operator"], r["login_user"], r["note"], r["terminal"])
+        for n in rows
+        for r in rows[n]
+    ] == [
+        (
+            "J-1",
+            "job_created",
+            5,
+            "$SYSTEM",
+            "System",
+            "erp",
+            "Imported from erp.csv line 2; material list from bom.csv",
+            None,
+        ),
+        (
+            "J-2",
+            "job_created",
+            7,
+            "$SYSTEM",
+            "System",
+            "erp",
+            "Imported from erp.csv line 3; material list from bom.csv",
+            None,
+        ),
+        ("J-3", "job_created", 4, "P1", "Pat Planner", "pat", "Added with `floorterm jobs add`", None),
+    ]
     table = seeded("jobs", "history", "J-1").out.splitlines()
     assert "job-created" in table[1] and "$SYSTEM" in table[1] and "Imported from erp.csv line 2" in table[1]
     # Importing the same file again creates nothing, so writes no entry either.
@@ -595,8 +714,10 @@ def test_creating_a_job_is_an_entry_in_its_history(seeded, tmp_path, store_url):
     assert counts(store_url) == (3, 3)
     # Creating jobs is a planner's or supervisor's act; the system actor cannot record entries.
     welder = seeded("jobs", "add", "J-4", "--qty", "1", "--routing", "standard", "--operator", "W1")
-    assert (welder.code, welder.err) == (1, "floorterm: Wanda Welder (operator) may not create jobs; "
-                                            "a planner or supervisor must\n")
+    assert (welder.code, welder.err) == (
+        1,
+        "floorterm: Wanda Welder (operator) may not create jobs; a planner or supervisor must\n",
+    )
     unknown = seeded("jobs", "import", jobs, "--operator", "X9")
     assert (unknown.code, unknown.err) == (1, "floorterm: Unknown badge X9\nfloorterm: Nothing was imported.\n")
     system = seeded("record", "release", "J-1", "--qty", "1", "--operator", "$SYSTEM")
@@ -617,15 +738,47 @@ def test_jobs_list_filters_and_formats(planned):
     assert [row["number"] for row in at_cut] == ["J-2"]
     assert planned("jobs", "list", "--status", "in-progress", "--format", "json").out == "[]\n"
     bad_stage = planned("jobs", "list", "--stage", "WELDING")
-    assert bad_stage.code == 2 and bad_stage.err.startswith("floorterm: --stage: unknown stage WELDING; the stages are: CUT")
+    assert bad_stage.code == 2 and bad_stage.err.startswith(
+        "floorterm: --stage: unknown stage WELDING; the stages are: CUT"
+    )
     bad_status = planned("jobs", "list", "--status", "stuck")
     assert bad_status.code == 2 and "choose one of: planned, released, in progress" in bad_status.err
 
 
-CARD_KEYS = {"number", "order_ref", "customer", "product", "qty", "released", "status", "flags", "priority",
-             "planned_start", "planned_end", "finished", "dispatched", "scrapped", "qc", "steps", "material"}
-STEP_KEYS = {"seq", "stage", "name", "kind", "received", "completed", "rejected", "pending", "awaiting", "scrapped",
-             "state", "waiting_since", "open_delay"}
+CARD_KEYS = {
+    "number",
+    "order_ref",
+    "customer",
+    "product",
+    "qty",
+    "released",
+    "status",
+    "flags",
+    "priority",
+    "planned_start",
+    "planned_end",
+    "finished",
+    "dispatched",
+    "scrapped",
+    "qc",
+    "steps",
+    "material",
+}
+STEP_KEYS = {
+    "seq",
+    "stage",
+    "name",
+    "kind",
+    "received",
+    "completed",
+    "rejected",
+    "pending",
+    "awaiting",
+    "scrapped",
+    "state",
+    "waiting_since",
+    "open_delay",
+}
 MATERIAL_KEYS = {"item", "required", "issued", "returned", "scrapped", "short"}
 
 
@@ -662,9 +815,11 @@ def test_jobs_history_formats(planned):
     first = json.loads(planned("record", "release", "M-1", "--qty", "6", "--operator", "S1", "--json").out)
     assert planned("record", "void", "--entry", first["uuid"], "--note", "wrong job", "--operator", "S1").code == 0
     rows = json.loads(planned("jobs", "history", "M-1", "--format", "json").out)
-    assert [(r["kind"], r["voided"], r["void_reason"]) for r in rows] == [("void", False, None),
-                                                                         ("release", True, "wrong job"),
-                                                                         ("job_created", False, None)]
+    assert [(r["kind"], r["voided"], r["void_reason"]) for r in rows] == [
+        ("void", False, None),
+        ("release", True, "wrong job"),
+        ("job_created", False, None),
+    ]
     assert rows[1]["committed_at"].endswith("Z") and rows[1]["badge"] == "S1"
     table = planned("jobs", "history", "M-1").out.splitlines()
     assert table[0].split()[:3] == ["ID", "TIME", "KIND"]
@@ -691,14 +846,19 @@ def test_history_shows_when_an_entry_was_made_at_the_terminal(planned, store_url
 
 def test_dispatch_reference_from_record_to_history_and_export(planned):
     assert "--reference TEXT" in planned("record", "dispatch", "--help").out
-    for args in (["release", "M-1", "--qty", "3"], ["complete", "M-1", "--step", "CUT", "--qty", "3"],
-                 ["complete", "M-1", "--step", "CNC", "--qty", "3"], ["qc-pass", "M-1", "--step", "FQC", "--qty", "3"],
-                 ["complete", "M-1", "--step", "PACK", "--qty", "3"]):
+    for args in (
+        ["release", "M-1", "--qty", "3"],
+        ["complete", "M-1", "--step", "CUT", "--qty", "3"],
+        ["complete", "M-1", "--step", "CNC", "--qty", "3"],
+        ["qc-pass", "M-1", "--step", "FQC", "--qty", "3"],
+        ["complete", "M-1", "--step", "PACK", "--qty", "3"],
+    ):
         assert planned("record", *args, "--operator", "S1").code == 0
     too_long = planned("record", "dispatch", "M-1", "--qty", "2", "--reference", "D" * 65, "--operator", "S1")
     assert (too_long.code, too_long.err) == (1, "floorterm: Reference is too long: 65 characters, at most 64\n")
-    not_here = planned("record", "complete", "M-1", "--step", "PACK", "--qty", "1", "--reference", "DN-1",
-                       "--operator", "S1")
+    not_here = planned(
+        "record", "complete", "M-1", "--step", "PACK", "--qty", "1", "--reference", "DN-1", "--operator", "S1"
+    )
     assert not_here.code == 2 and "unrecognized arguments: --reference DN-1" in not_here.err
     shipped = planned("record", "dispatch", "M-1", "--qty", "2", "--reference", "DN-4411", "--operator", "S1")
     assert (shipped.code, shipped.out) == (0, "M-1: Dispatched 2 (2 of 10 dispatched in all)\n")
@@ -717,34 +877,53 @@ def test_dispatch_reference_from_record_to_history_and_export(planned):
 
 def test_record_every_action(planned, store_url):
     """One job through every entry kind, as the floor would record it."""
+
     def record(*args, expect: str):
         result = planned("record", *args)
         assert result.code == 0, result.err
         assert expect in result.out, result.out
         return result
 
-    store, cut, qc = ("--operator", "ST1", "--terminal", "STORES-1"), ("--operator", "C1", "--terminal", "CUT-1"), \
-        ("--operator", "Q1", "--terminal", "QC-1")
+    store, cut, qc = (
+        ("--operator", "ST1", "--terminal", "STORES-1"),
+        ("--operator", "C1", "--terminal", "CUT-1"),
+        ("--operator", "Q1", "--terminal", "QC-1"),
+    )
     sup, plan = ("--operator", "S1"), ("--operator", "P1")
     done = set()
     steps = [
         ("release", ["M-1", "--qty", "10", *store], "M-1: Released 10 of 10 → Cutting"),
         ("issue", ["M-1", "--item", "plate-8", "--qty", "5", *store], "Issued 5 pcs of PLATE-8, still short 15"),
         ("return", ["M-1", "--item", "PLATE-8", "--qty", "1", *store], "Returned 1 pcs of PLATE-8"),
-        ("material-scrap", ["M-1", "--item", "PLATE-8", "--qty", "1", "--reason", "HND", *store],
-         "Scrapped 1 pcs of PLATE-8 (Damaged in handling)"),
-        ("substitute", ["M-1", "--item", "PLATE-8", "--substitute", "PLATE-10", "--qty", "2", *store],
-         "Issued 2 pcs of PLATE-10 in place of PLATE-8"),
+        (
+            "material-scrap",
+            ["M-1", "--item", "PLATE-8", "--qty", "1", "--reason", "HND", *store],
+            "Scrapped 1 pcs of PLATE-8 (Damaged in handling)",
+        ),
+        (
+            "substitute",
+            ["M-1", "--item", "PLATE-8", "--substitute", "PLATE-10", "--qty", "2", *store],
+            "Issued 2 pcs of PLATE-10 in place of PLATE-8",
+        ),
         ("start", ["M-1", *cut], "Cutting started (10 pending)"),
         ("delay", ["M-1", "--reason", "MACH", *cut], "Cutting delayed (Machine unavailable)"),
         ("resume", ["M-1", *cut], "Cutting resumed"),
         ("complete", ["M-1", "--qty", "10", "--note", "first batch", *cut], "Cutting: 10 done → CNC machining"),
-        ("reject", ["M-1", "--step", "CNC", "--qty", "3", "--reason", "DIM", *sup],
-         "CNC machining: 3 rejected (Dimension out of tolerance)"),
-        ("rework", ["M-1", "--step", "CNC", "--qty", "1", "--to-step", "CUT", *sup],
-         "CNC machining: 1 sent to rework at Cutting"),
-        ("scrap", ["M-1", "--step", "CNC", "--qty", "2", "--reason", "DIM", *sup],
-         "CNC machining: 2 scrapped (Dimension cannot be recovered)"),
+        (
+            "reject",
+            ["M-1", "--step", "CNC", "--qty", "3", "--reason", "DIM", *sup],
+            "CNC machining: 3 rejected (Dimension out of tolerance)",
+        ),
+        (
+            "rework",
+            ["M-1", "--step", "CNC", "--qty", "1", "--to-step", "CUT", *sup],
+            "CNC machining: 1 sent to rework at Cutting",
+        ),
+        (
+            "scrap",
+            ["M-1", "--step", "CNC", "--qty", "2", "--reason", "DIM", *sup],
+            "CNC machining: 2 scrapped (Dimension cannot be recovered)",
+        ),
         ("complete", ["M-1", "--step", "CNC", "--qty", "7", *sup], "CNC machining: 7 done → Final QC"),
         ("qc-pass", ["M-1", "--qty", "6", *qc], "Final QC: 6 passed → Packing"),
         ("qc-fail", ["M-1", "--qty", "1", "--reason", "VIS", *qc], "Final QC: 1 failed (Visual defect)"),
@@ -753,8 +932,11 @@ def test_record_every_action(planned, store_url):
         ("priority", ["M-1", "--priority", "2", "--note", "customer called", *plan], "priority 5 → 2"),
         ("hold", ["M-1", "--note", "drawing check", *plan], "Job M-1 is on hold"),
         ("unhold", ["M-1", "--note", "drawing ok", *plan], "Job M-1 is off hold"),
-        ("note", ["M-1", "--note", "Ring the customer", "--operator", "W1", "--terminal", "WELD-1"],
-         "Note added to job M-1"),
+        (
+            "note",
+            ["M-1", "--note", "Ring the customer", "--operator", "W1", "--terminal", "WELD-1"],
+            "Note added to job M-1",
+        ),
     ]
     for action, args, expect in steps:
         record(action, *args, expect=expect)
@@ -797,8 +979,11 @@ def test_same_uuid_twice_is_one_event(planned, store_url):
     assert counts(store_url) == (10, 11)
     other = planned("record", "release", "J-3", "--qty", "1", "--operator", "S1", "--uuid", uuid)
     assert (other.code, other.out, other.err) == (
-        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (job was J-2, now J-3; "
-               "qty was 3, now 1)\n")
+        1,
+        "",
+        f"floorterm: This entry id ({uuid}) was already used for a different entry (job was J-2, now J-3; "
+        "qty was 3, now 1)\n",
+    )
     assert counts(store_url) == (10, 11)
 
 
@@ -811,10 +996,16 @@ def test_reused_entry_id_for_another_step_or_quantity_is_refused(planned, store_
     more = planned(*done, "--step", "CUT", "--qty", "3")
     elsewhere = planned(*done, "--step", "CNC", "--qty", "2", "--note", "late")
     assert (more.code, more.out, more.err) == (
-        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (qty was 2, now 3)\n")
+        1,
+        "",
+        f"floorterm: This entry id ({uuid}) was already used for a different entry (qty was 2, now 3)\n",
+    )
     assert (elsewhere.code, elsewhere.out, elsewhere.err) == (
-        1, "", f"floorterm: This entry id ({uuid}) was already used for a different entry (step was CUT, now CNC; "
-               "note was none, now 'late')\n")
+        1,
+        "",
+        f"floorterm: This entry id ({uuid}) was already used for a different entry (step was CUT, now CNC; "
+        "note was none, now 'late')\n",
+    )
     assert counts(store_url) == before
     same = planned(*done, "--step", "CUT", "--qty", "2")
     assert (same.code, same.out) == (0, "J-2: Saved (it had already reached the store): complete 2 at Cutting\n")
@@ -830,7 +1021,9 @@ def test_step_defaults_from_the_terminal(planned):
     # The board terminal shows every stage: it cannot pick one.
     board = planned("record", "complete", "M-1", "--qty", "1", "--operator", "S1", "--terminal", "BOARD-1")
     assert board.code == 1
-    assert board.err == "floorterm: Terminal BOARD-1 records CUT, CNC, FQC, PACK, DISP of job M-1; say which with --step\n"
+    assert (
+        board.err == "floorterm: Terminal BOARD-1 records CUT, CNC, FQC, PACK, DISP of job M-1; say which with --step\n"
+    )
     unknown = planned("record", "start", "NOPE-1", "--operator", "C1", "--terminal", "CUT-1")
     assert (unknown.code, unknown.err) == (1, "floorterm: No job NOPE-1\n")
     typo = planned("record", "start", "M-1", "--operator", "C1", "--terminal", "CUT-7")
@@ -838,25 +1031,39 @@ def test_step_defaults_from_the_terminal(planned):
 
 
 REFUSALS = {
-    "more than pending": (["complete", "J-2", "--step", "CUT", "--qty", "9", "--operator", "S1"],
-                          "Only 4 pending at Cutting; cannot complete 9"),
-    "scientific qty": (["complete", "J-2", "--step", "CUT", "--qty", "1e3", "--operator", "S1"],
-                       "Quantity must be a whole number made of the digits 0-9 only, like 12 (not '1e3')"),
-    "arabic digit": (["complete", "J-2", "--step", "CUT", "--qty", "٣", "--operator", "S1"],
-                     "Quantity must be typed with the digits 0-9"),
+    "more than pending": (
+        ["complete", "J-2", "--step", "CUT", "--qty", "9", "--operator", "S1"],
+        "Only 4 pending at Cutting; cannot complete 9",
+    ),
+    "scientific qty": (
+        ["complete", "J-2", "--step", "CUT", "--qty", "1e3", "--operator", "S1"],
+        "Quantity must be a whole number made of the digits 0-9 only, like 12 (not '1e3')",
+    ),
+    "arabic digit": (
+        ["complete", "J-2", "--step", "CUT", "--qty", "٣", "--operator", "S1"],
+        "Quantity must be typed with the digits 0-9",
+    ),
     "no qty": (["complete", "J-2", "--step", "CUT", "--operator", "S1"], "Enter a quantity"),
-    "viewer": (["release", "J-2", "--qty", "1", "--operator", "V1", "--terminal", "BOARD-1"],
-               "Vic Viewer (viewer) may not release"),
-    "wrong terminal": (["complete", "J-2", "--step", "CUT", "--qty", "1", "--operator", "W1", "--terminal", "WELD-1"],
-                       "Terminal WELD-1 records Welding only; it cannot record at Cutting"),
-    "unknown reason": (["reject", "J-2", "--step", "CUT", "--qty", "1", "--reason", "OOPS", "--operator", "S1"],
-                       "OOPS is not a reject reason; choose one of: DIM (Dimension out of tolerance)"),
+    "viewer": (
+        ["release", "J-2", "--qty", "1", "--operator", "V1", "--terminal", "BOARD-1"],
+        "Vic Viewer (viewer) may not release",
+    ),
+    "wrong terminal": (
+        ["complete", "J-2", "--step", "CUT", "--qty", "1", "--operator", "W1", "--terminal", "WELD-1"],
+        "Terminal WELD-1 records Welding only; it cannot record at Cutting",
+    ),
+    "unknown reason": (
+        ["reject", "J-2", "--step", "CUT", "--qty", "1", "--reason", "OOPS", "--operator", "S1"],
+        "OOPS is not a reject reason; choose one of: DIM (Dimension out of tolerance)",
+    ),
     "unknown job": (["release", "NOPE-1", "--qty", "1", "--operator", "S1"], "No job NOPE-1"),
     "unknown badge": (["release", "J-2", "--qty", "1", "--operator", "ZZ9"], "Unknown badge ZZ9"),
     "hold without reason": (["hold", "J-2", "--operator", "P1"], "Give a reason to put a job on hold"),
     "void unknown entry": (["void", "--entry", "999999", "--note", "x", "--operator", "S1"], "No entry 999999 to void"),
-    "bad uuid": (["release", "J-2", "--qty", "1", "--operator", "S1", "--uuid", "not-a-uuid"],
-                 "Entry id 'not-a-uuid' is not a UUID"),
+    "bad uuid": (
+        ["release", "J-2", "--qty", "1", "--operator", "S1", "--uuid", "not-a-uuid"],
+        "Entry id 'not-a-uuid' is not a UUID",
+    ),
 }
 
 
@@ -885,9 +1092,11 @@ def test_record_without_operator_is_a_usage_error(planned):
 
 @pytest.mark.parametrize("name", cli.REPORTS)
 def test_report_formats(planned, name):
-    for args in (["release", "J-2", "--qty", "4", "--operator", "S1"],
-                 ["reject", "J-2", "--step", "CUT", "--qty", "1", "--reason", "DIM", "--operator", "S1"],
-                 ["delay", "J-2", "--step", "CUT", "--reason", "MAT", "--operator", "S1"]):
+    for args in (
+        ["release", "J-2", "--qty", "4", "--operator", "S1"],
+        ["reject", "J-2", "--step", "CUT", "--qty", "1", "--reason", "DIM", "--operator", "S1"],
+        ["delay", "J-2", "--step", "CUT", "--reason", "MAT", "--operator", "S1"],
+    ):
         assert planned("record", *args).code == 0
     as_json = planned("report", name, "--format", "json")
     assert as_json.code == 0, as_json.err
@@ -901,15 +1110,18 @@ def test_report_formats(planned, name):
 
 
 def test_report_content_and_period_options(planned):
-    for args in (["release", "J-2", "--qty", "4", "--operator", "S1"],
-                 ["reject", "J-2", "--step", "CUT", "--qty", "3", "--reason", "DIM", "--operator", "S1"]):
+    for args in (
+        ["release", "J-2", "--qty", "4", "--operator", "S1"],
+        ["reject", "J-2", "--step", "CUT", "--qty", "3", "--reason", "DIM", "--operator", "S1"],
+    ):
         assert planned("record", *args).code == 0
     rows = json.loads(planned("report", "rejections", "--format", "json").out)
     assert {"by": "reason", "code": "DIM", "name": "Dimension out of tolerance", "qty": 3, "entries": 1} in rows
     wip = json.loads(planned("report", "wip", "--format", "json").out)
     assert next(r for r in wip if r["job"] == "J-2")["CUT"] == 1
-    old = json.loads(planned("report", "rejections", "--since", "2020-01-01", "--until", "2020-01-31",
-                             "--format", "json").out)
+    old = json.loads(
+        planned("report", "rejections", "--since", "2020-01-01", "--until", "2020-01-31", "--format", "json").out
+    )
     assert old == []
     both = planned("report", "delays", "--period", "today", "--since", "2026-01-01")
     assert both.code == 2 and both.err == "floorterm: Give either --period or --since/--until, not both\n"
@@ -920,23 +1132,46 @@ def test_report_content_and_period_options(planned):
 
 
 def test_export_events_csv_jsonl_and_since(planned, tmp_path):
-    for args in (["release", "J-2", "--qty", "4", "--operator", "S1"],
-                 ["complete", "J-2", "--step", "CUT", "--qty", "2", "--operator", "S1", "--note", 'said "hi", twice'],
-                 ["release", "J-3", "--qty", "1", "--operator", "S1"]):
+    for args in (
+        ["release", "J-2", "--qty", "4", "--operator", "S1"],
+        ["complete", "J-2", "--step", "CUT", "--qty", "2", "--operator", "S1", "--note", 'said "hi", twice'],
+        ["release", "J-3", "--qty", "1", "--operator", "S1"],
+    ):
         assert planned("record", *args).code == 0
     as_csv = planned("export", "events")
     assert as_csv.code == 0
     rows = list(csv.DictReader(io.StringIO(as_csv.out)))
-    assert list(rows[0].keys()) == ["id", "uuid", "job", "stage", "kind", "qty", "reason", "item", "item2", "note",
-                                    "operator", "terminal", "login_user", "client_time", "committed_at", "voids",
-                                    "reference"]
+    assert list(rows[0].keys()) == [
+        "id",
+        "uuid",
+        "job",
+        "stage",
+        "kind",
+        "qty",
+        "reason",
+        "item",
+        "item2",
+        "note",
+        "operator",
+        "terminal",
+        "login_user",
+        "client_time",
+        "committed_at",
+        "voids",
+        "reference",
+    ]
     # The import first: one job_created entry per job, naming the file and line it came from.
     created, rows = rows[:10], rows[10:]
     assert [(r["job"], r["kind"], r["qty"], r["operator"]) for r in created[:2]] == [
-        ("M-1", "job_created", "10", "$SYSTEM"), ("J-2", "job_created", "4", "$SYSTEM")]
+        ("M-1", "job_created", "10", "$SYSTEM"),
+        ("J-2", "job_created", "4", "$SYSTEM"),
+    ]
     assert created[1]["note"] == "Imported from jobs.csv line 3; material list from materials.csv"
     assert [(r["job"], r["kind"], r["qty"], r["stage"]) for r in rows] == [
-        ("J-2", "release", "4", ""), ("J-2", "complete", "2", "CUT"), ("J-3", "release", "1", "")]
+        ("J-2", "release", "4", ""),
+        ("J-2", "complete", "2", "CUT"),
+        ("J-3", "release", "1", ""),
+    ]
     assert rows[1]["note"] == 'said "hi", twice'
     assert as_csv.err == f"Exported 13 entries; next time use --since {rows[-1]['id']}\n"
 
@@ -1036,7 +1271,7 @@ def test_bench_store_runs_on_a_throw_away_sqlite_store(run, monkeypatch):
     calls = []
 
     def fake_bench(url, config, *, jobs, out):
-        path = url[len("sqlite:///"):]
+        path = url[len("sqlite:///") :]
         calls.append((url, jobs, os.path.isdir(os.path.dirname(path))))
         out("measuring")
         return {"store": url, "record": {1: {"p95": 1.5}}}
@@ -1044,9 +1279,9 @@ def test_bench_store_runs_on_a_throw_away_sqlite_store(run, monkeypatch):
     monkeypatch.setattr(bench, "run_store_bench", fake_bench)
     result = run("bench", "store", "--jobs", "50", "--json")
     assert result.code == 0, result.err
-    (url, jobs, folder_existed), = calls
+    ((url, jobs, folder_existed),) = calls
     assert jobs == 50 and folder_existed and "floorterm-bench-" in url
-    assert not os.path.exists(os.path.dirname(url[len("sqlite:///"):]))  # the temporary store is gone
+    assert not os.path.exists(os.path.dirname(url[len("sqlite:///") :]))  # the temporary store is gone
     assert json.loads(result.out) == {"store": url, "record": {"1": {"p95": 1.5}}}
     assert "measuring" in result.err
     plain = run("bench", "store", "--jobs", "5")
@@ -1075,3 +1310,85 @@ def test_print_unknown_job_is_refused_and_writes_nothing(planned, tmp_path):
     assert result.code == 1
     assert "NOPE-9" in result.err
     assert not out.exists() or list(out.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- one output convention (issue 13, item 8)
+
+
+LISTINGS = {
+    "operators list": ("operators", "list"),
+    "jobs list": ("jobs", "list"),
+    "jobs history": ("jobs", "history", "J-2"),
+    "report": ("report", "wip"),
+    "outbox list": ("outbox", "list", "--terminal", "WELD-1", "--all"),
+}
+
+
+@pytest.mark.parametrize("listing", LISTINGS)
+def test_every_listing_takes_format_table_csv_json_and_json_as_its_shorthand(planned, listing):
+    args = LISTINGS[listing]
+    assert planned("record", "release", "J-2", "--qty", "4", "--operator", "S1").code == 0
+    table = planned(*args, "--format", "table")
+    assert table.code == 0, table.err
+    as_csv = planned(*args, "--format", "csv")
+    assert as_csv.code == 0, as_csv.err
+    header = next(csv.reader(io.StringIO(as_csv.out)))
+    as_json = planned(*args, "--format", "json")
+    assert as_json.code == 0, as_json.err
+    rows = json.loads(as_json.out)
+    assert isinstance(rows, list)
+    assert all(list(row) == header for row in rows)
+    assert len(list(csv.reader(io.StringIO(as_csv.out)))) == len(rows) + 1
+    shorthand = planned(*args, "--json")
+    assert (shorthand.code, shorthand.out) == (0, as_json.out)
+    both = planned(*args, "--format", "csv", "--json")
+    assert both.code == 2 and "not allowed with argument" in both.err
+    usage = planned(*args, "--help")
+    assert "[--format {table,csv,json" in usage.out and "| --json]" in usage.out
+
+
+def test_operators_list_json_is_no_longer_a_usage_error(seeded):
+    result = seeded("operators", "list", "--json")
+    assert result.code == 0, result.err
+    assert {"badge", "name", "role", "active", "created_at"} <= set(json.loads(result.out)[0])
+
+
+def test_jobs_show_format_json_and_its_json_alias(planned):
+    as_json = planned("jobs", "show", "J-2", "--format", "json")
+    assert as_json.code == 0, as_json.err
+    assert json.loads(as_json.out)["number"] == "J-2"
+    assert balances(planned("jobs", "show", "J-2", "--json").out) == balances(as_json.out)
+    table = planned("jobs", "show", "J-2", "--format", "table")
+    assert table.code == 0 and table.out.startswith("Job J-2")
+    assert table.out.splitlines()[:-1] == planned("jobs", "show", "J-2").out.splitlines()[:-1]  # but "As of"
+    wrong = planned("jobs", "show", "J-2", "--format", "csv")
+    assert wrong.code == 2 and "invalid choice: 'csv'" in wrong.err
+
+
+def test_record_void_shows_note_as_required(run):
+    usage = run("record", "void", "--help")
+    assert usage.code == 0
+    first = " ".join(usage.out.split("\n\n")[0].split())
+    assert " --note TEXT " in first and "[--note TEXT]" not in first
+    hold = " ".join(run("record", "hold", "--help").out.split("\n\n")[0].split())
+    assert "[--note TEXT]" in hold  # the ledger asks hold for its reason
+    missing = run("record", "void", "--entry", "1", "--operator", "S1")
+    assert missing.code == 2
+    assert "the following arguments are required: --note" in missing.err
+
+
+def test_jobs_add_errors_show_each_value_once(seeded, store_url):
+    bad = seeded("jobs", "add", "J 1", "--qty", "x", "--routing", "nope", "--planned-end", "2026'1", "--priority", "12")
+    assert bad.code == 1
+    assert bad.err_lines == [
+        "floorterm: Job number 'J 1' has characters that are not allowed (only letters, digits, - _ / .)",
+        "floorterm: --qty: Quantity must be a whole number made of the digits 0-9 only, like 12 (not 'x')",
+        "floorterm: --planned-end: Planned end must be written as YYYY-MM-DD, like 2025-03-14 (not '2026'1')",
+        "floorterm: --priority: '12' — Priority must be a whole number from 1 (most urgent) to 9",
+        "floorterm: --routing: 'nope' — unknown routing; the routings are: standard, no_machining, sheet_metal, "
+        "weldment, machined_part",
+    ]
+    for line in bad.err_lines:
+        for value in ("'J 1'", "'x'", "'2026'1'", "'12'", "'nope'"):
+            assert line.count(value) <= 1, line
+    assert counts(store_url) == (0, 0)

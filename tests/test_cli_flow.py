@@ -22,8 +22,7 @@ ENTRIES = """at,action,job,step,qty,reason,item,note,operator,terminal,uuid
 def history(run, tmp_path):
     """J-5001 (10, weldment): released 08:00, cut 09:00, 4 welded 11:00 and 6 at 13:00 (plant time)."""
     assert run("operators", "add", "S1", "Sam Supervisor", "--role", "supervisor").code == 0
-    assert run("jobs", "add", "J-5001", "--qty", "10", "--routing", "weldment", "--planned-end",
-               "2026-11-21").code == 0
+    assert run("jobs", "add", "J-5001", "--qty", "10", "--routing", "weldment", "--planned-end", "2026-11-21").code == 0
     path = write(tmp_path / "entries.csv", ENTRIES)
     done = run("entries", "import", str(path), "--by", "S1")
     assert done.code == 0, done.err

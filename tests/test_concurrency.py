@@ -133,15 +133,14 @@ def test_many_processes_complete_single_units_without_loss(store, ledger, querie
     jobs = [make_job(qty=200, release=200) for _ in range(4)]
     barrier = SPAWN.Barrier(8)
     # Each child starts on a different job so all four are written at once.
-    args = [(store.url, jobs[i % 4:] + jobs[:i % 4], barrier) for i in range(8)]
+    args = [(store.url, jobs[i % 4 :] + jobs[: i % 4], barrier) for i in range(8)]
     gathered = run_children(_drain_worker, args)
 
     problems = [p for _, child_problems in gathered for p in child_problems]
     assert problems == []
     for job in jobs:
         reported = sum(done[job] for done, _ in gathered)
-        stored = (m.Event.select().join(m.Job).where((m.Job.number == job) & (m.Event.kind == "complete"))
-                  .count())
+        stored = m.Event.select().join(m.Job).where((m.Job.number == job) & (m.Event.kind == "complete")).count()
         card = queries.job_card(job)
         assert (reported, stored) == (200, 200), job
         assert (card.step("CUT").completed, card.step("CUT").pending, card.step("CNC").pending) == (200, 0, 200)

@@ -107,7 +107,16 @@ def test_repo_config_loads_and_is_complete():
     assert cfg.stage("DISP").kind == "dispatch"
     assert all(s.work_centre for s in cfg.stages)
     assert {r.code for r in cfg.delay_reasons} >= {
-        "MAT", "MACH", "TOOL", "OPR", "QCH", "RWK", "DRW", "CUST", "OUTS", "PRIO"
+        "MAT",
+        "MACH",
+        "TOOL",
+        "OPR",
+        "QCH",
+        "RWK",
+        "DRW",
+        "CUST",
+        "OUTS",
+        "PRIO",
     }
     assert len(cfg.delay_reasons) >= 10
     assert cfg.reason_label("delay", "CUST") == "Customer approval pending"
@@ -135,8 +144,20 @@ def test_repo_config_every_routing_valid():
 def test_repo_config_terminals():
     cfg = load_config(REPO / "config.toml")
     ids = [t.id for t in cfg.terminals]
-    for tid in ("CUT-1", "CNC-1", "BEND-1", "WELD-1", "WELD-2", "ASSY-1", "PAINT-1",
-                "QC-1", "STORES-1", "PACK-1", "DISP-1", "BOARD-1"):
+    for tid in (
+        "CUT-1",
+        "CNC-1",
+        "BEND-1",
+        "WELD-1",
+        "WELD-2",
+        "ASSY-1",
+        "PAINT-1",
+        "QC-1",
+        "STORES-1",
+        "PACK-1",
+        "DISP-1",
+        "BOARD-1",
+    ):
         assert tid in ids
     assert cfg.terminal("QC-1").kind == "qc" and cfg.terminal("QC-1").stages == ("FQC",)
     assert cfg.terminal("STORES-1").kind == "stores" and cfg.terminal("STORES-1").stages == ("CUT",)
@@ -195,7 +216,9 @@ def test_lookup_helpers_raise_key_error():
 
 
 def test_optional_sections_are_read():
-    cfg = parse(variant(append="""
+    cfg = parse(
+        variant(
+            append="""
 [ledger]
 void_window_minutes = 0
 [thresholds]
@@ -213,7 +236,9 @@ start = "22:00"
 [[shifts]]
 name = "Day"
 start = 07:30:00
-"""))
+"""
+        )
+    )
     assert cfg.void_window_minutes == 0
     assert cfg.thresholds == Thresholds((2, 8), 48)
     assert cfg.scanner == Scanner("J:", "tab")
@@ -232,8 +257,12 @@ def test_toml_syntax_error_names_file_and_line():
 
 
 def test_duplicate_routing_name_is_a_toml_error_with_line():
-    text = variant(('standard = ["CUT", "WELD", "FQC", "DISP"]',
-                    'standard = ["CUT", "WELD", "FQC", "DISP"]\nstandard = ["CUT", "DISP"]'))
+    text = variant(
+        (
+            'standard = ["CUT", "WELD", "FQC", "DISP"]',
+            'standard = ["CUT", "WELD", "FQC", "DISP"]\nstandard = ["CUT", "DISP"]',
+        )
+    )
     msg = error_of(text)
     assert msg.startswith("config.toml: not valid TOML")
     assert "line 28" in msg
@@ -287,16 +316,27 @@ def test_top_level_key_written_inside_a_table_gets_a_hint():
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\ntimezon = "UTC"',
-         'unknown key "timezon" in [plant]'),
-        ('code = "FQC"', 'code = "FQC"\ncolour = "red"',
-         'unknown key "colour" in [[stages]] #3 (code "FQC")'),
-        ('stages = ["WELD"]', 'stages = ["WELD"]\nbadge = true',
-         'unknown key "badge" in [[terminals]] #1 (id "WELD-1")'),
-        ('{ code = "VIS", label = "Visual defect" }', '{ code = "VIS", label = "Visual defect", lable = "x" }',
-         'unknown key "lable" in reasons.qc_fail #1 (code "VIS")'),
-        ('material_scrap = [', 'rejects = [{ code = "X", label = "x" }]\nmaterial_scrap = [',
-         'unknown key "rejects" in [reasons]'),
+        (
+            'timezone = "Europe/Berlin"',
+            'timezone = "Europe/Berlin"\ntimezon = "UTC"',
+            'unknown key "timezon" in [plant]',
+        ),
+        ('code = "FQC"', 'code = "FQC"\ncolour = "red"', 'unknown key "colour" in [[stages]] #3 (code "FQC")'),
+        (
+            'stages = ["WELD"]',
+            'stages = ["WELD"]\nbadge = true',
+            'unknown key "badge" in [[terminals]] #1 (id "WELD-1")',
+        ),
+        (
+            '{ code = "VIS", label = "Visual defect" }',
+            '{ code = "VIS", label = "Visual defect", lable = "x" }',
+            'unknown key "lable" in reasons.qc_fail #1 (code "VIS")',
+        ),
+        (
+            'material_scrap = [',
+            'rejects = [{ code = "X", label = "x" }]\nmaterial_scrap = [',
+            'unknown key "rejects" in [reasons]',
+        ),
     ],
 )
 def test_unknown_key_in_core_tables(old, new, expected):
@@ -305,7 +345,9 @@ def test_unknown_key_in_core_tables(old, new, expected):
 
 def test_key_in_the_wrong_section_points_to_its_home():
     msg = error_of(variant(('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin"\nvoid_window_minutes = 3')))
-    assert msg == 'config.toml: unknown key "void_window_minutes" in [plant] ("void_window_minutes" belongs in [ledger])'
+    assert (
+        msg == 'config.toml: unknown key "void_window_minutes" in [plant] ("void_window_minutes" belongs in [ledger])'
+    )
 
 
 @pytest.mark.parametrize(
@@ -316,8 +358,10 @@ def test_key_in_the_wrong_section_points_to_its_home():
         ("[thresholds]\nageing = [1]", 'unknown key "ageing" in [thresholds]'),
         ("[scanner]\nsufix = 'tab'", 'unknown key "sufix" in [scanner] (did you mean "suffix"?)'),
         ("[kiosk]\nidle_seconds = 5", 'unknown key "idle_seconds" in [kiosk]'),
-        ("[[shifts]]\nname = 'Early'\nstart = '06:00'\nend = '14:00'",
-         'unknown key "end" in [[shifts]] #1 (name "Early")'),
+        (
+            "[[shifts]]\nname = 'Early'\nstart = '06:00'\nend = '14:00'",
+            'unknown key "end" in [[shifts]] #1 (name "Early")',
+        ),
     ],
 )
 def test_unknown_key_in_optional_tables(section, expected):
@@ -332,14 +376,22 @@ def test_unknown_key_in_optional_tables(section, expected):
     [
         (('timezone = "Europe/Berlin"', "timezone = 1"), "plant.timezone must be a string, not integer"),
         (('name = "Test plant"', "name = true"), "plant.name must be a string, not boolean"),
-        (('stages = ["WELD"]', 'stages = ["WELD"]\nbadge_required = "yes"'),
-         '[[terminals]] #1 (id "WELD-1"): "badge_required" must be true or false, not string'),
-        (('stages = ["WELD"]', 'stages = "WELD"'),
-         '[[terminals]] #1 (id "WELD-1"): "stages" must be an array, not string'),
-        (('standard = ["CUT", "WELD", "FQC", "DISP"]', 'standard = ["CUT", 2]'),
-         "routings.standard item 2 must be a string, not integer"),
-        (('delay = [{ code = "MAT", label = "Material shortage" }]', 'delay = "MAT"'),
-         "reasons.delay must be an array of tables ([[reasons.delay]]), not string"),
+        (
+            ('stages = ["WELD"]', 'stages = ["WELD"]\nbadge_required = "yes"'),
+            '[[terminals]] #1 (id "WELD-1"): "badge_required" must be true or false, not string',
+        ),
+        (
+            ('stages = ["WELD"]', 'stages = "WELD"'),
+            '[[terminals]] #1 (id "WELD-1"): "stages" must be an array, not string',
+        ),
+        (
+            ('standard = ["CUT", "WELD", "FQC", "DISP"]', 'standard = ["CUT", 2]'),
+            "routings.standard item 2 must be a string, not integer",
+        ),
+        (
+            ('delay = [{ code = "MAT", label = "Material shortage" }]', 'delay = "MAT"'),
+            "reasons.delay must be an array of tables ([[reasons.delay]]), not string",
+        ),
         (('code = "CUT"', "code = 7"), '[[stages]] #1: "code" must be a string, not integer'),
         (("[plant]", "plant = 'x'\n[plantx]"), "plant must be a table ([plant]), not string"),
     ],
@@ -391,8 +443,11 @@ def test_wrong_types_of_top_level_sections(line, expected):
         ('name = "Dispatch"\n', "", '[[stages]] #4 (code "DISP"): "name" is required'),
         ('stages = ["WELD"]\n', "", '[[terminals]] #1 (id "WELD-1"): "stages" is required'),
         ('qc_fail = [{ code = "VIS", label = "Visual defect" }]\n', "", "reasons.qc_fail is required"),
-        ('{ code = "HND", label = "Damaged in handling" }', '{ code = "HND" }',
-         'reasons.material_scrap #1 (code "HND"): "label" is required'),
+        (
+            '{ code = "HND", label = "Damaged in handling" }',
+            '{ code = "HND" }',
+            'reasons.material_scrap #1 (code "HND"): "label" is required',
+        ),
         ('[routings]\nstandard = ["CUT", "WELD", "FQC", "DISP"]\n', "", "missing required table [routings]"),
     ],
 )
@@ -418,10 +473,14 @@ def test_duplicate_stage_code():
 
 
 def test_duplicate_reason_code_within_one_list():
-    msg = error_of(variant((
-        '{ code = "MAT", label = "Material shortage" }',
-        '{ code = "MAT", label = "Material shortage" }, { code = "MAT", label = "Material late" }',
-    )))
+    msg = error_of(
+        variant(
+            (
+                '{ code = "MAT", label = "Material shortage" }',
+                '{ code = "MAT", label = "Material shortage" }, { code = "MAT", label = "Material late" }',
+            )
+        )
+    )
     assert 'duplicate reason code "MAT" in reasons.delay' in msg
 
 
@@ -554,8 +613,11 @@ def test_code_format(old, new, label):
 
 
 def test_code_of_16_chars_is_fine():
-    cfg = parse(variant(('code = "CUT"', 'code = "ABCDEFGHIJ-_0123"'),
-                        ('"CUT", "WELD", "FQC"', '"ABCDEFGHIJ-_0123", "WELD", "FQC"')))
+    cfg = parse(
+        variant(
+            ('code = "CUT"', 'code = "ABCDEFGHIJ-_0123"'), ('"CUT", "WELD", "FQC"', '"ABCDEFGHIJ-_0123", "WELD", "FQC"')
+        )
+    )
     assert cfg.stage("ABCDEFGHIJ-_0123").name == "Cutting"
 
 
@@ -567,8 +629,11 @@ def test_code_of_16_chars_is_fine():
         ('name = "Cutting"', 'name = ""', '[[stages]] #1 (code "CUT"): "name" must not be empty'),
         ('name = "Welding bay 1"', 'name = ""', '[[terminals]] #1 (id "WELD-1"): "name" must not be empty'),
         ('name = "Test plant"', 'name = ""', "plant.name must not be empty"),
-        ('label = "Damaged"', 'label = "Dam\\u001b[31maged"',
-         'reasons.scrap #1 (code "DMG"): "label" must not contain control characters'),
+        (
+            'label = "Damaged"',
+            'label = "Dam\\u001b[31maged"',
+            'reasons.scrap #1 (code "DMG"): "label" must not contain control characters',
+        ),
     ],
 )
 def test_labels_non_empty_and_printable(old, new, expected):
@@ -607,10 +672,16 @@ def test_kiosk_seconds_positive(key, value):
 def test_kiosk_settings_defaults_and_values():
     kiosk = parse(BASE).kiosk
     assert (kiosk.bell, kiosk.dispatch_reference, kiosk.offline_snapshot_max_age_minutes) == (True, "optional", 60)
-    cfg = parse(variant(append="[kiosk]\nbell = false\ndispatch_reference = \"required\"\n"
-                               "offline_snapshot_max_age_minutes = 10080"))
-    assert (cfg.kiosk.bell, cfg.kiosk.dispatch_reference, cfg.kiosk.offline_snapshot_max_age_minutes) == \
-        (False, "required", 10080)
+    cfg = parse(
+        variant(
+            append="[kiosk]\nbell = false\ndispatch_reference = \"required\"\noffline_snapshot_max_age_minutes = 10080"
+        )
+    )
+    assert (cfg.kiosk.bell, cfg.kiosk.dispatch_reference, cfg.kiosk.offline_snapshot_max_age_minutes) == (
+        False,
+        "required",
+        10080,
+    )
     assert parse(variant(append='[kiosk]\ndispatch_reference = "off"')).kiosk.dispatch_reference == "off"
     repo = load_config(REPO / "config.toml").kiosk
     assert (repo.bell, repo.dispatch_reference, repo.offline_snapshot_max_age_minutes) == (True, "optional", 60)
@@ -621,21 +692,36 @@ def test_kiosk_settings_defaults_and_values():
     [
         ("bell = 'yes'", "kiosk.bell must be true or false, not string"),
         ("bell = 1", "kiosk.bell must be true or false, not integer"),
-        ("dispatch_reference = 'always'",
-         'kiosk.dispatch_reference must be one of required, optional, off; got "always"'),
-        ("dispatch_reference = 'Required'",
-         'kiosk.dispatch_reference must be one of required, optional, off; got "Required"'),
+        (
+            "dispatch_reference = 'always'",
+            'kiosk.dispatch_reference must be one of required, optional, off; got "always"',
+        ),
+        (
+            "dispatch_reference = 'Required'",
+            'kiosk.dispatch_reference must be one of required, optional, off; got "Required"',
+        ),
         ("dispatch_reference = false", "kiosk.dispatch_reference must be a string, not boolean"),
         ("dispatch_reference = ''", "kiosk.dispatch_reference must not be empty"),
-        ("offline_snapshot_max_age_minutes = 0", "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 0"),
-        ("offline_snapshot_max_age_minutes = 10081",
-         "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 10081"),
-        ("offline_snapshot_max_age_minutes = '60'",
-         "kiosk.offline_snapshot_max_age_minutes must be an integer, not string"),
-        ("offline_snapshot_max_age_minutes = 1.5",
-         "kiosk.offline_snapshot_max_age_minutes must be an integer, not float"),
-        ("offline_snapshot_max_age = 60",
-         'kiosk.offline_snapshot_max_age: write the age in minutes as "offline_snapshot_max_age_minutes" (1..10080)'),
+        (
+            "offline_snapshot_max_age_minutes = 0",
+            "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 0",
+        ),
+        (
+            "offline_snapshot_max_age_minutes = 10081",
+            "kiosk.offline_snapshot_max_age_minutes must be between 1 and 10080, got 10081",
+        ),
+        (
+            "offline_snapshot_max_age_minutes = '60'",
+            "kiosk.offline_snapshot_max_age_minutes must be an integer, not string",
+        ),
+        (
+            "offline_snapshot_max_age_minutes = 1.5",
+            "kiosk.offline_snapshot_max_age_minutes must be an integer, not float",
+        ),
+        (
+            "offline_snapshot_max_age = 60",
+            'kiosk.offline_snapshot_max_age: write the age in minutes as "offline_snapshot_max_age_minutes" (1..10080)',
+        ),
     ],
 )
 def test_kiosk_settings_bad_values_give_one_line_naming_the_key(line, expected):
@@ -651,13 +737,17 @@ def test_bad_kiosk_setting_exits_2_at_the_command_line(tmp_path, capsys):
     from floorterm.cli import main
 
     bad = tmp_path / "config.toml"
-    bad.write_text((REPO / "config.toml").read_text().replace('dispatch_reference = "optional"',
-                                                              'dispatch_reference = "sometimes"'))
+    bad.write_text(
+        (REPO / "config.toml")
+        .read_text()
+        .replace('dispatch_reference = "optional"', 'dispatch_reference = "sometimes"')
+    )
     db = tmp_path / "plant.db"
     assert main(["--config", str(bad), "--db", str(db), "db", "init"]) == 2
     err = capsys.readouterr().err
-    assert err == (f'floorterm: {bad}: kiosk.dispatch_reference must be one of required, optional, off; '
-                   'got "sometimes"\n')
+    assert err == (
+        f'floorterm: {bad}: kiosk.dispatch_reference must be one of required, optional, off; got "sometimes"\n'
+    )
     assert not db.exists()
 
 
@@ -675,10 +765,19 @@ def test_ageing_hours(hours, expected):
     assert expected in error_of(variant(append=f"[thresholds]\nageing_hours = {hours}"))
 
 
-@pytest.mark.parametrize("suffix, ok", [
-    ('"enter"', True), ('"tab"', True), ('"#"', True), ('"$$$"', True),
-    ('"abcd"', False), ('""', False), ('"\\u0003"', False), ('"\\r"', False),
-])
+@pytest.mark.parametrize(
+    "suffix, ok",
+    [
+        ('"enter"', True),
+        ('"tab"', True),
+        ('"#"', True),
+        ('"$$$"', True),
+        ('"abcd"', False),
+        ('""', False),
+        ('"\\u0003"', False),
+        ('"\\r"', False),
+    ],
+)
 def test_scanner_suffix(suffix, ok):
     text = variant(append=f"[scanner]\nsuffix = {suffix}")
     if ok:
@@ -694,11 +793,13 @@ def test_scanner_prefix_printable():
 
 
 def test_several_problems_are_reported_one_per_line():
-    msg = error_of(variant(
-        ('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'),
-        ('kind = "kiosk"', 'kind = "tablet"'),
-        prepend="bogus = 1",
-    ))
+    msg = error_of(
+        variant(
+            ('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"'),
+            ('kind = "kiosk"', 'kind = "tablet"'),
+            prepend="bogus = 1",
+        )
+    )
     lines = msg.splitlines()
     assert len(lines) == 3
     assert all(line.startswith("config.toml: ") for line in lines)
@@ -934,7 +1035,9 @@ def test_shift_starting_inside_dst_gap_never_starts_in_the_future():
         t += dt.timedelta(minutes=10)
     # 02:30 does not exist on 31 March in Berlin: shift A starts when the clock jumps
     assert cfg.shift_at(dt.datetime(2024, 3, 31, 1, 10, tzinfo=UTC)) == (
-        Shift("A", dt.time(2, 30)), dt.datetime(2024, 3, 31, 1, 0, tzinfo=UTC))
+        Shift("A", dt.time(2, 30)),
+        dt.datetime(2024, 3, 31, 1, 0, tzinfo=UTC),
+    )
 
 
 def test_single_default_shift_covers_the_day():
@@ -959,14 +1062,30 @@ def test_import_config_does_not_import_textual_or_drivers():
         "print(','.join(bad))"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
 
 
 def test_module_public_names():
-    for name in ("Config", "Reason", "Stage", "Routing", "Terminal", "Shift", "Thresholds",
-                 "Scanner", "KioskSettings", "load_config", "parse_config", "find_config_path"):
+    for name in (
+        "Config",
+        "Reason",
+        "Stage",
+        "Routing",
+        "Terminal",
+        "Shift",
+        "Thresholds",
+        "Scanner",
+        "KioskSettings",
+        "load_config",
+        "parse_config",
+        "find_config_path",
+    ):
         assert hasattr(config_mod, name), name

@@ -22,9 +22,24 @@ from floorterm.store import init_store
 from floorterm.verify import verify_store
 
 NOW = dt.datetime(2026, 3, 10, 9, 30)
-SITUATIONS = ("delayed", "QC pending", "QC rework pending", "ready for dispatch", "partly dispatched", "late",
-              "material short", "scrapped", "on hold", "priority changed", "voided entry", "partial quantities",
-              "planned", "released", "partly released", "dispatched")
+SITUATIONS = (
+    "delayed",
+    "QC pending",
+    "QC rework pending",
+    "ready for dispatch",
+    "partly dispatched",
+    "late",
+    "material short",
+    "scrapped",
+    "on hold",
+    "priority changed",
+    "voided entry",
+    "partial quantities",
+    "planned",
+    "released",
+    "partly released",
+    "dispatched",
+)
 
 
 def fixed_now():
@@ -77,15 +92,23 @@ def test_demo_samples_show_what_they_say(demo, config):
     assert voided and all(row["void_reason"] for row in voided)
     for key, number in demo.samples.items():
         if key.startswith("waiting at "):
-            step = next(s for s in card[key].steps if s.name == key[len("waiting at "):])
+            step = next(s for s in card[key].steps if s.name == key[len("waiting at ") :])
             assert step.state == "waiting" and step.pending > 0, (key, number)
     assert "waiting at Welding" in demo.samples
 
 
 def test_demo_board_has_every_kind_of_exception(demo, config):
     exceptions = Reports(config, clock=fixed_now).exceptions()
-    for name in ("delayed", "late", "pending_qc", "pending_rework", "ready_for_dispatch", "material_short",
-                 "priority_changed", "on_hold"):
+    for name in (
+        "delayed",
+        "late",
+        "pending_qc",
+        "pending_rework",
+        "ready_for_dispatch",
+        "material_short",
+        "priority_changed",
+        "on_hold",
+    ):
         assert getattr(exceptions, name), f"no {name} job on the demo board"
     assert len({item.reason for item in exceptions.delayed}) >= 3
     assert any(item.what == "decision" for item in exceptions.pending_rework)
@@ -93,13 +116,32 @@ def test_demo_board_has_every_kind_of_exception(demo, config):
 
 def test_demo_history_has_the_floor_s_usual_entries(demo, config):
     kinds = Counter(kind for (kind,) in m.Event.select(m.Event.kind).tuples())
-    for kind in ("release", "start", "complete", "reject", "rework", "scrap", "delay", "resume", "qc_pass",
-                 "qc_fail", "material_issue", "dispatch", "priority", "hold", "note", "void"):
+    for kind in (
+        "release",
+        "start",
+        "complete",
+        "reject",
+        "rework",
+        "scrap",
+        "delay",
+        "resume",
+        "qc_pass",
+        "qc_fail",
+        "material_issue",
+        "dispatch",
+        "priority",
+        "hold",
+        "note",
+        "void",
+    ):
         assert kinds[kind] > 0, kind
     # QC failures go both ways: back to an earlier step for rework, and to scrap.
     qc_steps = m.JobStep.select(m.JobStep.id).where(m.JobStep.kind == "qc")
-    assert m.Event.select().where((m.Event.kind == "rework") & m.Event.step.in_(qc_steps)
-                                  & (m.Event.to_step != m.Event.step)).exists()
+    assert (
+        m.Event.select()
+        .where((m.Event.kind == "rework") & m.Event.step.in_(qc_steps) & (m.Event.to_step != m.Event.step))
+        .exists()
+    )
     assert m.Event.select().where((m.Event.kind == "scrap") & m.Event.step.in_(qc_steps)).exists()
     # Shortages are real: issued less than required.
     assert m.MaterialLine.select().where(m.MaterialLine.issued < m.MaterialLine.required).exists()
@@ -119,8 +161,10 @@ def test_demo_operators_cover_every_role(demo, config):
     assert len(stages) >= 6
     stored = {op.badge: (op.name, op.role, op.active) for op in m.Operator.select()}
     # The demo jobs were created by the store's own actor, which nobody can sign in as.
-    assert stored == {**{badge: (name, role, True) for badge, name, role, _ in rows},
-                      SYSTEM_BADGE: (SYSTEM_NAME, "planner", False)}
+    assert stored == {
+        **{badge: (name, role, True) for badge, name, role, _ in rows},
+        SYSTEM_BADGE: (SYSTEM_NAME, "planner", False),
+    }
     assert demo.operators == len(rows)
     # Every role has recorded something, except the viewer who only reads.
     active_roles = {role for (role,) in m.Event.select(m.Operator.role).join(m.Operator).distinct().tuples()}
@@ -170,8 +214,14 @@ def t(minutes: float) -> dt.datetime:
 
 
 def spec(number: str, qty: int = 20, routing: str = "weldment") -> JobSpec:
-    return JobSpec(number=number, qty=qty, routing=routing, customer="Nordwerk", product="Stair stringer",
-                   materials=(MaterialSpec("PL-10", 40, "Plate 10 mm", "kg"),))
+    return JobSpec(
+        number=number,
+        qty=qty,
+        routing=routing,
+        customer="Nordwerk",
+        product="Stair stringer",
+        materials=(MaterialSpec("PL-10", 40, "Plate 10 mm", "kg"),),
+    )
 
 
 # (minutes, kind, badge, terminal, fields) - a job's day, as the ledger would have recorded it.
@@ -195,8 +245,9 @@ STORY = (
 
 
 def story_entries(entries=STORY) -> list[HistoricEntry]:
-    return [HistoricEntry(kind, t(minutes), badge, terminal, **fields)
-            for minutes, kind, badge, terminal, fields in entries]
+    return [
+        HistoricEntry(kind, t(minutes), badge, terminal, **fields) for minutes, kind, badge, terminal, fields in entries
+    ]
 
 
 def record_live(ledger: Ledger, clock, number: str) -> None:
@@ -259,17 +310,23 @@ def test_ledger_keeps_writing_after_a_bulk_import(ledger, clock, config, store):
     assert card.delay is None and card.step("WELD").completed == 12
 
 
-@pytest.mark.parametrize("bad, error, message", [
-    ((200, "complete", "W1", "WELD-1", dict(stage="WELD", qty=50)), DomainError,
-     "Only 12 pending at Welding; cannot complete 50"),
-    ((200, "delay", "W1", "WELD-1", dict(stage="CUT", reason="MACH")), PermissionDenied, "records Welding only"),
-    ((200, "reject", "C1", "CUT-1", dict(stage="CUT", qty=1, reason="NOPE")), DomainError, "not a reject reason"),
-    ((200, "complete", "X9", "CUT-1", dict(stage="CUT", qty=1)), PermissionDenied, "Unknown badge X9"),
-    ((200, "hold", "S1", None, dict()), InputError, "Give a reason"),
-    ((200, "void", "S1", None, dict(voids=1, note="wrong")), DomainError, "later entries depend on it"),
-    ((200, "void", "C1", "CUT-1", dict(voids=3, note="mine")), PermissionDenied, "own last entry"),
-    ((1, "release", "ST1", "STORES-1", dict(qty=1)), InputError, "before the entry above"),
-])
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (
+            (200, "complete", "W1", "WELD-1", dict(stage="WELD", qty=50)),
+            DomainError,
+            "Only 12 pending at Welding; cannot complete 50",
+        ),
+        ((200, "delay", "W1", "WELD-1", dict(stage="CUT", reason="MACH")), PermissionDenied, "records Welding only"),
+        ((200, "reject", "C1", "CUT-1", dict(stage="CUT", qty=1, reason="NOPE")), DomainError, "not a reject reason"),
+        ((200, "complete", "X9", "CUT-1", dict(stage="CUT", qty=1)), PermissionDenied, "Unknown badge X9"),
+        ((200, "hold", "S1", None, dict()), InputError, "Give a reason"),
+        ((200, "void", "S1", None, dict(voids=1, note="wrong")), DomainError, "later entries depend on it"),
+        ((200, "void", "C1", "CUT-1", dict(voids=3, note="mine")), PermissionDenied, "own last entry"),
+        ((1, "release", "ST1", "STORES-1", dict(qty=1)), InputError, "before the entry above"),
+    ],
+)
 def test_bulk_import_refuses_what_the_ledger_refuses(ledger, config, store, bad, error, message):
     good = [(spec("J-OK"), story_entries()[:6])]
     broken = story_entries()[:6] + story_entries([bad])
@@ -297,8 +354,9 @@ def test_bulk_import_refuses_existing_jobs_and_entry_ids(ledger, config, store):
 def test_bulk_import_writes_in_batches_and_reports_progress(ledger, config, store):
     seen = []
     histories = ((spec(f"J-{i}"), story_entries()[:2]) for i in range(7))
-    assert import_history(store, config, histories, lambda jobs, events: seen.append((jobs, events)),
-                          now=NOW, batch_jobs=3) == (7, 21)
+    assert import_history(
+        store, config, histories, lambda jobs, events: seen.append((jobs, events)), now=NOW, batch_jobs=3
+    ) == (7, 21)
     assert seen == [(3, 9), (6, 18), (7, 21)]  # each job: its creation and two entries
     # Within a batch newer entries get higher ids, across jobs; each job keeps its own order.
     rows = list(m.Event.select(m.Event.id, m.Event.committed_at).order_by(m.Event.id).tuples())

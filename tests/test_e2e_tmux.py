@@ -18,8 +18,9 @@ from floorterm.store import Store, init_store
 
 from conftest import OPERATORS, REPO, SUPERVISOR
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None,
-                                reason="tmux is not installed: the end-to-end kiosk test needs a real terminal")
+pytestmark = pytest.mark.skipif(
+    shutil.which("tmux") is None, reason="tmux is not installed: the end-to-end kiosk test needs a real terminal"
+)
 
 
 def floorterm_command() -> list[str]:
@@ -86,8 +87,19 @@ def shop(tmp_path, config, clock):
 def test_kiosk_in_a_real_terminal_records_a_completion(shop, config):
     tmux = Tmux(f"floorterm-e2e-{uuid.uuid4().hex[:8]}")
     try:
-        tmux.start([*floorterm_command(), "kiosk", "--terminal", "WELD-1", "--unlocked", "--db", shop,
-                    "--config", str(REPO / "config.toml")])
+        tmux.start(
+            [
+                *floorterm_command(),
+                "kiosk",
+                "--terminal",
+                "WELD-1",
+                "--unlocked",
+                "--db",
+                shop,
+                "--config",
+                str(REPO / "config.toml"),
+            ]
+        )
         tmux.wait_for("Scan your badge")
         assert "NOT SIGNED IN" in tmux.screen()
         tmux.keys("W1", "Enter")
@@ -123,8 +135,21 @@ def test_unknown_job_scanned_on_an_armed_card_leaves_nothing_to_record(shop, con
     then an unknown job scanned: the card is cleared, and Enter, Esc, Enter record nothing."""
     tmux = Tmux(f"floorterm-e2e-{uuid.uuid4().hex[:8]}")
     try:
-        tmux.start(["env", f"FLOORTERM_OUTBOX_DIR={tmp_path / 'outbox'}", *floorterm_command(), "kiosk",
-                    "--terminal", "WELD-1", "--unlocked", "--db", shop, "--config", str(REPO / "config.toml")])
+        tmux.start(
+            [
+                "env",
+                f"FLOORTERM_OUTBOX_DIR={tmp_path / 'outbox'}",
+                *floorterm_command(),
+                "kiosk",
+                "--terminal",
+                "WELD-1",
+                "--unlocked",
+                "--db",
+                shop,
+                "--config",
+                str(REPO / "config.toml"),
+            ]
+        )
         tmux.wait_for("Scan your badge")
         tmux.keys("W1", "Enter")
         tmux.wait_for("Scan or type job number")

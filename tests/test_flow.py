@@ -172,7 +172,9 @@ def test_delay_hours_per_stage_and_a_pareto_of_reasons(ledger, make_job, reports
     assert stages["CUT"].delay_hours == pytest.approx(2)
     assert stages["CNC"].delay_hours == pytest.approx(3)
     assert [(d.reason, d.label, d.count, d.hours) for d in report.delays] == [
-        ("MAT", "Material shortage", 1, pytest.approx(3)), ("MACH", "Machine unavailable", 1, pytest.approx(2))]
+        ("MAT", "Material shortage", 1, pytest.approx(3)),
+        ("MACH", "Machine unavailable", 1, pytest.approx(2)),
+    ]
 
     clipped = reports.flow(hours(2), hours(6))
     assert by_stage(clipped)["CUT"].delay_hours == pytest.approx(1)
@@ -185,8 +187,15 @@ def test_delay_hours_per_stage_and_a_pareto_of_reasons(ledger, make_job, reports
 
 def rework_loop(ledger, make_job, clock, number="Q-1", product="Bracket"):
     """10 units through CUT and CNC; QC fails 3, they go back to CNC, 1 fails again and is redone at FQC."""
-    job = make_job(number, qty=10, routing="machined_part", release=10, product=product, materials=(),
-                   planned_end=dt.date(2026, 11, 22))
+    job = make_job(
+        number,
+        qty=10,
+        routing="machined_part",
+        release=10,
+        product=product,
+        materials=(),
+        planned_end=dt.date(2026, 11, 22),
+    )
     at_hour(clock, 1)
     ledger.complete(job, "CUT", 10, actor=SUPERVISOR)
     at_hour(clock, 2)
@@ -312,8 +321,14 @@ def test_material_variance_per_job_and_item_and_per_product(ledger, make_job, re
     ledger.material_issue(over, "PLATE-8", 5, actor=SUPERVISOR)
     ledger.material_return(over, "PLATE-8", 2, actor=SUPERVISOR)  # used 45 - 2 = 43 of 40: +3
     ledger.material_issue(over, "BOLT-M12", 80, actor=SUPERVISOR)  # exactly as planned
-    under = make_job("V-2", qty=1, routing="machined_part", release=1, product="Hopper",
-                     materials=(MaterialSpec("PLATE-8", 40, "Steel plate 8 mm"),))
+    under = make_job(
+        "V-2",
+        qty=1,
+        routing="machined_part",
+        release=1,
+        product="Hopper",
+        materials=(MaterialSpec("PLATE-8", 40, "Steel plate 8 mm"),),
+    )
     ledger.material_issue(under, "PLATE-8", 40, actor=SUPERVISOR)
     ledger.material_return(under, "PLATE-8", 4, actor=SUPERVISOR)  # used 36 of 40: -4
     unfinished = make_job("V-3", qty=1, routing="machined_part", release=1, product="Hopper", materials=materials)
@@ -339,8 +354,19 @@ def test_material_variance_per_job_and_item_and_per_product(ledger, make_job, re
     assert products[("Hopper", "PLATE-8")].over_consumption_pct == pytest.approx(-1 / 80 * 100)
     assert products[("Hopper", "BOLT-M12")].over_consumption_pct == 0
     rows = report.rows()
-    assert rows[1] == {"by": "product", "job": 2, "product": "Hopper", "item": "PLATE-8", "unit": "pcs", "needed": 80,
-                       "issued": None, "returned": None, "used": 79, "variance": -1, "variance_pct": -1.2}
+    assert rows[1] == {
+        "by": "product",
+        "job": 2,
+        "product": "Hopper",
+        "item": "PLATE-8",
+        "unit": "pcs",
+        "needed": 80,
+        "issued": None,
+        "returned": None,
+        "used": 79,
+        "variance": -1,
+        "variance_pct": -1.2,
+    }
     assert [r["by"] for r in rows] == ["product"] * 2 + ["job"] * 3
     assert reports.variance(hours(1.5), hours(2)).lines == ()
 
@@ -385,7 +411,8 @@ def test_jobs_show_json_gains_the_flow_figures(ledger, make_job, queries, clock)
     empty = queries.job_card_json(planned)
     assert (empty["actual_start"], empty["lead_time_hours"]) == (None, None)
     assert {s["stage"]: s["unit_hours"] for s in empty["steps"]} == dict.fromkeys(
-        ("CUT", "CNC", "FQC", "PACK", "DISP"), 0.0)
+        ("CUT", "CNC", "FQC", "PACK", "DISP"), 0.0
+    )
     assert "actual_start" not in queries.job_card(job).to_json()  # the kiosk's card does not pay for it
 
 
@@ -397,8 +424,19 @@ def test_as_rows_gives_the_flow_reports_as_plain_tables(ledger, make_job, report
     at_hour(clock, 12)
 
     headers, rows = reports.as_rows("flow", since=T0, until=hours(12))
-    assert headers == ["stage", "units_in", "units_out", "unit_hours", "mean_wait_hours", "p50_wait_hours",
-                       "p90_wait_hours", "queue_hours", "work_hours", "first_pass_yield", "delay_hours"]
+    assert headers == [
+        "stage",
+        "units_in",
+        "units_out",
+        "unit_hours",
+        "mean_wait_hours",
+        "p50_wait_hours",
+        "p90_wait_hours",
+        "queue_hours",
+        "work_hours",
+        "first_pass_yield",
+        "delay_hours",
+    ]
     fqc = dict(zip(headers, rows[[r[0] for r in rows].index("FQC")]))
     assert (fqc["unit_hours"], fqc["mean_wait_hours"], fqc["first_pass_yield"]) == (21.0, 1.5, 0.7)
     assert reports.as_rows("quality", since=T0, until=hours(12))[1][0][:3] == ["stage", "FQC", "Final QC"]

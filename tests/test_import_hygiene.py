@@ -11,9 +11,20 @@ import pytest
 
 from conftest import REPO
 
-CORE = ("floorterm.ledger", "floorterm.queries", "floorterm.store", "floorterm.config", "floorterm.rules",
-        "floorterm.models", "floorterm.inputs", "floorterm.scan", "floorterm.verify", "floorterm.clock",
-        "floorterm.outbox", "floorterm.kiosk_snapshot")
+CORE = (
+    "floorterm.ledger",
+    "floorterm.queries",
+    "floorterm.store",
+    "floorterm.config",
+    "floorterm.rules",
+    "floorterm.models",
+    "floorterm.inputs",
+    "floorterm.scan",
+    "floorterm.verify",
+    "floorterm.clock",
+    "floorterm.outbox",
+    "floorterm.kiosk_snapshot",
+)
 HEAVY = ("textual", "psycopg", "psycopg2", "psycopg_binary", "psycopg_c")
 
 

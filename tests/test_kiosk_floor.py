@@ -6,9 +6,16 @@ from __future__ import annotations
 import pytest
 
 from conftest import SUPERVISOR
-from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, kstore, new_job,  # noqa: F401 (fixtures)
-                                open_kiosk, signed_in)
-
+from test_kiosk_helpers import (
+    events_of,
+    job_at,
+    kiosk_url,
+    kledger,
+    kstore,
+    new_job,  # noqa: F401 (fixtures)
+    open_kiosk,
+    signed_in,
+)
 
 
 def here(queries, job: str, kind: str) -> list[dict]:
@@ -263,8 +270,7 @@ async def test_typed_quantity_then_plus_completes_it(open_kiosk, job_at, queries
         assert event["qty"] == 7
 
 
-async def test_typed_quantity_then_delay_key_opens_the_delay_and_says_the_number_is_unused(open_kiosk, job_at,
-                                                                                           queries):
+async def test_typed_quantity_then_delay_key_opens_the_delay_and_says_the_number_is_unused(open_kiosk, job_at, queries):
     job = job_at("WELD")
     async with open_kiosk() as k:
         await signed_in(k)

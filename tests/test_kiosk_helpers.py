@@ -24,7 +24,7 @@ from floorterm.store import Store
 from conftest import OPERATORS, SUPERVISOR, job_factory
 
 
-_KEY_NAMES = {ch: _character_to_key(ch) for ch in " -+*/$:.[]_#~" }
+_KEY_NAMES = {ch: _character_to_key(ch) for ch in " -+*/$:.[]_#~"}
 
 
 class Kiosk:
@@ -174,8 +174,9 @@ def open_kiosk(config, kstore, kiosk_url, clock, kledger):
 
     @asynccontextmanager
     async def opener(terminal: str = "WELD-1", *, size=(80, 24), unlocked: bool = True, cfg=None):
-        app = FloortermApp(cfg or config, kiosk_url, mode="kiosk", terminal=terminal, unlocked=unlocked,
-                           clock=clock, store=kstore)
+        app = FloortermApp(
+            cfg or config, kiosk_url, mode="kiosk", terminal=terminal, unlocked=unlocked, clock=clock, store=kstore
+        )
         async with app.run_test(size=size) as pilot:
             kiosk = Kiosk(app, pilot)
             await kiosk.settle()

@@ -54,9 +54,15 @@ class Driven:
 
     def __init__(self, url: str, outbox_dir: Path, terminal: str = "WELD-1"):
         env = {**os.environ, "FLOORTERM_OUTBOX_DIR": str(outbox_dir), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "kiosk_driver.py"), url, terminal],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env, cwd=REPO)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "tests" / "kiosk_driver.py"), url, terminal],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
 
     def send(self, line: str) -> dict:
         self.proc.stdin.write(line + "\n")
@@ -83,8 +89,9 @@ def kiosk_events(url: str, config) -> list[dict]:
         store.close()
 
 
-def test_queued_while_the_server_is_down_survive_a_killed_kiosk_and_land_exactly_once(pg_shop, own_pg, config,
-                                                                                      tmp_path):
+def test_queued_while_the_server_is_down_survive_a_killed_kiosk_and_land_exactly_once(
+    pg_shop, own_pg, config, tmp_path
+):
     outbox_dir = tmp_path / "outbox"
     kiosk = Driven(pg_shop, outbox_dir)
     try:
@@ -129,8 +136,12 @@ def test_queued_while_the_server_is_down_survive_a_killed_kiosk_and_land_exactly
     events = kiosk_events(pg_shop, config)
     assert sorted(e["uuid"] for e in events) == sorted(e.uuid for e in waiting)
     assert [e["qty"] for e in reversed(events)] == [2, 3, 4]  # in queue order
-    verify = subprocess.run([*floorterm_command(), "--config", str(REPO / "config.toml"), "--db", pg_shop,
-                             "db", "verify"], capture_output=True, text=True, timeout=120)
+    verify = subprocess.run(
+        [*floorterm_command(), "--config", str(REPO / "config.toml"), "--db", pg_shop, "db", "verify"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
@@ -154,8 +165,7 @@ def open_pg_kiosk(pg_shop, config, monkeypatch):
     return opener
 
 
-async def test_an_entry_refused_on_replay_is_kept_and_shown_on_kiosk_and_board(open_pg_kiosk, own_pg, pg_shop,
-                                                                               config):
+async def test_an_entry_refused_on_replay_is_kept_and_shown_on_kiosk_and_board(open_pg_kiosk, own_pg, pg_shop, config):
     async with open_pg_kiosk() as k:
         await synced(k)  # the offline copy is taken
         await k.scan("W1")

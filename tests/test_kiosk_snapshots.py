@@ -37,13 +37,28 @@ def kstore(kiosk_url, monkeypatch):
 @pytest.fixture
 def shop(kledger, new_job, clock):
     """Three jobs at Welding, one of them late and short of material, one with a delay elsewhere."""
-    fields = dict(customer="Nordwerk [b]GmbH", product="Gantry bracket, welded", order_ref="PO-88231",
-                  planned_start=dt.date(2026, 11, 16), planned_end=dt.date(2026, 11, 20), priority=2,
-                  inspection="Customer witness at final QC", notes="Use jig 7 [red]not jig 3")
-    jobs = [new_job("J-2401", qty=24, release=24, **fields),
-            new_job("J-2402", qty=10, release=10, customer="Acme", product="Base plate"),
-            new_job("J-2417", qty=6, release=6, customer="Acme", product="Guard rail",
-                    materials=(MaterialSpec("TUBE-40", 12, "Tube 40x40"),))]
+    fields = dict(
+        customer="Nordwerk [b]GmbH",
+        product="Gantry bracket, welded",
+        order_ref="PO-88231",
+        planned_start=dt.date(2026, 11, 16),
+        planned_end=dt.date(2026, 11, 20),
+        priority=2,
+        inspection="Customer witness at final QC",
+        notes="Use jig 7 [red]not jig 3",
+    )
+    jobs = [
+        new_job("J-2401", qty=24, release=24, **fields),
+        new_job("J-2402", qty=10, release=10, customer="Acme", product="Base plate"),
+        new_job(
+            "J-2417",
+            qty=6,
+            release=6,
+            customer="Acme",
+            product="Guard rail",
+            materials=(MaterialSpec("TUBE-40", 12, "Tube 40x40"),),
+        ),
+    ]
     for job, qty in zip(jobs, (24, 10, 6)):
         for stage in ("CUT", "CNC", "BEND"):
             kledger.complete(job, stage, qty, actor=SUPERVISOR)
@@ -55,8 +70,7 @@ def shop(kledger, new_job, clock):
 
 
 def kiosk_app(config, kiosk_url, kstore, clock, terminal="WELD-1"):
-    return FloortermApp(config, kiosk_url, mode="kiosk", terminal=terminal, unlocked=False, clock=clock,
-                        store=kstore)
+    return FloortermApp(config, kiosk_url, mode="kiosk", terminal=terminal, unlocked=False, clock=clock, store=kstore)
 
 
 def steps(*actions):
@@ -84,26 +98,32 @@ def test_sign_in(snap_compare, config, kiosk_url, kstore, clock, shop, size):
 
 @SIZES
 def test_job_lookup_lists_matching_jobs(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "24"))
+    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size, run_before=steps("W1", "24"))
 
 
 @SIZES
 def test_job_card(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("1", "2")))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size, run_before=steps("W1", "J-2401", ("1", "2"))
+    )
 
 
 @SIZES
 def test_reject_reason_pick_list(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("-", "3", "enter")))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock),
+        terminal_size=size,
+        run_before=steps("W1", "J-2401", ("-", "3", "enter")),
+    )
 
 
 @SIZES
 def test_confirmation(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("1", "2", "enter")))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock),
+        terminal_size=size,
+        run_before=steps("W1", "J-2401", ("1", "2", "enter")),
+    )
 
 
 @pytest.fixture
@@ -118,14 +138,20 @@ def locked(kiosk_url):
 
 @SIZES
 def test_offline_entry_queued(snap_compare, config, kiosk_url, kstore, clock, shop, locked, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter",)))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock),
+        terminal_size=size,
+        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter",)),
+    )
 
 
 @SIZES
 def test_offline_card_from_the_offline_copy(snap_compare, config, kiosk_url, kstore, clock, shop, locked, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter", "enter"), "J-2401"))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock),
+        terminal_size=size,
+        run_before=steps("W1", "J-2401", ("1", "2"), locked, ("enter", "enter"), "J-2401"),
+    )
 
 
 @pytest.fixture
@@ -140,23 +166,29 @@ def blocked(kledger, new_job, shop):
 
 @SIZES
 def test_job_on_hold(snap_compare, config, kiosk_url, kstore, clock, blocked, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2451"))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size, run_before=steps("W1", "J-2451")
+    )
 
 
 @SIZES
 def test_job_that_does_not_pass_this_terminal(snap_compare, config, kiosk_url, kstore, clock, blocked, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2450"))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size, run_before=steps("W1", "J-2450")
+    )
 
 
 @SIZES
 def test_unknown_job_scanned_on_a_card(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", "J-99999"))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size, run_before=steps("W1", "J-2401", "J-99999")
+    )
 
 
 @SIZES
 def test_refused_more_than_pending(snap_compare, config, kiosk_url, kstore, clock, shop, size):
-    assert snap_compare(kiosk_app(config, kiosk_url, kstore, clock), terminal_size=size,
-                        run_before=steps("W1", "J-2401", ("3", "0", "enter")))
+    assert snap_compare(
+        kiosk_app(config, kiosk_url, kstore, clock),
+        terminal_size=size,
+        run_before=steps("W1", "J-2401", ("3", "0", "enter")),
+    )

@@ -12,8 +12,15 @@ import floorterm.kiosk_link
 import floorterm.store
 from floorterm.store import Store, sqlite_path_from_url
 
-from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, new_job, open_kiosk,  # noqa: F401
-                                synced)
+from test_kiosk_helpers import (
+    events_of,
+    job_at,
+    kiosk_url,
+    kledger,
+    new_job,
+    open_kiosk,  # noqa: F401
+    synced,
+)
 
 
 @pytest.fixture

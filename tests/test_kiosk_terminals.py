@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, kstore, new_job,  # noqa: F401 (fixtures)
-                                open_kiosk)
+from test_kiosk_helpers import (
+    events_of,
+    job_at,
+    kiosk_url,
+    kledger,
+    kstore,
+    new_job,  # noqa: F401 (fixtures)
+    open_kiosk,
+)
 
 
 async def sign_in(k, badge: str) -> None:

@@ -9,9 +9,17 @@ import pytest
 from floorterm.ledger import Actor
 
 from conftest import SUPERVISOR
-from test_kiosk_helpers import (events_of, job_at, kiosk_url, kledger, kstore, new_job,  # noqa: F401 (fixtures)
-                                open_kiosk, signed_in, with_terminal)
-
+from test_kiosk_helpers import (
+    events_of,
+    job_at,
+    kiosk_url,
+    kledger,
+    kstore,
+    new_job,  # noqa: F401 (fixtures)
+    open_kiosk,
+    signed_in,
+    with_terminal,
+)
 
 
 # -- who ------------------------------------------------------------------------------------
@@ -91,8 +99,7 @@ async def test_sign_out_barcode(open_kiosk):
         assert "NOT SIGNED IN" in k.flat()
 
 
-async def test_terminal_without_badge_looks_up_freely_and_asks_the_badge_to_record(open_kiosk, config, job_at,
-                                                                                   queries):
+async def test_terminal_without_badge_looks_up_freely_and_asks_the_badge_to_record(open_kiosk, config, job_at, queries):
     job = job_at("WELD")
     async with open_kiosk(cfg=with_terminal(config, "WELD-1", badge_required=False)) as k:
         assert k.step == "job"
@@ -101,8 +108,9 @@ async def test_terminal_without_badge_looks_up_freely_and_asks_the_badge_to_reco
         await k.press("enter")
         assert k.step == "signin"
         assert "Scan your badge to record this entry" in k.flat()
-        assert events_of(queries, job, "complete") == [e for e in events_of(queries, job, "complete")
-                                                       if e["terminal"] != "WELD-1"]
+        assert events_of(queries, job, "complete") == [
+            e for e in events_of(queries, job, "complete") if e["terminal"] != "WELD-1"
+        ]
         await k.scan("W1")
         assert "Welding: 20 done → Assembly (0 still pending)" in k.flat()
         done = [e for e in events_of(queries, job, "complete") if e["terminal"] == "WELD-1"]
@@ -231,11 +239,14 @@ async def test_more_than_pending_is_refused_before_writing_and_kept(open_kiosk, 
         assert queries.job_card(job).step("WELD").completed == 0
 
 
-@pytest.mark.parametrize("typed, words", [
-    ("1e3", "Quantity must be a whole number made of the digits 0-9 only"),
-    ("0", "Quantity must be at least 1"),
-    ("99999999999999999999", "is too large"),
-])
+@pytest.mark.parametrize(
+    "typed, words",
+    [
+        ("1e3", "Quantity must be a whole number made of the digits 0-9 only"),
+        ("0", "Quantity must be at least 1"),
+        ("99999999999999999999", "is too large"),
+    ],
+)
 async def test_bad_quantity_is_refused_in_words(open_kiosk, job_at, queries, typed, words):
     job = job_at("WELD")
     async with open_kiosk() as k:

@@ -38,15 +38,27 @@ PDFTOPPM = shutil.which("pdftoppm")
 # issue's lists, plus rework / scrap where the kiosk decides them (work and QC steps).
 _COMMON = {"NOTE", "UNDO", "CANCEL", "ENTER", "SIGNOUT"}
 SHEETS = {
-    "WELD-1": ({"START", "COMPLETE", "REJECT", "REWORK", "SCRAP", "DELAY", "RESUME"} | _COMMON,
-               ("reject", "scrap", "delay")),
+    "WELD-1": (
+        {"START", "COMPLETE", "REJECT", "REWORK", "SCRAP", "DELAY", "RESUME"} | _COMMON,
+        ("reject", "scrap", "delay"),
+    ),
     "QC-1": ({"START", "PASS", "FAIL", "REWORK", "SCRAP", "DELAY", "RESUME"} | _COMMON, ("qc_fail", "scrap", "delay")),
     "DISP-1": ({"COMPLETE", "DELAY", "RESUME"} | _COMMON, ("delay",)),
     "STORES-1": ({"SCRAP"} | _COMMON, ("material_scrap",)),
 }
 # The ledger kind an action records at each terminal, to check its role may record it.
-ACTION_KIND = {"START": "start", "COMPLETE": "complete", "REJECT": "reject", "DELAY": "delay", "RESUME": "resume",
-               "PASS": "qc_pass", "FAIL": "qc_fail", "REWORK": "rework", "SCRAP": "scrap", "NOTE": "note"}
+ACTION_KIND = {
+    "START": "start",
+    "COMPLETE": "complete",
+    "REJECT": "reject",
+    "DELAY": "delay",
+    "RESUME": "resume",
+    "PASS": "qc_pass",
+    "FAIL": "qc_fail",
+    "REWORK": "rework",
+    "SCRAP": "scrap",
+    "NOTE": "note",
+}
 ACTION_KIND_AT = {"DISP-1": {"COMPLETE": "dispatch"}, "STORES-1": {"SCRAP": "material_scrap"}}
 TERMINAL_ROLE = {"WELD-1": "operator", "DISP-1": "operator", "QC-1": "qc", "STORES-1": "stores"}
 
@@ -61,9 +73,15 @@ def store_url(sqlite_url):
 def jobs(make_job):
     """Three jobs: a full one, one with '/' in its number, and a released one."""
     full = make_job(
-        "J-1001", qty=20, order_ref="SO-77812", customer="Müller Anlagenbau GmbH",
-        product="Bracket welded frame 1200x800", planned_start=dt.date(2026, 11, 24),
-        planned_end=dt.date(2026, 12, 4), priority=3, inspection="EN 1090 EXC2: MT 10% of welds",
+        "J-1001",
+        qty=20,
+        order_ref="SO-77812",
+        customer="Müller Anlagenbau GmbH",
+        product="Bracket welded frame 1200x800",
+        planned_start=dt.date(2026, 11, 24),
+        planned_end=dt.date(2026, 12, 4),
+        priority=3,
+        inspection="EN 1090 EXC2: MT 10% of welds",
         release=20,
     )
     slash = make_job("A/77-12", qty=5, routing="sheet_metal")
@@ -80,7 +98,9 @@ def zbar(paths: list[Path]) -> list[str]:
         pytest.skip(ZBAR_SKIP)
     result = subprocess.run(
         [ZBARIMG, "--raw", "-q", "-Sdisable", "-Scode128.enable", *map(str, paths)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode in (0, 4), result.stderr  # 4: no symbol found in some image
     return result.stdout.splitlines()
@@ -207,9 +227,17 @@ def test_html_cards_one_page_per_job_with_page_rules(queries, jobs, tmp_path):
 
 
 def test_html_card_shows_the_job(queries, make_job, tmp_path):
-    make_job("J-1", qty=12, order_ref="SO-1", customer="ACME", product="Gate", routing="weldment",
-             inspection="Visual 100%", planned_end=dt.date(2026, 12, 1),
-             materials=(MaterialSpec("TUBE-40", 24, "Tube 40x40", "m"),))
+    make_job(
+        "J-1",
+        qty=12,
+        order_ref="SO-1",
+        customer="ACME",
+        product="Gate",
+        routing="weldment",
+        inspection="Visual 100%",
+        planned_end=dt.date(2026, 12, 1),
+        materials=(MaterialSpec("TUBE-40", 24, "Tube 40x40", "m"),),
+    )
     [path] = labels.print_cards(queries, ["J-1"], tmp_path)
     assert path.name == "card-J-1.html"
     text = path.read_text("utf-8")
@@ -258,7 +286,12 @@ def test_command_sheet_html_groups_words_beside_their_barcodes(config, tmp_path)
     [path] = labels.print_commands(config, tmp_path, terminal="WELD-1")
     text = path.read_text("utf-8")
     assert [html_unescape(h) for h in re.findall(r"<h2>([^<]*)</h2>", text)] == [
-        "Actions", "Reject reasons", "Scrap reasons", "Delay reasons", "Quantities"]
+        "Actions",
+        "Reject reasons",
+        "Scrap reasons",
+        "Delay reasons",
+        "Quantities",
+    ]
     cells = re.findall(r'<div class="cmd"><div class="words">([^<]*)</div>(<svg.*?</svg>)', text, re.S)
     found = inline_barcodes(text, tmp_path / "bars")
     assert len(cells) == len(found)
@@ -280,14 +313,28 @@ def test_dispatch_sheet_says_dispatch(config, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None or PDFTOPPM is None,
-                    reason="needs chromium and pdftoppm (Debian: chromium, poppler-utils) to print HTML for real")
+@pytest.mark.skipif(
+    CHROMIUM is None or PDFTOPPM is None,
+    reason="needs chromium and pdftoppm (Debian: chromium, poppler-utils) to print HTML for real",
+)
 def test_browser_prints_one_page_per_job_and_the_barcodes_scan(queries, jobs, tmp_path):
     [path] = labels.print_cards(queries, jobs, tmp_path / "out", one_file=True)
     pdf = tmp_path / "cards.pdf"
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                    f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", path.as_uri()],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--print-to-pdf={pdf}",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     subprocess.run([PDFTOPPM, "-r", "300", "-png", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) == 3  # one page per job, no stray blank page
@@ -327,17 +374,21 @@ def namespace(what, **options) -> argparse.Namespace:
 
 def test_print_command_runs_each_sheet(queries, jobs, tmp_path):
     out = tmp_path / "print"
-    written = labels.print_command(namespace("card", jobs=[], all_released=True, status=None, out=str(out),
-                                             format="html", size="a4", one_file=False), queries)
+    written = labels.print_command(
+        namespace(
+            "card", jobs=[], all_released=True, status=None, out=str(out), format="html", size="a4", one_file=False
+        ),
+        queries,
+    )
     assert sorted(p.name for p in written) == ["card-J-1001.html", "card-J-1003.html"]
     written = labels.print_command(namespace("badges", out=str(out), format="svg", size="a4"), queries)
     assert [p.name for p in written] == ["badges.svg"]
-    written = labels.print_command(namespace("commands", terminal="weld-2", out=str(out), format="html",
-                                             size="letter"), queries)
+    written = labels.print_command(
+        namespace("commands", terminal="weld-2", out=str(out), format="html", size="letter"), queries
+    )
     assert [p.name for p in written] == ["commands-WELD-2.html"]
     assert "@page { size: letter; margin: 12.7mm; }" in written[0].read_text("utf-8")
-    every = labels.print_command(namespace("commands", terminal=None, out=str(out), format="html", size="a4"),
-                                 queries)
+    every = labels.print_command(namespace("commands", terminal=None, out=str(out), format="html", size="a4"), queries)
     assert "commands-BOARD-1.html" not in {p.name for p in every}
     assert len(every) == 11
 
@@ -444,9 +495,17 @@ def test_reprint_replaces_the_file(queries, jobs, tmp_path, clock):
 
 
 def test_labels_import_needs_no_textual_and_no_pillow():
-    code = ("import sys, floorterm.labels; "
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'PIL', 'psycopg'))))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+    code = (
+        "import sys, floorterm.labels; "
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'PIL', 'psycopg'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

@@ -148,8 +148,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def quantities_are_conserved(self):
         card = self.card()
         steps = card.steps
-        parts = ([s.pending for s in steps] + [s.awaiting for s in steps] + [s.scrapped for s in steps]
-                 + [card.finished, card.dispatched])
+        parts = (
+            [s.pending for s in steps]
+            + [s.awaiting for s in steps]
+            + [s.scrapped for s in steps]
+            + [card.finished, card.dispatched]
+        )
         assert all(p >= 0 for p in parts), card
         assert sum(parts) == card.released, card
         assert 0 <= card.released <= JOB_QTY
@@ -173,7 +177,12 @@ class LedgerMachine(RuleBasedStateMachine):
 def test_random_entries_keep_the_ledger_balanced(store, ledger, queries, clock):
     LedgerMachine.ledger, LedgerMachine.queries, LedgerMachine.clock = ledger, queries, clock
     examples = 30 if store.backend == "sqlite" else 10
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=examples, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    ))
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        ),
+    )

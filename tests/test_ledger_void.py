@@ -56,8 +56,12 @@ def test_void_accepts_the_event_id(ledger, queries, make_job):
     assert queries.job_card(job).step("CUT").pending == 20
     assert verify_store() == []
     assert queries.history(job)[1]["voided"] is True
-    refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note="again"),
-            message="That entry is already voided")
+    refused(
+        queries,
+        job,
+        lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note="again"),
+        message="That entry is already voided",
+    )
 
 
 def test_operator_voids_own_last_entry_within_the_window(ledger, queries, make_job, clock):
@@ -78,8 +82,7 @@ def test_operator_cannot_void_someone_elses_or_an_older_entry(ledger, queries, m
     ledger.complete(job, "WELD", 3, actor=at("WELD-1"))
     refused(queries, job, lambda: ledger.void(first.uuid, actor=at("WELD-1"), note="oops"), PermissionDenied, OWN_LAST)
     theirs = ledger.complete(job, "WELD", 1, actor=at("WELD-2", "W2"))
-    refused(queries, job, lambda: ledger.void(theirs.uuid, actor=at("WELD-1"), note="oops"), PermissionDenied,
-            OWN_LAST)
+    refused(queries, job, lambda: ledger.void(theirs.uuid, actor=at("WELD-1"), note="oops"), PermissionDenied, OWN_LAST)
     assert verify_store() == []
 
 
@@ -147,23 +150,45 @@ def test_void_of_a_void_or_a_voided_entry_is_refused(ledger, queries, make_job):
     job = make_job(release=20)
     entry = ledger.complete(job, "CUT", 5, actor=SUPERVISOR)
     void = ledger.void(entry.uuid, actor=SUPERVISOR, note="wrong")
-    refused(queries, job, lambda: ledger.void(void.uuid, actor=SUPERVISOR, note="undo the undo"),
-            message="A void cannot itself be voided; record the entry again instead")
-    refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note="again"),
-            message="That entry is already voided")
-    refused(queries, job, lambda: ledger.void("3f1d7c52-5a55-4d0e-9d51-3b1bb8a2c0de", actor=SUPERVISOR, note="x"),
-            message="No entry 3f1d7c52-5a55-4d0e-9d51-3b1bb8a2c0de to void")
+    refused(
+        queries,
+        job,
+        lambda: ledger.void(void.uuid, actor=SUPERVISOR, note="undo the undo"),
+        message="A void cannot itself be voided; record the entry again instead",
+    )
+    refused(
+        queries,
+        job,
+        lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note="again"),
+        message="That entry is already voided",
+    )
+    refused(
+        queries,
+        job,
+        lambda: ledger.void("3f1d7c52-5a55-4d0e-9d51-3b1bb8a2c0de", actor=SUPERVISOR, note="x"),
+        message="No entry 3f1d7c52-5a55-4d0e-9d51-3b1bb8a2c0de to void",
+    )
     assert verify_store() == []
 
 
 def test_void_needs_a_reason(ledger, queries, make_job):
     job = make_job(release=20)
     entry = ledger.complete(job, "CUT", 5, actor=SUPERVISOR)
-    refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=""), InputError,
-            "Give a reason to void entries")
-    refused(queries, job, lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=" \x1b[0m\x9b "), InputError,
-            "Give a reason to void entries: the note has only control characters (an escape sequence or the like), "
-            "which are never stored")
+    refused(
+        queries,
+        job,
+        lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=""),
+        InputError,
+        "Give a reason to void entries",
+    )
+    refused(
+        queries,
+        job,
+        lambda: ledger.void(entry.uuid, actor=SUPERVISOR, note=" \x1b[0m\x9b "),
+        InputError,
+        "Give a reason to void entries: the note has only control characters (an escape sequence or the like), "
+        "which are never stored",
+    )
     refused(queries, job, lambda: ledger.void("", actor=SUPERVISOR, note="x"), InputError, "Say which entry to void")
     assert verify_store() == []
 

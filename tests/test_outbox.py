@@ -67,12 +67,20 @@ def test_queued_entries_are_there_after_reopening(tmp_path, clock):
 def test_an_entry_is_on_disk_when_queue_returns_even_if_the_process_is_killed(tmp_path):
     path = tmp_path / "CUT-1.sqlite"
     child = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom floorterm.outbox import Outbox\n"
-                               "box = Outbox.open('CUT-1', sys.argv[1])\n"
-                               "while True:\n"
-                               "    print(box.queue(kind='complete', job='J-1', stage='CUT', qty=1, badge='C1').uuid,"
-                               " flush=True)\n", str(path)],
-        cwd=REPO, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom floorterm.outbox import Outbox\n"
+            "box = Outbox.open('CUT-1', sys.argv[1])\n"
+            "while True:\n"
+            "    print(box.queue(kind='complete', job='J-1', stage='CUT', qty=1, badge='C1').uuid,"
+            " flush=True)\n",
+            str(path),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     told = [child.stdout.readline().strip() for _ in range(40)]
     os.kill(child.pid, signal.SIGKILL)  # no chance to close or flush anything
     child.wait(timeout=10)
@@ -80,7 +88,7 @@ def test_an_entry_is_on_disk_when_queue_returns_even_if_the_process_is_killed(tm
     child.stdout.close()
     with Outbox.open("CUT-1", path) as box:
         kept = [e.uuid for e in box.waiting()]
-    assert len(told) >= 40 and kept[:len(told)] == told  # every acknowledged entry, in order
+    assert len(told) >= 40 and kept[: len(told)] == told  # every acknowledged entry, in order
     assert len(kept) - len(told) <= 1  # at most the one being written when it died
 
 
@@ -179,18 +187,35 @@ def test_a_refused_entry_is_kept_reported_and_listed_for_the_board(ledger, make_
     assert [e.uuid for e in report.refused] == [bad.uuid] and [r.uuid for r in report.saved] == [good.uuid]
     kept = outbox.get(bad.uuid)
     assert (kept.status, kept.refusal, kept.reported) == (
-        "refused", "Only 20 pending at Cutting; cannot complete 30", True)
+        "refused",
+        "Only 20 pending at Cutting; cannot complete 30",
+        True,
+    )
     row = m.ReplayRefusal.get(m.ReplayRefusal.uuid == bad.uuid)
     assert (row.status, row.terminal, row.job, row.words, row.badge) == (
-        "open", "CUT-1", "J-1", "complete 30 at Cutting", "C1")
+        "open",
+        "CUT-1",
+        "J-1",
+        "complete 30 at Cutting",
+        "C1",
+    )
     exceptions = Reports(config, clock=clock).exceptions()
     [item] = exceptions.replay_refused
     assert (item.number, item.terminal, item.words, item.reason) == (
-        "J-1", "CUT-1", "complete 30 at Cutting", "Only 20 pending at Cutting; cannot complete 30")
+        "J-1",
+        "CUT-1",
+        "complete 30 at Cutting",
+        "Only 20 pending at Cutting; cannot complete 30",
+    )
     assert exceptions.counts()["replay_refused"] == 1
     headers, rows = Reports(config, clock=clock).as_rows("exceptions")
-    assert ["replay_refused", "J-1", "", "", "CUT-1: complete 30 at Cutting — refused on replay: "
-            "Only 20 pending at Cutting; cannot complete 30"] in rows
+    assert [
+        "replay_refused",
+        "J-1",
+        "",
+        "",
+        "CUT-1: complete 30 at Cutting — refused on replay: Only 20 pending at Cutting; cannot complete 30",
+    ] in rows
     replay(outbox, ledger)  # again: still one refusal, nothing written
     assert m.ReplayRefusal.select().count() == 1 and outbox.counts() == (0, 1)
 
@@ -253,8 +278,10 @@ def test_discard_needs_a_supervisor_and_leaves_a_note_on_the_job(ledger, make_jo
     row = ledger.resolve_replay_refusal(entry.uuid, actor=SUPERVISOR, how="discarded", note="counted twice")
     assert (row.status, row.resolved_by, row.note) == ("discarded", "S1", "counted twice")
     [note] = [h for h in queries.history("J-1") if h["kind"] == "note"]
-    assert note["note"] == ("Discarded queued entry from CUT-1: complete 30 at Cutting — refused on replay: "
-                            "Only 20 pending at Cutting; cannot complete 30 — counted twice")
+    assert note["note"] == (
+        "Discarded queued entry from CUT-1: complete 30 at Cutting — refused on replay: "
+        "Only 20 pending at Cutting; cannot complete 30 — counted twice"
+    )
     assert note["badge"] == "S1"
     ledger.resolve_replay_refusal(entry.uuid, actor=SUPERVISOR, how="discarded", note="counted twice")
     assert event_count() == before + 1  # discarding again writes nothing
@@ -296,18 +323,45 @@ def test_cli_list_retry_and_discard(ledger, make_job, store_url, outbox_dir, cap
     assert code == 0 and bad.uuid in out and "refused" in out and "complete 30 at Cutting" in out
     code, out, _ = cli(store_url, capsys, "list", "--terminal", "CUT-1", "--format", "json")
     listed = json.loads(out)
-    assert [(e["uuid"], e["status"], e["qty"]) for e in listed] == [(bad.uuid, "refused", 30),
-                                                                     (also_bad.uuid, "refused", 25)]
+    assert [(e["uuid"], e["status"], e["qty"]) for e in listed] == [
+        (bad.uuid, "refused", 30),
+        (also_bad.uuid, "refused", 25),
+    ]
 
-    code, out, err = cli(store_url, capsys, "discard", "--terminal", "CUT-1", "--entry", bad.uuid,
-                         "--supervisor", "C1", "--note", "wrong count")
+    code, out, err = cli(
+        store_url,
+        capsys,
+        "discard",
+        "--terminal",
+        "CUT-1",
+        "--entry",
+        bad.uuid,
+        "--supervisor",
+        "C1",
+        "--note",
+        "wrong count",
+    )
     assert code == 1 and "may not discard a queued entry" in err
-    code, out, err = cli(store_url, capsys, "discard", "--terminal", "CUT-1", "--entry", bad.uuid,
-                         "--supervisor", "S1", "--note", "wrong count")
+    code, out, err = cli(
+        store_url,
+        capsys,
+        "discard",
+        "--terminal",
+        "CUT-1",
+        "--entry",
+        bad.uuid,
+        "--supervisor",
+        "S1",
+        "--note",
+        "wrong count",
+    )
     assert code == 0, err
     code, out, err = cli(store_url, capsys, "retry", "--terminal", "CUT-1", "--entry", also_bad.uuid)
-    assert (code, out) == (1, f"Saved 0, refused 1, still waiting 0\nrefused: {also_bad.uuid} job J-1: "
-                              "complete 25 at CUT: Only 20 pending at Cutting; cannot complete 25\n")
+    assert (code, out) == (
+        1,
+        f"Saved 0, refused 1, still waiting 0\nrefused: {also_bad.uuid} job J-1: "
+        "complete 25 at CUT: Only 20 pending at Cutting; cannot complete 25\n",
+    )
     code, out, _ = cli(store_url, capsys, "list", "--terminal", "CUT-1", "--all", "--format", "json")
     assert [(e["status"], e["resolved_by"]) for e in json.loads(out)] == [("discarded", "S1"), ("refused", None)]
     with Store.open(store_url):
@@ -326,12 +380,18 @@ def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(ledger, make_job, 
     stamp = path.read_bytes()
     for args, says in (
         (("list", "--terminal", "NOPE-1"), "Unknown terminal NOPE-1; the config has: CUT-1"),
-        (("retry", "--terminal", "CUT-1", "--entry", "0b5c0d4e-0000-4000-8000-000000000000"),
-         "No entry 0b5c0d4e-0000-4000-8000-000000000000 in the outbox of CUT-1"),
-        (("discard", "--terminal", "CUT-1", "--entry", "junk", "--supervisor", "S1", "--note", "x"),
-         "No entry junk in the outbox of CUT-1"),
-        (("discard", "--terminal", "WELD-9", "--entry", "junk", "--supervisor", "S1", "--note", "x"),
-         "Unknown terminal WELD-9"),
+        (
+            ("retry", "--terminal", "CUT-1", "--entry", "0b5c0d4e-0000-4000-8000-000000000000"),
+            "No entry 0b5c0d4e-0000-4000-8000-000000000000 in the outbox of CUT-1",
+        ),
+        (
+            ("discard", "--terminal", "CUT-1", "--entry", "junk", "--supervisor", "S1", "--note", "x"),
+            "No entry junk in the outbox of CUT-1",
+        ),
+        (
+            ("discard", "--terminal", "WELD-9", "--entry", "junk", "--supervisor", "S1", "--note", "x"),
+            "Unknown terminal WELD-9",
+        ),
     ):
         code, out, err = cli(store_url, capsys, *args)
         assert code == 2 and out == "" and len(err.splitlines()) == 1 and says in err, (args, err)
@@ -378,9 +438,25 @@ def test_replay_through_an_outage_saves_each_entry_exactly_once(own_pg, config, 
         queued.append(box.queue(**cut(2)))  # the kiosk goes on queueing
         assert [e.uuid for e in box.waiting()] == [e.uuid for e in queued]
         cli_run = subprocess.run(
-            [sys.executable, "-m", "floorterm", "--config", str(CONFIG), "--db", url, "outbox", "replay",
-             "--terminal", "CUT-1"], cwd=REPO, capture_output=True, text=True, timeout=60,
-            env={**os.environ, "FLOORTERM_OUTBOX_DIR": str(tmp_path)})
+            [
+                sys.executable,
+                "-m",
+                "floorterm",
+                "--config",
+                str(CONFIG),
+                "--db",
+                url,
+                "outbox",
+                "replay",
+                "--terminal",
+                "CUT-1",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "FLOORTERM_OUTBOX_DIR": str(tmp_path)},
+        )
         assert cli_run.returncode == 3 and "6 still waiting in the outbox of CUT-1" in cli_run.stderr, cli_run.stderr
 
         own_pg.start()
@@ -394,8 +470,13 @@ def test_replay_through_an_outage_saves_each_entry_exactly_once(own_pg, config, 
         box.close()
     finally:
         store.close()
-    verify = subprocess.run([sys.executable, "-m", "floorterm", "--config", str(CONFIG), "--db", url, "db", "verify"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    verify = subprocess.run(
+        [sys.executable, "-m", "floorterm", "--config", str(CONFIG), "--db", url, "db", "verify"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (verify.returncode, verify.stdout) == (0, "OK: 1 job verified\n"), verify.stderr
 
 

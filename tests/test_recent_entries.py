@@ -44,7 +44,10 @@ def test_recent_entries_are_this_terminals_newest_first_with_voids_marked(ledger
     assert (everyone[0].client_time, everyone[0].committed_at) == (queued, clock.now)
     assert everyone[0].kind == "complete" and everyone[1].uuid == mistake.uuid
     assert [e.words for e in queries.recent_entries("WELD-1", badge="W1", limit=3)] == [
-        "complete 5 at Welding", "complete 4 at Welding", "complete 3 at Welding"]
+        "complete 5 at Welding",
+        "complete 4 at Welding",
+        "complete 3 at Welding",
+    ]
     assert summary(queries.recent_entries("WELD-1", badge="W2")) == [(second, "reject 1 at Welding (POR)", False, None)]
     assert summary(queries.recent_entries("WELD-2")) == [(second, "complete 2 at Welding", False, None)]
     assert queries.recent_entries("CUT-1") == []
@@ -58,7 +61,11 @@ def test_recent_entries_of_a_dispatch_name_its_reference_and_a_supervisors_void(
     ledger.void(shipped.uuid, actor=SUPERVISOR, note="wrong truck")
     (entry,) = queries.recent_entries("DISP-1")
     assert (entry.kind, entry.words, entry.voided, entry.voided_by) == (
-        "dispatch", "dispatch 5 · ref DN-4411", True, "Sam Supervisor")
+        "dispatch",
+        "dispatch 5 · ref DN-4411",
+        True,
+        "Sam Supervisor",
+    )
 
 
 def plain(renderable, width: int = 160) -> str:

@@ -29,7 +29,7 @@ def reports(config, clock):
 def move_to(ledger, config, job: str, stage: str, qty: int) -> None:
     """Push `qty` of a released job through every step before `stage` (as a supervisor)."""
     routing = [s.stage for s in m.JobStep.select().join(m.Job).where(m.Job.number == job).order_by(m.JobStep.seq)]
-    for code in routing[:routing.index(stage)]:
+    for code in routing[: routing.index(stage)]:
         if config.stage(code).kind == "qc":
             ledger.qc_pass(job, code, qty, actor=SUPERVISOR)
         else:
@@ -91,8 +91,7 @@ def test_wip_cells_show_quantity_state_waiting_time_age_and_delay(ledger, make_j
     assert weld_row.cells["CUT"].state == "waiting" and weld_row.cells["CUT"].age_bucket == 0
 
 
-def test_stage_summary_pending_jobs_waiting_oldest_average_and_completed_this_shift(ledger, make_job, reports,
-                                                                                   clock):
+def test_stage_summary_pending_jobs_waiting_oldest_average_and_completed_this_shift(ledger, make_job, reports, clock):
     first = make_job("S-1", qty=20, release=20, materials=())
     clock.advance(hours=1)
     ledger.complete(first, "CUT", 8, actor=SUPERVISOR)
@@ -116,8 +115,9 @@ def test_stage_summary_pending_jobs_waiting_oldest_average_and_completed_this_sh
     assert reports.stage_summaries() == board.summary
 
 
-def test_completed_this_shift_counts_complete_qc_pass_and_dispatch_since_the_shift_began(ledger, make_job, reports,
-                                                                                        clock):
+def test_completed_this_shift_counts_complete_qc_pass_and_dispatch_since_the_shift_began(
+    ledger, make_job, reports, clock
+):
     job = make_job("Q-1", qty=10, routing="machined_part", release=10, materials=())
     ledger.complete(job, "CUT", 10, actor=SUPERVISOR)
     clock.advance(hours=5, minutes=30)  # 12:30 UTC, Early shift
@@ -129,8 +129,7 @@ def test_completed_this_shift_counts_complete_qc_pass_and_dispatch_since_the_shi
     ledger.dispatch(job, 4, actor=SUPERVISOR)
 
     done = {code: s.completed_this_shift for code, s in reports.wip().summary.items()}
-    assert done == {"CUT": 10, "CNC": 10, "BEND": 0, "WELD": 0, "ASSY": 0, "PAINT": 0, "FQC": 6, "PACK": 6,
-                    "DISP": 4}
+    assert done == {"CUT": 10, "CNC": 10, "BEND": 0, "WELD": 0, "ASSY": 0, "PAINT": 0, "FQC": 6, "PACK": 6, "DISP": 4}
 
     clock.advance(minutes=30)  # 13:00 UTC = 14:00 Berlin: the Late shift starts from zero
     ledger.qc_pass(job, "FQC", 1, actor=SUPERVISOR)
@@ -240,8 +239,7 @@ def test_exceptions_lists(ledger, make_job, reports, clock, config):
     ledger.reject(rework, "CUT", 2, "DIM", actor=SUPERVISOR)
     ledger.reject(rework, "CUT", 3, "BURR", actor=SUPERVISOR)
     ledger.rework(rework, "CUT", 3, actor=SUPERVISOR)  # 2 still await a decision, 3 back in the queue
-    short = make_job("E-SHORT", release=5,
-                     materials=(MaterialSpec("PLATE-8", 40), MaterialSpec("BOLT-M12", 80)))
+    short = make_job("E-SHORT", release=5, materials=(MaterialSpec("PLATE-8", 40), MaterialSpec("BOLT-M12", 80)))
     ledger.material_issue(short, "PLATE-8", 40, actor=SUPERVISOR)
     make_job("E-PLANNED", materials=(MaterialSpec("PLATE-8", 10),))  # not released: not blocked
     delayed = make_job("E-DELAY", release=5, materials=())
@@ -252,7 +250,8 @@ def test_exceptions_lists(ledger, make_job, reports, clock, config):
     ex = reports.exceptions()
 
     assert [(i.number, i.stage, i.label, i.seconds) for i in ex.delayed] == [
-        (delayed, "CUT", "Tool unavailable", 5 * HOUR)]
+        (delayed, "CUT", "Tool unavailable", 5 * HOUR)
+    ]
     assert [(i.number, i.days_late) for i in ex.late] == [(late, 3)]
     # Planned for today: due at midnight Berlin (23:00 UTC), ten hours from now.
     assert [(i.number, i.hours_left) for i in ex.due_soon] == [(due, pytest.approx(10.0))]
@@ -262,9 +261,12 @@ def test_exceptions_lists(ledger, make_job, reports, clock, config):
     assert [(i.number, i.stage, i.pending) for i in ex.pending_qc] == [(qc, "FQC", 4)]
     assert [(i.number, i.qty) for i in ex.ready_for_dispatch] == [(ready, 3)]
     assert sorted((i.stage, i.qty, i.what) for i in ex.pending_rework if i.number == rework) == [
-        ("CUT", 2, "decision"), ("CUT", 3, "rework")]
+        ("CUT", 2, "decision"),
+        ("CUT", 3, "rework"),
+    ]
     assert [(i.number, [(line.item, line.short) for line in i.lines]) for i in ex.material_short] == [
-        (short, [("BOLT-M12", 80)])]
+        (short, [("BOLT-M12", 80)])
+    ]
     # Every released step has waited past the first threshold (4 h), oldest first.
     assert len(ex.ageing) >= 8 and all(i.bucket == 1 and i.label == "4–24 h" for i in ex.ageing)
     assert [i.seconds for i in ex.ageing] == sorted((i.seconds for i in ex.ageing), reverse=True)
@@ -335,8 +337,10 @@ def test_delays_by_reason_counts_closed_and_open_delays_and_skips_voided_ones(le
     ]
 
     # Only the part inside the range counts.
-    clipped = {r.reason: (r.count, r.seconds)
-               for r in reports.delays_by_reason(T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3, minutes=30))}
+    clipped = {
+        r.reason: (r.count, r.seconds)
+        for r in reports.delays_by_reason(T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3, minutes=30))
+    }
     assert clipped == {"MAT": (2, 1.5 * HOUR), "MACH": (1, 0.5 * HOUR), "OPR": (1, 2.5 * HOUR)}
     gap = reports.delays_by_reason(T0 + dt.timedelta(hours=2, minutes=10), T0 + dt.timedelta(hours=2, minutes=50))
     assert [(r.reason, r.seconds) for r in gap] == [("OPR", 40 * 60.0)]
@@ -366,7 +370,10 @@ def test_rejections_by_reason_and_stage_without_voided_ones(ledger, make_job, re
         ("DFT", "Paint thickness out of spec", 1, 1),
     ]
     assert [(s.stage, s.name, s.qty) for s in rej.by_stage] == [
-        ("CNC", "CNC machining", 4), ("CUT", "Cutting", 3), ("FQC", "Final QC", 3)]
+        ("CNC", "CNC machining", 4),
+        ("CUT", "Cutting", 3),
+        ("FQC", "Final QC", 3),
+    ]
     assert rej.qty == 10
 
     later = reports.rejections(clock.now, clock.now + dt.timedelta(hours=1))
@@ -409,10 +416,14 @@ def test_as_rows_gives_plain_tables_for_every_report(ledger, make_job, reports, 
     headers, rows = reports.as_rows("wip")
     t2 = dict(zip(headers, next(r for r in rows if r[0] == "T-2")))
     assert (t2["CUT"], t2["CNC"], t2["WELD"]) == (4, "", 0)  # CNC is not on the weldment routing
-    assert reports.as_rows("delays") == (["reason", "label", "count", "total", "total_seconds"],
-                                         [["MAT", "Material shortage", 1, "5 h", 18000]])
-    assert reports.as_rows("rejections")[1] == [["reason", "DIM", "Dimension out of tolerance", 2, 1],
-                                                ["stage", "CUT", "Cutting", 2, 1]]
+    assert reports.as_rows("delays") == (
+        ["reason", "label", "count", "total", "total_seconds"],
+        [["MAT", "Material shortage", 1, "5 h", 18000]],
+    )
+    assert reports.as_rows("rejections")[1] == [
+        ["reason", "DIM", "Dimension out of tolerance", 2, 1],
+        ["stage", "CUT", "Cutting", 2, 1],
+    ]
     assert reports.as_rows("delays", since=T0 + dt.timedelta(hours=6), until=T0 + dt.timedelta(hours=7))[1] == []
     assert reports.as_rows("ageing")[1] == [["4–24 h", "CUT", 2, 12]]
     exceptions = reports.as_rows("exceptions")[1]

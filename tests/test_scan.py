@@ -85,7 +85,10 @@ def test_every_action_is_understood():
         ("$J:[red]X", "Job number '[red]X' has characters that are not allowed (only letters, digits, - _ / .)"),
         ("$J:", "Enter a job number"),
         ("$B:" + "B" * 25, "Badge is too long (at most 24 characters)"),
-        ("$R:no material", "Reason code 'no material' has characters that are not allowed (only letters, digits, - _ / .)"),
+        (
+            "$R:no material",
+            "Reason code 'no material' has characters that are not allowed (only letters, digits, - _ / .)",
+        ),
         ("J" * 257, "The scan is too long (257 characters, at most 256)"),
     ],
 )

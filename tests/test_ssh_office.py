@@ -23,8 +23,14 @@ from floorterm.ledger import Actor
 from floorterm.queries import Queries
 from floorterm.reports import Reports
 from floorterm.screens.office import (
-    ExportCancelled, OfficeApp, OfficeForm, OfficeHome, OfficeJobScreen, OfficeReportsScreen,
-    office_actions, write_export,
+    ExportCancelled,
+    OfficeApp,
+    OfficeForm,
+    OfficeHome,
+    OfficeJobScreen,
+    OfficeReportsScreen,
+    office_actions,
+    write_export,
 )
 from floorterm.ssh import OfficeSession
 
@@ -75,8 +81,11 @@ class Office:
         return plain(self.screen.query_one("#office-message", Static))
 
     def footer_keys(self) -> set[str]:
-        return {b.binding.action for b in self.screen.active_bindings.values()
-                if self.screen.check_action(b.binding.action, ()) is not False}
+        return {
+            b.binding.action
+            for b in self.screen.active_bindings.values()
+            if self.screen.check_action(b.binding.action, ()) is not False
+        }
 
     async def open_job(self, number: str) -> None:
         await self.press("2")
@@ -94,8 +103,7 @@ def open_office(config, store, store_url, ledger, clock, tmp_path):
     async def opener(user: str, role: str, *, size=(100, 32)):
         session = OfficeSession(user, role, KEY, client="192.0.2.7")
         operator = Queries(config).operator(session.badge)
-        app = OfficeApp(config, store_url, session, operator, export_dir=tmp_path / "exports", clock=clock,
-                        store=store)
+        app = OfficeApp(config, store_url, session, operator, export_dir=tmp_path / "exports", clock=clock, store=store)
         app.HANGUP_GRACE_SECONDS = None  # never os._exit the test run
         async with app.run_test(size=size) as pilot:
             office = Office(app, pilot)
@@ -164,7 +172,12 @@ async def test_supervisor_resumes_and_the_entry_names_person_login_and_key(open_
         assert "resumed" in o.message().lower()
         assert o.screen.card.delay is None  # the card was read again
     (entry,) = events(queries, delayed_job, "resume")
-    assert (entry["badge"], entry["login_user"], entry["terminal"], entry["note"]) == ("S1", "s1", None, "parts arrived")
+    assert (entry["badge"], entry["login_user"], entry["terminal"], entry["note"]) == (
+        "S1",
+        "s1",
+        None,
+        "parts arrived",
+    )
     stored = [e for e in queries.export_events() if e["uuid"] == entry["uuid"]]
     assert stored and stored[0]["login_user"] == "s1"
     from floorterm import models as m

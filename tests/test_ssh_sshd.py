@@ -29,7 +29,15 @@ from floorterm.ledger import Actor, JobSpec, Ledger
 from floorterm.ssh import authorized_key_line, read_public_key_file, sshd_match_block
 from floorterm.store import init_store
 from sshd_harness import (
-    Sshd, Tmux, ensure_openssh, free_port, key_fingerprint, keygen, process_environ, processes_with, wait_until,
+    Sshd,
+    Tmux,
+    ensure_openssh,
+    free_port,
+    key_fingerprint,
+    keygen,
+    process_environ,
+    processes_with,
+    wait_until,
 )
 
 pytestmark = pytest.mark.slow
@@ -40,7 +48,11 @@ PEOPLE = {  # key name -> (--user, --role); "ghost" is not an operator in the st
     "bob": ("bob", "supervisor"),
     "ghost": ("ghost", "viewer"),
 }
-OPERATORS = (("alice", "Alice Berg", "viewer"), ("bob", "Bob Boss", "supervisor"), ("S1", "Sam Supervisor", "supervisor"))
+OPERATORS = (
+    ("alice", "Alice Berg", "viewer"),
+    ("bob", "Bob Boss", "supervisor"),
+    ("S1", "Sam Supervisor", "supervisor"),
+)
 
 
 def office_program(folder: Path) -> str:
@@ -66,13 +78,17 @@ class Site:
     def events(self) -> list[dict]:
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True) as conn:
             conn.row_factory = sqlite3.Row
-            rows = conn.execute("SELECT e.*, o.badge FROM event e JOIN operator o ON o.id = e.operator_id "
-                                "ORDER BY e.id").fetchall()
+            rows = conn.execute(
+                "SELECT e.*, o.badge FROM event e JOIN operator o ON o.id = e.operator_id ORDER BY e.id"
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def login(self, name: str, *options: str, width: int = 120, height: int = 40) -> Tmux:
-        term = Tmux(["ssh", "-tt", *self.sshd.client_args(self.keys[name], *options), self.sshd.target],
-                    width=width, height=height)
+        term = Tmux(
+            ["ssh", "-tt", *self.sshd.client_args(self.keys[name], *options), self.sshd.target],
+            width=width,
+            height=height,
+        )
         self.terminals.append(term)
         return term
 
@@ -113,9 +129,16 @@ def site(tmp_path_factory):
     sshd = Sshd(folder / "sshd", login_user=getpass.getuser())
     # A lax global part (accept every variable) shows that the Match block narrows it.
     sshd.extra = "AcceptEnv *\n" + sshd_match_block(sshd.login_user, authorized_keys=str(sshd.authorized_keys))
-    lines = [authorized_key_line(read_public_key_file(keys[name].with_suffix(".pub")), user=user, role=role,
-                                 floorterm=program, config=config_path)
-             for name, (user, role) in PEOPLE.items()]
+    lines = [
+        authorized_key_line(
+            read_public_key_file(keys[name].with_suffix(".pub")),
+            user=user,
+            role=role,
+            floorterm=program,
+            config=config_path,
+        )
+        for name, (user, role) in PEOPLE.items()
+    ]
     sshd.authorized_keys.write_text("\n".join(lines) + "\n")
     sshd.start()
     site = Site(folder, config_path, Path(url.removeprefix("sqlite:///")), sshd, keys, program)
@@ -302,8 +325,13 @@ def _gets_data_through(port: int, payload: bytes = b"hello\n", timeout: float = 
 
 
 def _background_ssh(site: Site, *options: str) -> subprocess.Popen:
-    return subprocess.Popen(["ssh", "-N", *site.sshd.client_args(site.keys["bob"], *options), site.sshd.target],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["ssh", "-N", *site.sshd.client_args(site.keys["bob"], *options), site.sshd.target],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> str:
@@ -387,15 +415,40 @@ def test_sftp_and_scp_get_nowhere(clean, tmp_path):
     source.write_text("not for the server\n")
     target = tmp_path / "copied.txt"
     key = site.keys["bob"]
-    base = ["-i", str(key), "-o", f"UserKnownHostsFile={site.sshd.known_hosts}", "-o", "StrictHostKeyChecking=accept-new",
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10", "-F", "/dev/null",
-            "-P", str(site.sshd.port)]
-    sftp = subprocess.run(["sftp", *base, "-b", "-", site.sshd.target], input=f"put {source} {target}\n",
-                          capture_output=True, text=True, timeout=30)
+    base = [
+        "-i",
+        str(key),
+        "-o",
+        f"UserKnownHostsFile={site.sshd.known_hosts}",
+        "-o",
+        "StrictHostKeyChecking=accept-new",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "ConnectTimeout=10",
+        "-F",
+        "/dev/null",
+        "-P",
+        str(site.sshd.port),
+    ]
+    sftp = subprocess.run(
+        ["sftp", *base, "-b", "-", site.sshd.target],
+        input=f"put {source} {target}\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert sftp.returncode != 0
     for legacy in ([], ["-O"]):  # scp over sftp (the default) and the old scp protocol
-        scp = subprocess.run(["scp", *legacy, *base, str(source), f"{site.sshd.target}:{target}"],
-                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        scp = subprocess.run(
+            ["scp", *legacy, *base, str(source), f"{site.sshd.target}:{target}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
         assert scp.returncode != 0, scp.stderr
     assert not target.exists()
     ledger_unchanged(site, before)
@@ -405,8 +458,9 @@ def test_agent_forwarding_is_refused(clean, tmp_path):
     site = clean
     before = site.events()
     agent_sock = tmp_path / "agent.sock"
-    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(agent_sock)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    agent = subprocess.Popen(
+        ["ssh-agent", "-D", "-a", str(agent_sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_until(agent_sock.exists, 10, what="ssh-agent")
         env = dict(os.environ, SSH_AUTH_SOCK=str(agent_sock))
@@ -430,8 +484,12 @@ def test_sent_environment_variables_change_nothing(clean, tmp_path):
     before = site.events()
     evil_db = tmp_path / "evil.db"
     evil_config = tmp_path / "evil.toml"
-    term = site.login("bob", "-o", f"SetEnv=FLOORTERM_DB=sqlite:///{evil_db} FLOORTERM_CONFIG={evil_config} "
-                                   "TEXTUAL_SCREENSHOT=0 LC_ALL=C PYTHONINSPECT=1")
+    term = site.login(
+        "bob",
+        "-o",
+        f"SetEnv=FLOORTERM_DB=sqlite:///{evil_db} FLOORTERM_CONFIG={evil_config} "
+        "TEXTUAL_SCREENSHOT=0 LC_ALL=C PYTHONINSPECT=1",
+    )
     term.wait_for("Bob Boss (bob, supervisor)")
     (pid,) = wait_until(site.office_processes, 10, what="the office process")
     environ = process_environ(pid)
@@ -492,22 +550,41 @@ def test_sshd_accepts_the_match_block_and_applies_it(tmp_path):
     config = server.config
     check = subprocess.run(["/usr/sbin/sshd", "-t", "-f", str(config)], capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
-    effective = subprocess.run(["/usr/sbin/sshd", "-T", "-f", str(config), "-C",
-                                f"user={account},host=office-pc,addr=127.0.0.1"],
-                               capture_output=True, text=True, timeout=30)
+    effective = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", str(config), "-C", f"user={account},host=office-pc,addr=127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert effective.returncode == 0, effective.stderr
     settings = {}
     for line in effective.stdout.splitlines():
         name, _, value = line.partition(" ")
         settings.setdefault(name, []).append(value)
-    expect = {"disableforwarding": "yes", "allowtcpforwarding": "no", "allowagentforwarding": "no",
-              "x11forwarding": "no", "permittunnel": "no", "permituserrc": "no", "exposeauthinfo": "yes",
-              "passwordauthentication": "no", "kbdinteractiveauthentication": "no",
-              "authenticationmethods": "publickey", "permittty": "yes", "maxsessions": "1",
-              "permituserenvironment": "no", "allowstreamlocalforwarding": "no", "gatewayports": "no"}
+    expect = {
+        "disableforwarding": "yes",
+        "allowtcpforwarding": "no",
+        "allowagentforwarding": "no",
+        "x11forwarding": "no",
+        "permittunnel": "no",
+        "permituserrc": "no",
+        "exposeauthinfo": "yes",
+        "passwordauthentication": "no",
+        "kbdinteractiveauthentication": "no",
+        "authenticationmethods": "publickey",
+        "permittty": "yes",
+        "maxsessions": "1",
+        "permituserenvironment": "no",
+        "allowstreamlocalforwarding": "no",
+        "gatewayports": "no",
+    }
     for name, value in expect.items():
         assert settings.get(name) == [value], (name, settings.get(name))
     assert settings["acceptenv"] == ["LANG"]  # the global `AcceptEnv *` is replaced for the account
-    other = subprocess.run(["/usr/sbin/sshd", "-T", "-f", str(config), "-C", "user=somebody-else,host=x,addr=127.0.0.1"],
-                           capture_output=True, text=True, timeout=30)
+    other = subprocess.run(
+        ["/usr/sbin/sshd", "-T", "-f", str(config), "-C", "user=somebody-else,host=x,addr=127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert "disableforwarding no" in other.stdout  # the block touches only the office account

@@ -58,6 +58,7 @@ def sqlite_file(url: str) -> str:
 
 def test_sqlite_pragmas(sqlite_url):
     with Store.open(sqlite_url) as store:
+
         def pragma(name):
             return store.db.execute_sql(f"PRAGMA {name}").fetchone()[0]
 
@@ -88,8 +89,10 @@ def test_sqlite_store_busy_too_long_gives_a_clear_error_and_writes_nothing(sqlit
         try:
             started = time.monotonic()
             with pytest.raises(StoreError) as info:
-                store.run_write(lambda: m.Operator.create(badge="X1", name="X", role="viewer",
-                                                          created_at=dt.datetime(2026, 1, 1)), deadline=0.3)
+                store.run_write(
+                    lambda: m.Operator.create(badge="X1", name="X", role="viewer", created_at=dt.datetime(2026, 1, 1)),
+                    deadline=0.3,
+                )
             assert time.monotonic() - started >= 0.3  # it kept retrying until the deadline
         finally:
             blocker.execute("ROLLBACK")
@@ -124,12 +127,15 @@ def test_no_read_transaction_is_left_open(sqlite_url, config):
 # -- network filesystems ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path, fstype", [
-    ("/mnt/plant/floorterm.db", "nfs4"),
-    ("/mnt/plant/sub/dir/floorterm.db", "nfs4"),
-    ("/mnt/share/floorterm.db", "cifs"),
-    ("/home/carl/remote/floorterm.db", "fuse.sshfs"),
-])
+@pytest.mark.parametrize(
+    "path, fstype",
+    [
+        ("/mnt/plant/floorterm.db", "nfs4"),
+        ("/mnt/plant/sub/dir/floorterm.db", "nfs4"),
+        ("/mnt/share/floorterm.db", "cifs"),
+        ("/home/carl/remote/floorterm.db", "fuse.sshfs"),
+    ],
+)
 def test_network_filesystem_is_refused(path, fstype):
     from pathlib import Path
 
@@ -141,13 +147,16 @@ def test_network_filesystem_is_refused(path, fstype):
     assert "local disk" in message and "PostgreSQL" in message
 
 
-@pytest.mark.parametrize("path, fstype", [
-    ("/srv/floorterm/floorterm.db", "ext4"),
-    ("/mnt/plant/local/floorterm.db", "xfs"),  # a local disk mounted inside the NFS tree
-    ("/mnt/plantother/floorterm.db", "ext4"),  # a name that merely starts like the NFS mount
-    ("/mnt/my disk/floorterm.db", "ext4"),     # /proc/mounts writes the space as \040
-    ("/run/floorterm.db", "tmpfs"),
-])
+@pytest.mark.parametrize(
+    "path, fstype",
+    [
+        ("/srv/floorterm/floorterm.db", "ext4"),
+        ("/mnt/plant/local/floorterm.db", "xfs"),  # a local disk mounted inside the NFS tree
+        ("/mnt/plantother/floorterm.db", "ext4"),  # a name that merely starts like the NFS mount
+        ("/mnt/my disk/floorterm.db", "ext4"),  # /proc/mounts writes the space as \040
+        ("/run/floorterm.db", "tmpfs"),
+    ],
+)
 def test_local_filesystem_is_allowed(path, fstype):
     from pathlib import Path
 
@@ -180,7 +189,9 @@ def test_unreachable_postgres_message_hides_the_password():
         Store.open("postgresql://plant:s3cret@127.0.0.1:1/floorterm")
     assert str(info.value).startswith("Cannot reach the PostgreSQL store")
     assert "s3cret" not in str(info.value)
-    assert Store(None, "postgresql://plant:s3cret@db:5432/ft", "postgres").display_url == "postgresql://plant@db:5432/ft"
+    assert (
+        Store(None, "postgresql://plant:s3cret@db:5432/ft", "postgres").display_url == "postgresql://plant@db:5432/ft"
+    )
 
 
 # -- schema ----------------------------------------------------------------------------------
@@ -246,11 +257,22 @@ def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, c
     cut = m.JobStep.get(m.JobStep.stage == "CUT")
     # An entry as schema 1 stored it, written without the models (they know a column schema 1 lacks).
     written = dt.datetime(2026, 11, 23, 7, 0)
-    event = peewee.Table("event", ("uuid", "job_id", "step_id", "kind", "qty", "note", "operator_id", "terminal",
-                                   "client_time", "committed_at")).bind(store.db)
-    event.insert(uuid="0b6a7f7e-8c1d-4a57-9b8e-3f3c2d1e0a01", job_id=cut.job_id, step_id=cut.id, kind="note", qty=0,
-                 note="laser lens cleaned", operator_id=m.Operator.get().id, terminal="CUT-1", client_time=written,
-                 committed_at=written).execute()
+    event = peewee.Table(
+        "event",
+        ("uuid", "job_id", "step_id", "kind", "qty", "note", "operator_id", "terminal", "client_time", "committed_at"),
+    ).bind(store.db)
+    event.insert(
+        uuid="0b6a7f7e-8c1d-4a57-9b8e-3f3c2d1e0a01",
+        job_id=cut.job_id,
+        step_id=cut.id,
+        kind="note",
+        qty=0,
+        note="laser lens cleaned",
+        operator_id=m.Operator.get().id,
+        terminal="CUT-1",
+        client_time=written,
+        committed_at=written,
+    ).execute()
     m.Job.update(last_event_id=m.Event.select(m.Event.id).scalar()).execute()
     store.close()
     with pytest.raises(StoreError, match="needs a schema upgrade"):
@@ -261,11 +283,18 @@ def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, c
     with Store.open(blank_url) as store:
         assert store.schema_status().applied == tuple(ALL_STEPS) and ALL_STEPS[1] == "0002_dispatch_reference"
         assert "reference" in [c.name for c in store.db.get_columns("event")]
-        assert [i.columns for i in store.db.get_indexes("event") if i.name == "event_terminal_id"] == [["terminal", "id"]]
+        assert [i.columns for i in store.db.get_indexes("event") if i.name == "event_terminal_id"] == [
+            ["terminal", "id"]
+        ]
         queries = Queries(config)
         (old,) = queries.history("J-1")
         assert (old["kind"], old["note"], old["step"], old["reference"], old["committed_at"]) == (
-            "note", "laser lens cleaned", "Cutting", None, written)
+            "note",
+            "laser lens cleaned",
+            "Cutting",
+            None,
+            written,
+        )
         assert [e.words for e in queries.recent_entries("CUT-1")] == ["note at Cutting"]
         ledger = Ledger(store, config)
         ledger.add_operator("S1", "Sam Supervisor", "supervisor")
@@ -312,8 +341,13 @@ def test_postgres_job_lock_blocks_a_second_writer(pg_databases, clock):
                 writer = threading.Thread(target=other_terminal, daemon=True)
                 writer.start()
                 give_up = time.monotonic() + 30
-                while watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                                      "AND wait_event_type = 'Lock'").fetchone()[0] < 1:
+                while (
+                    watcher.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND wait_event_type = 'Lock'"
+                    ).fetchone()[0]
+                    < 1
+                ):
                     assert writer.is_alive() and time.monotonic() < give_up, f"the writer did not wait: {outcome}"
                     time.sleep(0.01)
                 assert outcome == {}

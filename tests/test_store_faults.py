@@ -24,8 +24,15 @@ from floorterm.errors import StoreError
 from floorterm.ledger import Ledger
 from floorterm.store import Store, init_store
 from floorterm.verify import verify_store
-from test_kiosk_helpers import (events_of, job_at, kledger, kstore, new_job, open_kiosk,  # noqa: F401
-                                synced)
+from test_kiosk_helpers import (
+    events_of,
+    job_at,
+    kledger,
+    kstore,
+    new_job,
+    open_kiosk,  # noqa: F401
+    synced,
+)
 
 
 def make_shop(url: str, config) -> str:
@@ -46,8 +53,12 @@ def event_count(url: str) -> int:
 
 def floorterm(*args: str, db) -> subprocess.CompletedProcess:
     """floorterm in its own process (this one may hold the store open, as a running kiosk would)."""
-    return subprocess.run([sys.executable, "-m", "floorterm", "--config", str(CONFIG), "--db", str(db), *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "floorterm", "--config", str(CONFIG), "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 COMPLETE = ("record", "complete", "J-1001", "--step", "CUT", "--qty", "2", "--operator", "S1")
@@ -61,7 +72,10 @@ def no_traceback(result) -> None:
 
 
 def advice(user: str, folder) -> str:
-    return f"let user {user} write the folder {folder} and the store's files in it, or run floorterm as the user who owns them"
+    return (
+        f"let user {user} write the folder {folder} and the store's files in it, "
+        "or run floorterm as the user who owns them"
+    )
 
 
 def test_store_folder_read_only_names_the_lock_file_and_what_to_do(unprivileged, config):
@@ -79,8 +93,10 @@ def test_store_folder_read_only_names_the_lock_file_and_what_to_do(unprivileged,
         folder.chmod(0o755)
     assert result.returncode == 3, result.stderr
     no_traceback(result)
-    assert result.stderr == (f"floorterm: Cannot open the store's lock file {db}.writelock (Permission denied). "
-                             f"Nothing was written; {advice(unprivileged.user, folder)}.\n")
+    assert result.stderr == (
+        f"floorterm: Cannot open the store's lock file {db}.writelock (Permission denied). "
+        f"Nothing was written; {advice(unprivileged.user, folder)}.\n"
+    )
     assert event_count(url) == 2  # the job's creation and release only
 
 
@@ -95,8 +111,10 @@ def test_read_only_store_files_name_the_lock_file(unprivileged, config):
     result = unprivileged.floorterm(*COMPLETE, db=db)
     assert result.returncode == 3, result.stderr
     no_traceback(result)
-    assert result.stderr == (f"floorterm: Cannot open the store's lock file {db}.writelock (Permission denied). "
-                             f"Nothing was written; {advice(unprivileged.user, folder)}.\n")
+    assert result.stderr == (
+        f"floorterm: Cannot open the store's lock file {db}.writelock (Permission denied). "
+        f"Nothing was written; {advice(unprivileged.user, folder)}.\n"
+    )
     db.chmod(0o644)
     assert event_count(url) == 2
 
@@ -124,8 +142,10 @@ def test_read_only_store_raises_store_error_through_the_ledger(unprivileged, con
     )
     result = unprivileged.python("-c", script)
     assert result.returncode == 0 and result.stderr == "", result.stderr
-    assert result.stdout.startswith(f"Cannot open the store's lock file {folder / 's.db.writelock'} "
-                                    "(Permission denied). Nothing was written; let user ")
+    assert result.stdout.startswith(
+        f"Cannot open the store's lock file {folder / 's.db.writelock'} "
+        "(Permission denied). Nothing was written; let user "
+    )
 
 
 def test_db_init_where_this_user_may_not_make_the_folder(unprivileged):
@@ -134,8 +154,10 @@ def test_db_init_where_this_user_may_not_make_the_folder(unprivileged):
     unprivileged.own(closed)
     result = unprivileged.floorterm("db", "init", db=closed / "plant" / "s.db")
     assert result.returncode == 3, result.stderr
-    assert result.stderr == (f"floorterm: Cannot create the folder for the store {closed / 'plant'} (Permission denied): "
-                             f"create it, or let user {unprivileged.user} write the folder it goes in\n")
+    assert result.stderr == (
+        f"floorterm: Cannot create the folder for the store {closed / 'plant'} (Permission denied): "
+        f"create it, or let user {unprivileged.user} write the folder it goes in\n"
+    )
 
 
 # --------------------------------------------------------------------------- 2. disk full
@@ -155,8 +177,10 @@ def test_disk_full_says_so_and_where_then_works_again(small_disk, config):
         result = floorterm(*COMPLETE, db=db)
         assert result.returncode == 3, result.stderr
         no_traceback(result)
-        assert result.stderr == ("floorterm: The store could not save this entry (database or disk is full). "
-                                 f"Nothing was written; {full_disk_advice(small_disk.folder)}.\n")
+        assert result.stderr == (
+            "floorterm: The store could not save this entry (database or disk is full). "
+            f"Nothing was written; {full_disk_advice(small_disk.folder)}.\n"
+        )
         small_disk.free()
         assert floorterm(*COMPLETE, db=db).returncode == 0
     assert event_count(url) == 3
@@ -182,8 +206,10 @@ def test_disk_full_through_the_ledger_writes_nothing(small_disk, config):
         small_disk.fill()
         with pytest.raises(StoreError) as info:
             ledger.complete(job, "CUT", 2, actor=SUPERVISOR)
-        assert str(info.value) == ("The store could not save this entry (database or disk is full). "
-                                   f"Nothing was written; {full_disk_advice(small_disk.folder)}.")
+        assert str(info.value) == (
+            "The store could not save this entry (database or disk is full). "
+            f"Nothing was written; {full_disk_advice(small_disk.folder)}."
+        )
         small_disk.free()
         assert m.Event.select().count() == 2
         ledger.complete(job, "CUT", 2, actor=SUPERVISOR)
@@ -239,8 +265,10 @@ def test_postgres_disk_full_says_so_at_once(pg_tablespace_disk, config):
         saved = m.Event.select().count() - before
         message = str(info.value)
         assert message.startswith("The store could not save this entry (could not extend file ")
-        assert message.endswith(f"No space left on device). Nothing was written; the disk of the PostgreSQL "
-                                f"server ({url}) is full: free some space there, then try again.")
+        assert message.endswith(
+            f"No space left on device). Nothing was written; the disk of the PostgreSQL "
+            f"server ({url}) is full: free some space there, then try again."
+        )
         assert saved < 200 and m.Event.select().count() == before + saved
 
 
@@ -254,7 +282,8 @@ def kiosk_url(small_disk):
 
 
 async def test_kiosk_queues_an_entry_the_full_disk_refuses_and_sends_it_once_there_is_room(
-        open_kiosk, job_at, kstore, small_disk, queries):
+    open_kiosk, job_at, kstore, small_disk, queries
+):
     job = job_at("WELD")
     async with open_kiosk() as k:
         await k.scan("W1")
@@ -286,8 +315,12 @@ OUT_COMMANDS = {
     "print badges": lambda out: ["print", "badges", "--out", str(out)],
     "print commands": lambda out: ["print", "commands", "--terminal", "WELD-1", "--out", str(out)],
 }
-FIRST_FILE = {"export events": "events.csv", "print card": "card-J-1001.html", "print badges": "badges.html",
-              "print commands": "commands-WELD-1.html"}
+FIRST_FILE = {
+    "export events": "events.csv",
+    "print card": "card-J-1001.html",
+    "print badges": "badges.html",
+    "print commands": "commands-WELD-1.html",
+}
 
 
 def run_cli(capsys, *args: str, db) -> tuple[int, str, str]:
@@ -298,7 +331,8 @@ def run_cli(capsys, *args: str, db) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("command", OUT_COMMANDS)
 def test_out_on_a_full_disk_keeps_the_earlier_file_and_leaves_nothing_half_written(
-        command, small_disk, tmp_path, config, capsys):
+    command, small_disk, tmp_path, config, capsys
+):
     db = tmp_path / "s.db"
     make_shop(f"sqlite:///{db}", config)
     out = small_disk.folder / "out"

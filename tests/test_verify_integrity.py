@@ -92,7 +92,8 @@ def test_a_dropped_unique_index_and_a_repeated_entry_id_are_reported(shop, capsy
         store.db.execute_sql(
             "INSERT INTO event (uuid, job_id, kind, qty, note, operator_id, client_time, committed_at) "
             "SELECT uuid, job_id, 'note', 0, 'copied by hand', operator_id, client_time, committed_at "
-            f"FROM event WHERE uuid = '{ENTRY}'")
+            f"FROM event WHERE uuid = '{ENTRY}'"
+        )
     first, second = entry_ids(shop)
     code, out, err = verify(shop, capsys)
     assert code == 1
@@ -113,22 +114,29 @@ def test_postgres_invalid_unique_index_is_reported(pg_databases, config, capsys)
         store.db.execute_sql("UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'event_uuid'::regclass")
     code, out, err = verify(url, capsys)
     assert code == 1
-    assert out == ["index event_uuid on event is not valid: PostgreSQL does not use it, and the values it should "
-                   "keep unique may repeat; rebuild it with REINDEX INDEX event_uuid"]
+    assert out == [
+        "index event_uuid on event is not valid: PostgreSQL does not use it, and the values it should "
+        "keep unique may repeat; rebuild it with REINDEX INDEX event_uuid"
+    ]
     assert err == "floorterm: 1 problem found in the store\n"
 
 
 def test_voids_of_missing_entries_and_entries_voided_twice_are_reported(shop, capsys):
     with Store.open(shop) as store:
-        for uuid, voids in (("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"),
-                            ("44444444-4444-4444-8444-444444444444", ENTRY),
-                            ("55555555-5555-4555-8555-555555555555", ENTRY)):
+        for uuid, voids in (
+            ("22222222-2222-4222-8222-222222222222", "33333333-3333-4333-8333-333333333333"),
+            ("44444444-4444-4444-8444-444444444444", ENTRY),
+            ("55555555-5555-4555-8555-555555555555", ENTRY),
+        ):
             store.db.execute_sql(
                 "INSERT INTO event (uuid, job_id, kind, qty, note, operator_id, client_time, committed_at, voids) "
                 f"SELECT '{uuid}', job_id, 'void', 0, 'by hand', operator_id, client_time, committed_at, '{voids}' "
-                f"FROM event WHERE uuid = '{ENTRY}'")
+                f"FROM event WHERE uuid = '{ENTRY}'"
+            )
     code, out, err = verify(shop, capsys)
     assert code == 1
-    assert ("void 22222222-2222-4222-8222-222222222222 names an entry 33333333-3333-4333-8333-333333333333 "
-            "that does not exist") in out
+    assert (
+        "void 22222222-2222-4222-8222-222222222222 names an entry 33333333-3333-4333-8333-333333333333 "
+        "that does not exist"
+    ) in out
     assert f"entry {ENTRY} is voided more than once" in out
