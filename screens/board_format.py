@@ -131,13 +131,17 @@ def cell_text(cell: WipCell, later: float, limits: tuple[float, ...], styles: tu
         waited = (cell.waiting_seconds or 0.0) + later
         style = styles[min(bisect.bisect_right(limits, waited), len(styles) - 1)]
         if cell.state == "delayed":
-            text.append(f"{cell.pending} DLY {cell.delay_code or ''}".rstrip(), style=f"{style} bold underline")
+            # With rejects awaiting a decision the reason code makes way for '+3R' (the cell is
+            # 11 wide); the Delays view and the job view name the reason.
+            code = "" if cell.awaiting > 0 else cell.delay_code or ""
+            text.append(f"{cell.pending} DLY {code}".rstrip(), style=f"{style} bold underline")
         elif cell.state == "in work":
             text.append(f"{cell.pending} ▶ {short_age(waited)}", style=style)
         else:
             text.append(f"{cell.pending} W {short_age(waited)}", style=style)
     elif cell.state == "delayed":
-        text.append(f"DLY {cell.delay_code or ''}".rstrip(), style="bold underline")
+        code = "" if cell.awaiting > 0 else cell.delay_code or ""
+        text.append(f"DLY {code}".rstrip(), style="bold underline")
     if cell.awaiting > 0:
         text.append(f"{' ' if text else ''}+{cell.awaiting}R", style="bold magenta")
     return text

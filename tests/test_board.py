@@ -16,7 +16,10 @@ from floorterm import models as m
 from floorterm._peewee import peewee
 from floorterm.ledger import Actor
 from floorterm.screens import board as board_module
+from floorterm.reports import WipCell
 from floorterm.screens.board_actions import BoardForm
+from floorterm.screens.board_format import age_limits, cell_text
+from floorterm.screens.board_views import CELL_WIDTH
 
 from test_board_support import board, board_app, build_plant, press_text, settle, text_of, until
 
@@ -655,3 +658,18 @@ async def test_an_entry_refused_on_replay_is_listed_with_terminal_job_entry_and_
         assert table.get_cell_at((0, 3)).plain == (
             "CNC-1: complete 30 at CNC machining — Only 8 pending at CNC machining; cannot complete 30"
         )
+
+
+@pytest.mark.parametrize(
+    "cell, shown",
+    [
+        (WipCell(pending=28, state="delayed", delay_code="MAT", waiting_seconds=60), "28 DLY MAT"),
+        (WipCell(pending=28, awaiting=3, state="delayed", delay_code="MAT", waiting_seconds=60), "28 DLY +3R"),
+        (WipCell(awaiting=3, state="delayed", delay_code="MACH"), "DLY +3R"),
+        (WipCell(pending=10, awaiting=2, state="waiting", waiting_seconds=5 * 3600), "10 W 5h +2R"),
+    ],
+)
+def test_a_delayed_cell_never_hides_rejects_awaiting_a_decision(cell, shown):
+    """J-24088 at WELD showed '28 DLY MAT' while 3 awaited a decision: '+3R' was cut off."""
+    text = cell_text(cell, 0.0, age_limits((4, 24)), ("", "yellow", "red")).plain
+    assert text == shown and len(text) <= CELL_WIDTH
