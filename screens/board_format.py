@@ -164,10 +164,25 @@ def row_sort_key(row: WipRow) -> tuple:
     return (1, row.priority, row.planned_end is None, row.planned_end or dt.date.min, row.number)
 
 
+# The flags in a few letters, first in the Status cell: the column gets what is left of the
+# screen's width, and 'in progress · LATE, MA' hid the flags a supervisor looks for.
+FLAG_CODES = {
+    "delayed": "DLY",
+    "late": "LATE",
+    "material short": "MAT",
+    "rework pending": "RWK",
+    "priority changed": "PRIO",
+    "on hold": "HOLD",
+}
+
+
 def status_text(row: WipRow) -> Text:
-    text = Text(row.status)
+    """'LATE RWK · in progress': the flags' short codes (docs/board.md), then the status in words."""
+    text = Text()
     if row.flags:
-        text.append(" · " + ", ".join(row.flags).upper(), style="bold")
+        text.append(" ".join(FLAG_CODES.get(flag, flag.upper()) for flag in row.flags), style="bold")
+        text.append(" · ")
+    text.append(row.status)
     return text
 
 

@@ -24,14 +24,15 @@ from floorterm.cli.common import (
 
 REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")  # = reports.REPORTS
 FLOW_REPORTS = ("flow", "variance", "quality")  # = flow.FLOW_REPORTS
+SHIFT_REPORT = "shift"  # floorterm.shift: the shift handover
 
 
 def add_commands(commands) -> None:
-    report = _sub(commands, "report", "print a report: " + ", ".join(REPORTS + FLOW_REPORTS))
+    report = _sub(commands, "report", "print a report: " + ", ".join(REPORTS + FLOW_REPORTS + (SHIFT_REPORT,)))
     report.add_argument(
         "name",
         metavar="NAME",
-        choices=REPORTS + FLOW_REPORTS,
+        choices=REPORTS + FLOW_REPORTS + (SHIFT_REPORT,),
         help="wip (open jobs, pending quantity at each stage), stages (the board's stage "
         "summary), exceptions (delayed, late, due soon, ageing, QC and rework pending, "
         "ready for dispatch, material short, priority changed, on hold, refused on replay), delays (delay "
@@ -40,7 +41,9 @@ def add_commands(commands) -> None:
         "(docs/flow.md): flow (per stage: units in and out, unit-hours, waits, queue and "
         "work time, first-pass yield, delay hours), variance (material used against the "
         "bill of materials), quality (first-pass yield by QC stage and product, repeat "
-        "failures)",
+        "failures); shift (the shift handover, docs/shift.md: per stage what the shift "
+        "completed, rejected, scrapped, passed and failed at QC, its delays, holds and notes, "
+        "and what waits for the next shift)",
     )
     _format_option(report, choices=FORMATS + ("html",))
     period = report.add_argument_group("period (for delays, rejections, flow, variance and quality; default: today)")
@@ -55,6 +58,13 @@ def add_commands(commands) -> None:
         "--period",
         choices=("today", "yesterday", "week", "shift"),
         help="a plant-time period: today, yesterday, this week (from Monday) or the current shift",
+    )
+    handover = report.add_argument_group("shift (for report shift; default: the shift running now, up to now)")
+    handover.add_argument(
+        "--shift", metavar="NAME", help="the latest shift of that name that has started ([[shifts]] in the config)"
+    )
+    handover.add_argument(
+        "--date", metavar="DATE", type=_date, help="with --shift: that shift starting on plant day YYYY-MM-DD"
     )
     report.set_defaults(func=cmd_report)
 
@@ -112,6 +122,10 @@ def cmd_report(ctx: Context, args) -> int:
     from floorterm.reports import Reports
 
     config = ctx.config
+    if args.name == SHIFT_REPORT:
+        return _report_shift(ctx, args, utcnow())
+    if args.shift or args.date:
+        raise UsageError("--shift and --date are for report shift; the other reports take --since/--until/--period")
     window = report_window(config, args, utcnow())
     if args.format == "html":
         return _report_html(ctx, args.name, window)
@@ -142,6 +156,57 @@ def _report_html(ctx: Context, name: str, window: dict) -> int:
         page = flow_html.render(reports, name, since, until)
     sys.stdout.write(page)
     return EXIT_OK
+
+
+def _report_shift(ctx: Context, args, now: dt.datetime) -> int:
+    """report shift: the stage table (table, CSV, JSON: the whole handover) or the HTML page."""
+    from floorterm.shift import STAGE_COLUMNS, render_html, shift_report, shift_window
+
+    if args.period or args.since or args.until:
+        raise UsageError("report shift takes --shift NAME and --date YYYY-MM-DD, not --since/--until/--period")
+    config = ctx.config
+    window = shift_window(config, now, args.shift, args.date)
+    with ctx.store():
+        report = shift_report(config, window, now)
+    if args.format == "html":
+        sys.stdout.write(render_html(report, config))
+    elif args.format == "json":
+        from floorterm.clock import jsonable
+
+        json.dump(jsonable(report.to_json()), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _shift_table(report, args.format, config.tz, STAGE_COLUMNS)
+    return EXIT_OK
+
+
+def _shift_table(report, fmt: str, tz, columns: list[str]) -> None:
+    from floorterm.clock import to_plant
+
+    w = report.window
+    running = ", running: figures up to now" if w.running(report.now) else ""
+    if fmt == "table":
+        start, end = to_plant(w.start, tz), to_plant(w.end, tz)
+        print(f"Shift {w.name} of {w.day}: {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}{running}")
+    emit(report.rows(), fmt, columns, tz)
+    if fmt != "table":
+        return
+    sections = (
+        ("Delays", [d.__dict__ | {"status": d.status} for d in report.delays], DELAY_COLUMNS),
+        (f"Holds ({report.holds_on} put on, {report.holds_off} taken off)", _dicts(report.holds), EVENT_COLUMNS),
+        ("Notes", _dicts(report.notes), EVENT_COLUMNS),
+    )
+    for title, rows, cols in sections:
+        print(f"\n{title}")
+        emit(rows, fmt, cols, tz, empty="none")
+
+
+DELAY_COLUMNS = ["job", "stage", "reason", "reason_label", "opened_at", "closed_at", "status", "note"]
+EVENT_COLUMNS = ["at", "job", "what", "stage", "operator", "note"]
+
+
+def _dicts(items) -> list[dict]:
+    return [{c: getattr(i, c) for c in EVENT_COLUMNS} for i in items]
 
 
 EXPORT_COLUMNS = [
