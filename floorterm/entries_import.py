@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 from floorterm import models as m
 from floorterm import rules
 from floorterm._peewee import peewee
+from floorterm.bulk import _EVENT_FIELDS as BULK_EVENT_FIELDS
 from floorterm.bulk import _insert, _operator, _reserve_ids
 from floorterm.clock import to_plant
 from floorterm.config import Config
@@ -707,24 +708,9 @@ def _unchanged(ledger: Ledger, plan: _Plan) -> bool:
     return True
 
 
-_EVENT_FIELDS = [
-    m.Event.id,
-    m.Event.uuid,
-    m.Event.job,
-    m.Event.step,
-    m.Event.to_step,
-    m.Event.kind,
-    m.Event.qty,
-    m.Event.reason,
-    m.Event.item,
-    m.Event.item2,
-    m.Event.note,
-    m.Event.operator,
-    m.Event.terminal,
-    m.Event.login_user,
-    m.Event.login_key,
-    m.Event.client_time,
-    m.Event.committed_at,
+# The bulk writer's event columns, without voids (a file cannot void) and with what an
+# imported entry carries besides: the dispatch reference and who loaded the file.
+_EVENT_FIELDS = [field for field in BULK_EVENT_FIELDS if field is not m.Event.voids] + [
     m.Event.reference,
     m.Event.recorded_by,
 ]
