@@ -32,19 +32,41 @@ def ensure_venv() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"dev.py: floorterm needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not PYTHON.exists():
-        say(f"creating {VENV}")
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        say(f"creating the virtual environment {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)  # ensurepip's own output is captured by venv
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    say("installing floorterm and its test tools (first run takes a minute)")
-    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"], check=True)
+    run_quietly("updating pip", [PYTHON, "-m", "pip", "install", "--upgrade", "pip"])
+    run_quietly(
+        "installing floorterm and its test tools (the first time takes a minute)",
+        [PYTHON, "-m", "pip", "install", "-e", f"{ROOT}[dev]"],
+    )
     STAMP.write_text(wanted)
 
 
+def run_quietly(step: str, command: list) -> None:
+    """One line saying what runs; the command's own output (pip's progress and warnings) only if it fails."""
+    say(step)
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    done = subprocess.run(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env
+    )
+    if done.returncode != 0:
+        sys.stdout.write(done.stdout)
+        sys.exit(f"dev.py: {step} failed (exit status {done.returncode}); its output is above")
+
+
 # Programs some tests drive for real; installed from Debian packages where we can.
-TEST_PROGRAMS = {"tmux": "tmux", "zbarimg": "zbar-tools", "ssh": "openssh-client", "/usr/sbin/sshd": "openssh-server"}
+TEST_PROGRAMS = {
+    "tmux": "tmux",
+    "zbarimg": "zbar-tools",
+    "ssh": "openssh-client",
+    "/usr/sbin/sshd": "openssh-server",
+    "chromium": "chromium",  # `floorterm serve` in a real browser (tests/test_serve.py)
+    "chromedriver": "chromium-driver",
+    "pdftoppm": "poppler-utils",  # printed HTML job cards turned into pictures (tests/test_labels.py)
+}
 
 
 def ensure_test_programs() -> None:

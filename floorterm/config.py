@@ -25,19 +25,28 @@ File layout (sections marked *optional* may be left out; the default is shown)::
     [[stages]]                           # one block per stage, at least one
     code = "CUT"                         # 1-16 chars of A-Z 0-9 - _ (uppercase), unique
     name = "Cutting"                     # shown to people
-    kind = "work"                        # "work" | "qc" | "pack" | "dispatch"
-    work_centre = "Laser bay"            # optional, default ""
+    kind = "work"                        # "work" | "qc" | "pack" | "dispatch" | "outside"
+    work_centre = "Laser bay"            # optional, default "" (at most 80 characters)
+    owner = "Fabrication"                # optional: the department answering for the stage
+    supervisor = "S-0042"                # optional: the responsible supervisor's badge
+    suppliers = ["GALVA"]                # outside stages only: usual [[suppliers]] codes
+
+    [[suppliers]]                        # needed when a stage is "outside"
+    code = "GALVA"                       # a code (as stage codes); stored with each send
+    name = "Galva Nord GmbH"             # shown to people
 
     [routings]                           # at least one; name = ordered stage codes
     standard = ["CUT", "CNC", "WELD", "FQC", "PACK", "DISP"]
                                          # no stage twice; a "dispatch" stage only last
 
-    [reasons]                            # five pick-lists, each non-empty, codes unique
+    [reasons]                            # the pick-lists, each non-empty, codes unique
     delay = [ { code = "MAT", label = "Material shortage" } ]   # within one list
     reject = [ ... ]
     scrap = [ ... ]
     qc_fail = [ ... ]
     material_scrap = [ ... ]
+    extra_issue = [ ... ]                # optional: why material is issued beyond the bill of
+                                         # materials; default SETUP, BREAK, DRAWING, REISSUE
 
     [[terminals]]                        # optional; one block per terminal
     id = "WELD-1"                        # same rules as a stage code, unique
@@ -49,6 +58,14 @@ File layout (sections marked *optional* may be left out; the default is shown)::
     [thresholds]                         # optional
     ageing_hours = [4, 24, 72]           # positive, strictly increasing
     late_warning_hours = 24              # warn this long before planned completion
+    stale_hours = 8                      # 1..8760 working hours: a step with pending units and
+                                         # no entry this long is "not updated"
+    idle_after_issue_hours = 4           # 1..8760 working hours: material issued to a released
+                                         # or planned job that nobody started ("material idle")
+    late_entry_minutes = 30              # 1..10080: an entry arriving this long after its
+                                         # terminal time counts as late for its terminal
+    working_shifts = ["Early", "Late"]   # shift names counted as working time (default: all)
+    working_days = ["Mon", "Tue", "Wed", "Thu", "Fri"]  # plant days counted (default: all 7)
 
     [[shifts]]                           # optional; default one shift "Day" at "00:00"
     name = "Early"
@@ -67,6 +84,20 @@ File layout (sections marked *optional* may be left out; the default is shown)::
                                          # note / shipment reference when dispatching
     offline_snapshot_max_age_minutes = 60  # 1..10080: working from an offline copy older
                                          # than this, the kiosk warns on every job card
+
+    [import.jobs]                        # optional; also [import.materials], [import.operators]
+    columns = { job = "Work Order", qty = "Quantity" }   # floorterm column = the file's name
+    ignore_columns = ["Plant"]           # the file's columns floorterm does not read
+    priorities = { rush = 1 }            # jobs: words besides urgent/high/normal/low (1/3/5/7)
+    date_formats = ["%d.%m.%Y"]          # jobs: strptime formats besides YYYY-MM-DD
+    # [import.operators] roles = { Werker = "operator" }: the file's words for the roles
+    # (docs/erp.md has the whole story)
+
+    [materials]                          # optional
+    release_without_issue = "warn"       # "warn" | "refuse" | "allow": releasing a job whose
+                                         # bill of materials is not fully issued
+    [materials.substitutes]              # optional; item = [items stores may issue instead]
+    "RB-C45-60" = ["RB-C45-65"]          # any other substitute needs a supervisor or planner
 
 Config objects are immutable. ``Config.shifts`` is sorted by start time; every other tuple
 keeps the order of the file.
@@ -90,27 +121,35 @@ from floorterm.errors import ConfigError
 
 __all__ = [
     "Config",
+    "ImportSettings",
     "KioskSettings",
     "Reason",
     "Routing",
     "Scanner",
     "Shift",
     "Stage",
+    "Supplier",
     "Terminal",
     "Thresholds",
     "STAGE_KINDS",
     "TERMINAL_KINDS",
     "REASON_KINDS",
     "DISPATCH_REFERENCE_MODES",
+    "RELEASE_WITHOUT_ISSUE_MODES",
+    "DEFAULT_EXTRA_ISSUE_REASONS",
+    "MaterialSettings",
     "DEFAULT_STORE_PATH",
     "find_config_path",
     "load_config",
     "parse_config",
 ]
 
-STAGE_KINDS = ("work", "qc", "pack", "dispatch")
+STAGE_KINDS = ("work", "qc", "pack", "dispatch", "outside")
 TERMINAL_KINDS = ("kiosk", "qc", "stores", "board")
-REASON_KINDS = ("delay", "reject", "scrap", "qc_fail", "material_scrap")
+REASON_KINDS = ("delay", "reject", "scrap", "qc_fail", "material_scrap", "extra_issue")
+# Lists a config may leave out: existing plant files predate them, so they get this default.
+OPTIONAL_REASON_KINDS = ("extra_issue",)
+RELEASE_WITHOUT_ISSUE_MODES = ("warn", "refuse", "allow")
 DISPATCH_REFERENCE_MODES = ("required", "optional", "off")
 DEFAULT_STORE_PATH = "data/floorterm.db"
 ENV_VAR = "FLOORTERM_CONFIG"
@@ -127,6 +166,9 @@ _TOP_KEYS = (
     "shifts",
     "scanner",
     "kiosk",
+    "import",
+    "materials",
+    "suppliers",
 )
 # Keys that are unique to one section, to point at the right place when misplaced.
 _KEY_HOME = {
@@ -134,9 +176,16 @@ _KEY_HOME = {
     "url": "[store]",
     "void_window_minutes": "[ledger]",
     "work_centre": "[[stages]]",
+    "owner": "[[stages]]",
+    "supervisor": "[[stages]]",
     "badge_required": "[[terminals]]",
     "ageing_hours": "[thresholds]",
     "late_warning_hours": "[thresholds]",
+    "stale_hours": "[thresholds]",
+    "idle_after_issue_hours": "[thresholds]",
+    "late_entry_minutes": "[thresholds]",
+    "working_shifts": "[thresholds]",
+    "working_days": "[thresholds]",
     "start": "[[shifts]]",
     "prefix": "[scanner]",
     "suffix": "[scanner]",
@@ -145,12 +194,17 @@ _KEY_HOME = {
     "bell": "[kiosk]",
     "dispatch_reference": "[kiosk]",
     "offline_snapshot_max_age_minutes": "[kiosk]",
+    "release_without_issue": "[materials]",
+    "substitutes": "[materials]",
 }
 _CODE_RE = re.compile(r"[A-Z0-9_-]{1,16}")
 _ROUTING_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 _HHMM_RE = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 _CODE_RULE = "1-16 characters of A-Z 0-9 - _ (uppercase)"
+# Material item codes as floorterm.inputs.parse_code keeps them (upper case).
+_ITEM_RE = re.compile(r"[A-Z0-9][A-Z0-9_./-]{0,31}")
+_ITEM_RULE = "1-32 characters of A-Z 0-9 - _ . / (uppercase), starting with a letter or digit"
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -162,12 +216,34 @@ class Reason:
     label: str
 
 
+# reasons.extra_issue when the file has none (config files written before the list existed).
+DEFAULT_EXTRA_ISSUE_REASONS = (
+    Reason("SETUP", "Setup / first-off loss"),
+    Reason("BREAK", "Breakage or damage"),
+    Reason("DRAWING", "Drawing change"),
+    Reason("REISSUE", "Re-issue after a return"),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Stage:
     code: str
     name: str
-    kind: str  # 'work' | 'qc' | 'pack' | 'dispatch'
+    kind: str  # 'work' | 'qc' | 'pack' | 'dispatch' | 'outside'
     work_centre: str = ""
+    # Who answers for the stage (issue 10 item 6): a department, and the supervisor's badge.
+    owner: str = ""
+    supervisor: str = ""
+    # An outside stage's usual suppliers ([[suppliers]] codes), offered first; others may be used.
+    suppliers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Supplier:
+    """A firm an outside stage sends work to (galvaniser, heat treater, plater)."""
+
+    code: str
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +271,18 @@ class Shift:
 class Thresholds:
     ageing_hours: tuple[int, ...] = (4, 24, 72)
     late_warning_hours: int = 24
+    # The exception lists of floorterm.exceptions (docs/exceptions.md); hours are working hours.
+    stale_hours: int = 8
+    idle_after_issue_hours: int = 4
+    late_entry_minutes: int = 30
+    working_shifts: tuple[str, ...] | None = None  # None: every shift
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)  # plant weekdays, Monday 0
+    # [thresholds.ageing_hours_by_stage] STAGE = [..]: a stage's own buckets (as many as ageing_hours)
+    ageing_hours_by_stage: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def ageing_for(self, stage: str) -> tuple[int, ...]:
+        """The ageing buckets of one stage: its own if configured, else ageing_hours."""
+        return next((hours for code, hours in self.ageing_hours_by_stage if code == stage), self.ageing_hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +298,30 @@ class KioskSettings:
     bell: bool = True  # ring the terminal bell on a refusal
     dispatch_reference: str = "optional"  # "required" | "optional" | "off"
     offline_snapshot_max_age_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class MaterialSettings:
+    """[materials]: the release policy and which items stores may issue in place of which."""
+
+    release_without_issue: str = "warn"  # "warn" | "refuse" | "allow"
+    # item -> the items stores may issue instead (anyone else needs a supervisor or planner)
+    substitutes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def allowed_substitutes(self, item: str) -> tuple[str, ...]:
+        return dict(self.substitutes).get(item, ())
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSettings:
+    """[import.KIND]: the ERP's names for an import file's columns (and, for jobs, its words and dates)."""
+
+    kind: str  # "jobs" | "materials" | "operators"
+    columns: tuple[tuple[str, str], ...] = ()  # (floorterm column, the file's column name)
+    ignore_columns: tuple[str, ...] = ()  # the file's columns floorterm does not read
+    priorities: tuple[tuple[str, int], ...] = ()  # (word, 1..9), besides urgent/high/normal/low
+    date_formats: tuple[str, ...] = ()  # strptime formats tried besides YYYY-MM-DD
+    roles: tuple[tuple[str, str], ...] = ()  # (the file's word, a floorterm role)
 
 
 @dataclass(frozen=True)
@@ -231,6 +343,12 @@ class Config:
     thresholds: Thresholds = Thresholds()
     scanner: Scanner = Scanner()
     kiosk: KioskSettings = KioskSettings()
+    # [import.jobs], [import.materials], [import.operators]: how the ERP's files are read.
+    imports: tuple["ImportSettings", ...] = ()
+    extra_issue_reasons: tuple[Reason, ...] = DEFAULT_EXTRA_ISSUE_REASONS
+    materials: MaterialSettings = MaterialSettings()
+    # [[suppliers]]: where outside stages send work (issue 10 item 5).
+    suppliers: tuple[Supplier, ...] = ()
     # Folder relative store paths are resolved against: the config file's folder, or the
     # base_dir given to parse_config (else the working directory at parse time).
     base_dir: Path | None = None
@@ -252,11 +370,42 @@ class Config:
         except KeyError:
             raise KeyError(f"unknown stage {code!r}") from None
 
+    def supplier(self, code: str) -> Supplier:
+        for supplier in self.suppliers:
+            if supplier.code == code:
+                return supplier
+        raise KeyError(f"unknown supplier {code!r}")
+
+    def supplier_name(self, code: str | None) -> str:
+        """The supplier's name for people, or the code itself if the config no longer lists it."""
+        if not code:
+            return ""
+        try:
+            return self.supplier(code).name
+        except KeyError:
+            return code
+
+    def stage_suppliers(self, code: str) -> tuple[Supplier, ...]:
+        """The suppliers to offer at a stage: its usual ones first, then the rest of [[suppliers]]."""
+        try:
+            usual = self.stage(code).suppliers
+        except KeyError:
+            usual = ()
+        first = [s for c in usual for s in self.suppliers if s.code == c]
+        return tuple(first + [s for s in self.suppliers if s.code not in usual])
+
     def routing(self, name: str) -> Routing:
         try:
             return self._routing_index[name]
         except KeyError:
             raise KeyError(f"unknown routing {name!r}") from None
+
+    def import_settings(self, kind: str) -> "ImportSettings":
+        """How files of `kind` (jobs, materials, operators) are read: the [import.KIND] section or the defaults."""
+        for settings in self.imports:
+            if settings.kind == kind:
+                return settings
+        return ImportSettings(kind)
 
     def terminal(self, id: str) -> Terminal:  # noqa: A002 - the public name is "id"
         try:
@@ -624,7 +773,8 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
     plant_name, timezone = _plant(top, problems)
     store_url = _store(top, problems)
     void_window = _ledger(top)
-    stages, named_codes = _stages(top, raw, problems)
+    suppliers = _suppliers(top, problems)
+    stages, named_codes = _stages(top, raw, problems, {s.code for s in suppliers})
     stage_by_code = {s.code: s for s in stages}
 
     def unknown_stage(code: str) -> bool:
@@ -633,10 +783,13 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
     routings = _routings(top, problems, stage_by_code, unknown_stage)
     reason_lists = _reasons(top, problems)
     terminals = _terminals(top, problems, unknown_stage)
-    thresholds = _thresholds(top, problems)
+    thresholds = _thresholds(top, problems, [s.code for s in stages])
     shifts = _shifts(top, raw, problems)
+    _check_working_shifts(thresholds, shifts, problems)
     scanner = _scanner(top, problems)
     kiosk = _kiosk(top, problems)
+    imports = _imports(top, problems)
+    materials = _materials(top, problems)
 
     if problems.items:
         raise ConfigError("\n".join(f"{source}: {message}" for message in problems.items))
@@ -660,6 +813,10 @@ def _parse(text: str, source: str, *, path: Path | None, base_dir: Path) -> Conf
         thresholds=thresholds,
         scanner=scanner,
         kiosk=kiosk,
+        imports=imports,
+        extra_issue_reasons=tuple(reason_lists["extra_issue"]) or DEFAULT_EXTRA_ISSUE_REASONS,
+        materials=materials,
+        suppliers=tuple(suppliers),
         base_dir=base_dir,
     )
 
@@ -710,7 +867,45 @@ def _ledger(top: _Section) -> int:
     return ledger.integer("void_window_minutes", 5, 0, 1440)
 
 
-def _stages(top: _Section, raw: dict, problems: _Problems) -> tuple[list[Stage], set[str]]:
+def _suppliers(top: _Section, problems: _Problems) -> list[Supplier]:
+    """[[suppliers]]: code and name of each firm outside stages send work to."""
+    suppliers: list[Supplier] = []
+    for number, item in top.tables("suppliers", required=False) or ():
+        entry = _Section(item, problems, entry=_entry_name("[[suppliers]]", number, item, "code"))
+        entry.check_keys(("code", "name"))
+        code = entry.code("code")
+        name = entry.text("name")
+        if code is not None and any(s.code == code for s in suppliers):
+            problems.add(f"duplicate supplier code {_q(code)}")
+            continue
+        if None not in (code, name):
+            suppliers.append(Supplier(code=code, name=name))
+    return suppliers
+
+
+# A supervisor's badge as floorterm.inputs.parse_badge keeps it (upper case, at most 24).
+_BADGE_RE = re.compile(r"[A-Z0-9][A-Z0-9_./-]{0,23}")
+
+
+def _stage_owner(entry: _Section, problems: _Problems) -> tuple[str | None, str | None]:
+    """A stage's optional owner (department) and supervisor badge."""
+    owner = entry.text("owner", required=False, default="", allow_empty=True)
+    if owner is not None and len(owner) > 80:
+        problems.add(f"{entry.label('owner')} must be at most 80 characters, got {len(owner)}")
+        owner = None
+    supervisor = entry.text("supervisor", required=False, default="", allow_empty=True)
+    if supervisor and not _BADGE_RE.fullmatch(supervisor):
+        problems.add(
+            f"{entry.label('supervisor')} must be a badge: 1-24 characters of A-Z 0-9 - _ . / (uppercase), "
+            f"starting with a letter or digit; got {_q(supervisor)}"
+        )
+        supervisor = None
+    return owner, supervisor
+
+
+def _stages(
+    top: _Section, raw: dict, problems: _Problems, supplier_codes: set[str] = frozenset()
+) -> tuple[list[Stage], set[str]]:
     """[[stages]], and every stage code written (even in a broken block, so routings naming it
     are not reported a second time)."""
     stages: list[Stage] = []
@@ -722,7 +917,7 @@ def _stages(top: _Section, raw: dict, problems: _Problems) -> tuple[list[Stage],
         problems.add("stages must list at least one stage")
     for number, item in stage_items:
         entry = _Section(item, problems, entry=_entry_name("[[stages]]", number, item, "code"))
-        entry.check_keys(("code", "name", "kind", "work_centre"))
+        entry.check_keys(("code", "name", "kind", "work_centre", "owner", "supervisor", "suppliers"))
         if isinstance(item.get("code"), str):
             named_codes.add(item["code"])
         code = entry.code("code")
@@ -732,12 +927,52 @@ def _stages(top: _Section, raw: dict, problems: _Problems) -> tuple[list[Stage],
             problems.add(f"{entry.label('kind')} must be one of {', '.join(STAGE_KINDS)}; got {_q(kind)}")
             kind = None
         work_centre = entry.text("work_centre", required=False, default="", allow_empty=True)
+        if work_centre is not None and len(work_centre) > 80:
+            problems.add(f"{entry.label('work_centre')} must be at most 80 characters, got {len(work_centre)}")
+            work_centre = None
+        owner, supervisor = _stage_owner(entry, problems)
+        usual = _stage_suppliers(entry, kind, supplier_codes, problems)
         if code is not None and any(s.code == code for s in stages):
             problems.add(f"duplicate stage code {_q(code)}")
             continue
-        if None not in (code, name, kind, work_centre):
-            stages.append(Stage(code=code, name=name, kind=kind, work_centre=work_centre))
+        if None not in (code, name, kind, work_centre, owner, supervisor, usual):
+            stages.append(
+                Stage(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    work_centre=work_centre,
+                    owner=owner,
+                    supervisor=supervisor,
+                    suppliers=usual,
+                )
+            )
     return stages, named_codes
+
+
+def _stage_suppliers(
+    entry: _Section, kind: str | None, supplier_codes: set[str], problems: _Problems
+) -> tuple[str, ...] | None:
+    """An outside stage's usual suppliers; an outside stage needs [[suppliers]] to send to."""
+    if kind == "outside" and not supplier_codes:
+        problems.add(f"{entry.where()}: an outside stage needs [[suppliers]] blocks (code, name) to send work to")
+    values = entry.array("suppliers", required=False)
+    if values is None:
+        return None if "suppliers" in entry.data else ()
+    if kind != "outside":
+        problems.add(f"{entry.label('suppliers')} is only for stages of kind \"outside\"")
+        return None
+    codes = []
+    for value in values:
+        code = _check_code(value, entry.label("suppliers"), problems)
+        if code is None:
+            return None
+        if code not in supplier_codes:
+            known = ", ".join(sorted(supplier_codes)) or "none"
+            problems.add(f"{entry.label('suppliers')}: unknown supplier {_q(code)} (the [[suppliers]] codes: {known})")
+            return None
+        codes.append(code)
+    return tuple(codes)
 
 
 def _routings(top: _Section, problems: _Problems, stage_by_code: dict[str, Stage], unknown_stage) -> list[Routing]:
@@ -791,6 +1026,8 @@ def _reasons(top: _Section, problems: _Problems) -> dict[str, list[Reason]]:
     reasons.check_keys(REASON_KINDS)
     for kind in REASON_KINDS:
         items = reasons.tables(kind, required=False)
+        if kind not in reasons.data and kind in OPTIONAL_REASON_KINDS:
+            continue  # the default list applies
         if kind not in reasons.data:
             problems.add(f"reasons.{kind} is required (a list of {{ code = ..., label = ... }})")
             continue
@@ -850,19 +1087,105 @@ def _terminals(top: _Section, problems: _Problems, unknown_stage) -> list[Termin
     return terminals
 
 
-def _thresholds(top: _Section, problems: _Problems) -> Thresholds:
-    """[thresholds]: WIP ageing buckets and the late warning."""
+def _thresholds(top: _Section, problems: _Problems, stage_codes: list[str] | None = None) -> Thresholds:
+    """[thresholds]: WIP ageing buckets (default and per stage) and the late warning."""
     thresholds = Thresholds()
     thr = top.table("thresholds")
     if thr is None:
         return thresholds
-    thr.check_keys(("ageing_hours", "late_warning_hours"))
+    thr.check_keys(("ageing_hours", "ageing_hours_by_stage", "late_warning_hours", *_EXCEPTION_KEYS))
     ageing = thresholds.ageing_hours
     values = thr.array("ageing_hours", required=False)
     if values is not None:
         ageing = _ageing(values, thr.label("ageing_hours"), problems) or ageing
+    by_stage = _ageing_by_stage(thr, ageing, stage_codes or [], problems)
     late = thr.integer("late_warning_hours", 24, 0, 24 * 365)
-    return Thresholds(ageing_hours=ageing, late_warning_hours=late)
+    return Thresholds(
+        ageing_hours=ageing,
+        ageing_hours_by_stage=by_stage,
+        late_warning_hours=late,
+        **_exception_thresholds(thr, problems),
+    )
+
+
+def _ageing_by_stage(
+    thr: _Section, default: tuple[int, ...], stage_codes: list[str], problems: _Problems
+) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """[thresholds.ageing_hours_by_stage]: STAGE = [hours, ...], as many as ageing_hours (the colours
+    and buckets mean the same step everywhere); stage codes must be configured stages."""
+    table = thr.table("ageing_hours_by_stage")
+    if table is None:
+        return ()
+    out = []
+    for code, values in table.data.items():
+        label = table.label(code)
+        if code not in stage_codes:
+            problems.add(f"{label}: unknown stage {_q(code)}; the stages are: {', '.join(stage_codes) or 'none'}")
+            continue
+        if not isinstance(values, list):
+            problems.add(
+                f"{label} must be an array of {len(default)} hours like thresholds.ageing_hours, "
+                f"e.g. {list(h * 2 for h in default)}, not {_type_name(values)}"
+            )
+            continue
+        hours = _ageing(values, label, problems)
+        if hours is None:
+            continue
+        if len(hours) != len(default):
+            problems.add(
+                f"{label} must give {len(default)} hours like thresholds.ageing_hours {list(default)} "
+                f"(one per colour step), not {len(hours)}"
+            )
+            continue
+        out.append((code, hours))
+    return tuple(out)
+
+
+_EXCEPTION_KEYS = ("stale_hours", "idle_after_issue_hours", "late_entry_minutes", "working_shifts", "working_days")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _exception_thresholds(thr: _Section, problems: _Problems) -> dict[str, Any]:
+    """[thresholds] keys of the exception lists (floorterm.exceptions); shift names are checked later."""
+    out: dict[str, Any] = {
+        "stale_hours": thr.integer("stale_hours", 8, 1, 24 * 365),
+        "idle_after_issue_hours": thr.integer("idle_after_issue_hours", 4, 1, 24 * 365),
+        "late_entry_minutes": thr.integer("late_entry_minutes", 30, 1, 7 * 24 * 60),
+    }
+    names = thr.array("working_shifts", required=False)
+    if names is not None:
+        label = thr.label("working_shifts")
+        if not names:
+            problems.add(f"{label} must name at least one shift (or leave it out: every shift works)")
+        elif any(not isinstance(n, str) for n in names):
+            problems.add(f"{label} must list shift names (strings)")
+        elif len(set(names)) != len(names):
+            problems.add(f"{label} names a shift twice")
+        else:
+            out["working_shifts"] = tuple(names)
+    days = thr.array("working_days", required=False)
+    if days is not None:
+        label = thr.label("working_days")
+        bad = [d for d in days if d not in WEEKDAYS]
+        if not days:
+            problems.add(f"{label} must list at least one day (or leave it out: every day works)")
+        elif bad:
+            problems.add(f"{label} has {_q(str(bad[0]))}; use {', '.join(WEEKDAYS)}")
+        elif len(set(days)) != len(days):
+            problems.add(f"{label} names a day twice")
+        else:
+            out["working_days"] = tuple(sorted(WEEKDAYS.index(d) for d in days))
+    return out
+
+
+def _check_working_shifts(thresholds: Thresholds, shifts: list[Shift], problems: _Problems) -> None:
+    """[thresholds] working_shifts must name shifts of [[shifts]]."""
+    known = [s.name for s in shifts]
+    for name in thresholds.working_shifts or ():
+        if shifts and name not in known:
+            problems.add(
+                f"thresholds.working_shifts names unknown shift {_q(name)}; the shifts are: {', '.join(known)}"
+            )
 
 
 def _shifts(top: _Section, raw: dict, problems: _Problems) -> list[Shift]:
@@ -942,6 +1265,192 @@ def _kiosk(top: _Section, problems: _Problems) -> KioskSettings:
         bell=ks.boolean("bell", True),
         dispatch_reference=reference if reference in DISPATCH_REFERENCE_MODES else "optional",
         offline_snapshot_max_age_minutes=ks.integer("offline_snapshot_max_age_minutes", 60, 1, 7 * 24 * 60),
+    )
+
+
+# [import.KIND]: the columns each import file has (= floorterm.importer's lists) and the keys it takes.
+IMPORT_COLUMNS = {
+    "jobs": (
+        "job",
+        "order_ref",
+        "customer",
+        "product",
+        "qty",
+        "planned_start",
+        "planned_end",
+        "priority",
+        "routing",
+        "inspection",
+        "notes",
+    ),
+    "materials": ("job", "item", "description", "unit", "required_qty"),
+    "operators": ("badge", "name", "role"),
+}
+_IMPORT_KEYS = {
+    "jobs": ("columns", "ignore_columns", "priorities", "date_formats"),
+    "materials": ("columns", "ignore_columns"),
+    "operators": ("columns", "ignore_columns", "roles"),
+}
+_IMPORT_ROLES = ("operator", "qc", "stores", "supervisor", "planner", "viewer")  # = models.ROLES
+_DATE_PROBE = datetime.date(2026, 12, 31)
+
+
+def _import_name(text: str) -> str:
+    """A column name or word as the importer compares them: case, spaces, hyphens and underscores folded."""
+    return "_".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
+def _imports(top: _Section, problems: _Problems) -> tuple[ImportSettings, ...]:
+    """[import.jobs], [import.materials], [import.operators]: the ERP's column names, words and date formats."""
+    section = top.table("import")
+    if section is None:
+        return ()
+    section.check_keys(tuple(IMPORT_COLUMNS))
+    found = []
+    for kind in IMPORT_COLUMNS:
+        sub = section.table(kind)
+        if sub is None:
+            continue
+        sub.check_keys(_IMPORT_KEYS[kind])
+        found.append(
+            ImportSettings(
+                kind,
+                columns=_import_columns(sub, kind, problems),
+                ignore_columns=_import_ignore(sub, problems),
+                priorities=_import_words(sub, "priorities", problems, _priority_value),
+                date_formats=_import_date_formats(sub, problems),
+                roles=_import_words(sub, "roles", problems, _role_value),
+            )
+        )
+    return tuple(found)
+
+
+def _import_columns(sub: _Section, kind: str, problems: _Problems) -> tuple[tuple[str, str], ...]:
+    table = sub.table("columns")
+    if table is None:
+        return ()
+    known = IMPORT_COLUMNS[kind]
+    out: list[tuple[str, str]] = []
+    sources: dict[str, str] = {}
+    for target, source in table.data.items():
+        label = table.label(target)
+        if target not in known:
+            hint = difflib.get_close_matches(target, known, n=1)
+            more = f" (did you mean {_q(hint[0])}?)" if hint else ""
+            problems.add(f"{label}: unknown {kind} column {_q(target)}{more}; the columns are: {', '.join(known)}")
+            continue
+        if not isinstance(source, str):
+            problems.add(f"{label} must be a string (the column name in the file), not {_type_name(source)}")
+            continue
+        if not source.strip() or _has_control(source):
+            problems.add(f"{label} must be a column name of printable characters, got {_q(source)}")
+            continue
+        key = _import_name(source)
+        if key in sources:
+            problems.add(f"{label}: the file column {_q(source)} is already given for {_q(sources[key])}")
+            continue
+        sources[key] = target
+        out.append((target, source.strip()))
+    return tuple(out)
+
+
+def _import_ignore(sub: _Section, problems: _Problems) -> tuple[str, ...]:
+    values = sub.array("ignore_columns", required=False)
+    if values is None:
+        return ()
+    out = []
+    for position, value in enumerate(values, start=1):
+        if not isinstance(value, str) or not value.strip() or _has_control(value):
+            problems.add(f"{sub.label('ignore_columns')} item {position} must be a column name, got {_q(str(value))}")
+            continue
+        out.append(value.strip())
+    return tuple(out)
+
+
+def _priority_value(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9:
+        return None, "must be a priority from 1 (most urgent) to 9"
+    return value, None
+
+
+def _role_value(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str) or value.strip().lower() not in _IMPORT_ROLES:
+        return None, f"must be one of the roles {', '.join(_IMPORT_ROLES)}"
+    return value.strip().lower(), None
+
+
+def _import_words(sub: _Section, key: str, problems: _Problems, check) -> tuple[tuple[str, Any], ...]:
+    """A table of the file's words and what each stands for (priorities = { rush = 1 })."""
+    table = sub.table(key)
+    if table is None:
+        return ()
+    out = []
+    for word, value in table.data.items():
+        if not word.strip() or _has_control(word):
+            problems.add(f"{table.label(word)}: a word must be printable and not empty")
+            continue
+        result, error = check(value)
+        if error:
+            problems.add(f"{table.label(word)} {error}, got {_q(value) if isinstance(value, str) else value}")
+            continue
+        out.append((_import_name(word), result))
+    return tuple(out)
+
+
+def _import_date_formats(sub: _Section, problems: _Problems) -> tuple[str, ...]:
+    values = sub.array("date_formats", required=False)
+    if values is None:
+        return ()
+    out = []
+    for position, value in enumerate(values, start=1):
+        label = f"{sub.label('date_formats')} item {position}"
+        if not isinstance(value, str):
+            problems.add(f"{label} must be a string like \"%d.%m.%Y\", not {_type_name(value)}")
+            continue
+        try:
+            back = datetime.datetime.strptime(_DATE_PROBE.strftime(value), value)
+        except ValueError:
+            back = None
+        if back is None or back.date() != _DATE_PROBE or back.time() != datetime.time(0) or "%" not in value:
+            problems.add(
+                f"{label} {_q(value)} is not a date format with day, month and year "
+                '(strftime codes, e.g. "%d.%m.%Y" or "%m/%d/%Y")'
+            )
+            continue
+        out.append(value)
+    return tuple(out)
+
+
+def _materials(top: _Section, problems: _Problems) -> MaterialSettings:
+    """[materials]: release_without_issue, and [materials.substitutes] item = [allowed items]."""
+    mat = top.table("materials")
+    if mat is None:
+        return MaterialSettings()
+    mat.check_keys(("release_without_issue", "substitutes"))
+    mode = mat.text("release_without_issue", required=False, default="warn")
+    if mode is not None and mode not in RELEASE_WITHOUT_ISSUE_MODES:
+        problems.add(
+            f"materials.release_without_issue must be one of {', '.join(RELEASE_WITHOUT_ISSUE_MODES)}; got {_q(mode)}"
+        )
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    subs = mat.table("substitutes")
+    for item, allowed in (subs.data if subs is not None else {}).items():
+        label = f"materials.substitutes.{_q(item)}"
+        if not _ITEM_RE.fullmatch(item):
+            problems.add(f"{label}: an item code is {_ITEM_RULE}")
+            continue
+        if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
+            problems.add(f"{label} must be a list of item codes, e.g. [\"RB-C45-65\"]")
+            continue
+        bad = [a for a in allowed if not _ITEM_RE.fullmatch(a) or a == item]
+        if bad:
+            named = ", ".join(_q(a) for a in bad)
+            problems.add(f"{label}: {named} is not a usable substitute ({_ITEM_RULE}, not the item itself)")
+            continue
+        pairs.append((item, tuple(dict.fromkeys(allowed))))
+    return MaterialSettings(
+        release_without_issue=mode if mode in RELEASE_WITHOUT_ISSUE_MODES else "warn",
+        substitutes=tuple(pairs),
     )
 
 

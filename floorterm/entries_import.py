@@ -79,6 +79,7 @@ from floorterm.ledger import (
     _check_uuid,
     _Entry,
     load_states,
+    replay,
     save_state,
     snapshot,
 )
@@ -99,10 +100,13 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "resume": ("resume", ("step",)),
     "qc-pass": ("qc_pass", ("step", "qty")),
     "qc-fail": ("qc_fail", ("step", "qty", "reason")),
-    "issue": ("material_issue", ("item", "qty")),
+    "issue": ("material_issue", ("item", "qty", "reason")),  # reason: only for an extra issue
     "return": ("material_return", ("item", "qty")),
     "material-scrap": ("material_scrap", ("item", "qty", "reason")),
     "substitute": ("material_substitute", ("item", "substitute", "qty")),
+    "send": ("send", ("step", "qty", "supplier", "reference")),
+    # Units rejected on receipt from a supplier: a reject line at the outside step.
+    "receive": ("receive", ("step", "qty", "supplier", "reference")),
     "dispatch": ("dispatch", ("qty", "reference")),
     "priority": ("priority", ("qty",)),
     "hold": ("hold", ()),
@@ -122,9 +126,17 @@ OPTIONAL_COLUMNS = (
     "to_step",
     "substitute",
     "reference",
+    "supplier",
 )
 # Columns an action takes but may leave empty (a note may be about a step, or about the job).
-MAY_BE_EMPTY = {"rework": ("to_step",), "dispatch": ("reference",), "note": ("step",)}
+MAY_BE_EMPTY = {
+    "rework": ("to_step",),
+    "dispatch": ("reference",),
+    "note": ("step",),
+    "issue": ("reason",),
+    "send": ("reference",),
+    "receive": ("supplier", "reference"),
+}
 NEEDS_NOTE = NOTE_REQUIRED | {"note"}
 COLUMN_WORDS = {
     "step": "step",
@@ -134,6 +146,7 @@ COLUMN_WORDS = {
     "to_step": "rework step",
     "substitute": "substitute item",
     "reference": "reference",
+    "supplier": "supplier",
 }
 
 PROGRESS_EVERY = 250  # rows between two progress calls
@@ -369,6 +382,7 @@ class _Import:
             "to_step": lambda v: parse_code(v, field="rework step"),
             "substitute": lambda v: parse_code(v, field="substitute item"),
             "reference": lambda v: clean_text(v, max_len=REFERENCE_MAX, field="reference"),
+            "supplier": lambda v: parse_code(v, field="supplier"),
         }
         values = {}
         for column, parse in parsers.items():
@@ -390,6 +404,7 @@ class _Import:
             item=values.get("item"),
             item2=values.get("substitute"),
             reference=values.get("reference"),
+            supplier=values.get("supplier"),
         )
 
     def _reason(self, kind: str, value: str) -> str:
@@ -415,6 +430,9 @@ class _Import:
         """Apply the lines in time order to the stored balances; problems for those the ledger refuses."""
         jobs = _jobs({line.entry.number for line in lines})
         states = load_states(list(jobs.values()))
+        outside = {s.code for s in self.config.stages if s.kind == "outside"}
+        for job_id in {job.id for job in jobs.values() if job.number in self._numbers_at(lines, outside)}:
+            states[job_id] = replay(jobs[job_id])  # the batches at suppliers live in the ledger
         before = {job_id: snapshot(state) for job_id, state in states.items()}
         newest = _newest_times(list(jobs.values()))
         stored = _stored_events(self.ledger.store, [line.entry.uuid for line in lines])
@@ -479,6 +497,7 @@ class _Import:
                 item=entry.item,
                 item2=entry.item2,
                 event_id=-(len(plan.accepted) + 1),
+                reference=entry.reference,
             )  # the event's place in the file, until it has an id
             try:
                 rules.apply(trial, fact)
@@ -502,6 +521,11 @@ class _Import:
                     )
                 )
         return plan
+
+    @staticmethod
+    def _numbers_at(lines: list[_Line], stages: set[str]) -> set[str]:
+        """The jobs with a line at one of `stages`."""
+        return {line.entry.number for line in lines if line.entry.stage in stages}
 
     def _same(self, line: _Line, stored: _Stored) -> str:
         """Why a line cannot be the stored entry with its id, or '' when it is that entry."""

@@ -30,10 +30,12 @@ from floorterm.rules import Fact, JobState, StepState
 
 HOUR = 3600.0
 CHUNK = 500  # jobs per read: keeps IN (...) lists well inside SQLite's parameter limit
-COMPLETING = ("complete", "qc_pass", "dispatch")  # the units leave the step done
+COMPLETING = ("complete", "qc_pass", "dispatch", "receive")  # the units leave the step done
 REJECTING = ("reject", "qc_fail")  # the units leave the step to wait for a rework or scrap decision
 INSPECTING = ("qc_pass", "qc_fail")
 EARLIEST = dt.datetime(1, 1, 1)
+# The row that delays of a whole job (recorded without a step) count under, beside the stages.
+JOB_ROW = "(job)"
 
 # -- results ------------------------------------------------------------------------------------
 
@@ -479,13 +481,13 @@ class _JobReplay:
         before = [(s.pending, s.awaiting) for s in steps] if moves else None
         delay = None
         if fact.kind == "resume":
-            step = self.state.step(fact.stage)
-            delay = (step.delay_reason, step.delay_since)
-        rules.apply(self.state, fact)
+            holder = self.state.step(fact.stage) if fact.stage else self.state
+            delay = (holder.delay_reason, holder.delay_since)
+        rules.apply(self.state, fact, history=True)
         if before is not None:
             self._moved(fact, before, t)
         if delay is not None:
-            self._delay(fact.stage, *delay, t)
+            self._delay(fact.stage or JOB_ROW, *delay, t)
         if fact.kind == "start":
             for batch in self.queues[fact.stage]:
                 if batch.started is None:
@@ -578,6 +580,8 @@ class _JobReplay:
                 tally.unit_seconds += b.qty * self.window.seconds(b.arrived, end)
             if s.delay_since is not None:
                 self._delay(s.stage, s.delay_reason, s.delay_since, end)
+        if self.state.delay_since is not None:
+            self._delay(JOB_ROW, self.state.delay_reason, self.state.delay_since, end)
 
     @property
     def actual_end(self) -> dt.datetime | None:
@@ -648,7 +652,7 @@ def _candidates(since: dt.datetime) -> list[int]:
     return sorted(ids)
 
 
-def _replay_jobs(study: _Study, job_ids: list[int], until: dt.datetime) -> None:
+def _replay_jobs(study: _Study, job_ids: list[int], until: dt.datetime, make=None) -> None:
     """Replay the jobs' live events before `until`, CHUNK jobs per short read."""
     j, e = m.Job, m.Event
     # Voids are few and `voids` is indexed: read them once rather than ask the planner for NOT IN.
@@ -670,12 +674,12 @@ def _replay_jobs(study: _Study, job_ids: list[int], until: dt.datetime) -> None:
                 by_job[row[0]].append(row)
         for job in jobs:
             if by_job[job.id]:
-                _replay_job(study, job, states[job.id], by_job[job.id])
+                _replay_job(study, job, states[job.id], by_job[job.id], make)
 
 
-def _replay_job(study: _Study, job, state: JobState, events: list[tuple]) -> None:
+def _replay_job(study: _Study, job, state: JobState, events: list[tuple], make=None) -> None:
     stages = {s.step_id: s.stage for s in state.steps}
-    replay = _JobReplay(state, study.window, study.tallies, study.delays, study.bucket_seconds)
+    replay = (make or _JobReplay)(state, study.window, study.tallies, study.delays, study.bucket_seconds)
     try:
         for _, _, kind, step, to_step, qty, reason, item, item2, at in events:
             replay.apply(
@@ -866,3 +870,69 @@ def job_flow(job, config: Config, now: dt.datetime) -> JobFlow:
 
 
 FLOW_REPORTS = ("flow", "variance", "quality")  # `floorterm report NAME`, beside reports.REPORTS
+
+
+# -- trends for the board: units done and units waiting per hour ---------------------------------
+
+
+@dataclass(frozen=True)
+class StageTrend:
+    """One stage hour by hour over [since, until): what it finished and what waited there."""
+
+    stage: str
+    name: str
+    done: tuple[int, ...]  # units completed (done, passed, dispatched) in each hour
+    waiting: tuple[int, ...]  # units pending at the end of each hour (the hour not over yet: now)
+
+
+@dataclass(frozen=True)
+class Trends:
+    since: dt.datetime
+    until: dt.datetime
+    as_of: dt.datetime
+    buckets: tuple[dt.datetime, ...]  # start of each hour
+    stages: tuple[StageTrend, ...]  # configured stages in config order, then any others seen
+
+
+class _PendingLog(_JobReplay):
+    """A job replay that also notes every change of the pending units at each step."""
+
+    def __init__(self, *args, log: dict):
+        super().__init__(*args)
+        self.log = log  # stage -> [(time, +units arrived / -units left)], shared by the jobs of one study
+
+    def _arrive(self, s: StepState, batches: list[_Batch], t: dt.datetime) -> None:
+        self.log[s.stage].append((t, sum(b.qty for b in batches)))
+        super()._arrive(s, batches, t)
+
+    def _depart(self, s: StepState, qty: int, kind: str, t: dt.datetime) -> list[_Batch]:
+        out = super()._depart(s, qty, kind, t)
+        self.log[s.stage].append((t, -sum(b.qty for b in out)))
+        return out
+
+
+def stage_trends(config: Config, since: dt.datetime, until: dt.datetime, now: dt.datetime) -> Trends:
+    """Per stage and hour of [since, until) (naive UTC): units completed, and units waiting at the
+    hour's end. Same replay as flow_report, so both backends agree; a board draws them as sparklines."""
+    window = _Window(since, until, min(until, now))
+    study = _Study(window, HOUR)
+    log: dict[str, list] = defaultdict(list)
+    _replay_jobs(study, _candidates(since), until, lambda *args: _PendingLog(*args, log=log))
+    n = max(1, math.ceil((until - since).total_seconds() / HOUR))
+    buckets = tuple(since + dt.timedelta(hours=i) for i in range(n))
+    ends = [min(b + dt.timedelta(hours=1), window.end) for b in buckets]
+    stages = []
+    for code in _stage_order(config, set(study.tallies) | set(log)):
+        changes = sorted(log.get(code, ()), key=lambda c: c[0])
+        waiting, total, i = [], 0, 0
+        for end in ends:
+            # Waiting at the hour's end: every change before the next hour (the last: up to now).
+            while i < len(changes) and (changes[i][0] < end or (end == window.end and changes[i][0] <= end)):
+                total += changes[i][1]
+                i += 1
+            waiting.append(total)
+        done = study.tallies[code].done_by_bucket if code in study.tallies else {}
+        stages.append(
+            StageTrend(code, _stage_name(config, code), tuple(done.get(k, 0) for k in range(n)), tuple(waiting))
+        )
+    return Trends(since, until, now, buckets, tuple(stages))

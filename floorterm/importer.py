@@ -14,10 +14,11 @@ jobs.csv - one line per job:
     customer        column    customer name, may be empty
     product         column    what is made, may be empty
     qty             yes       quantity ordered: a whole number 1..1000000, digits 0-9 only
-    planned_start   column    YYYY-MM-DD, may be empty
+    planned_start   column    YYYY-MM-DD (or a format of [import.jobs] date_formats), may be empty
     planned_end     column    YYYY-MM-DD, may be empty; not before planned_start. The job
                               is flagged late after this day
-    priority        column    1 (most urgent) .. 9; empty = 5
+    priority        column    1 (most urgent) .. 9, or urgent / high / normal / low (any
+                              case: 1 / 3 / 5 / 7); empty = 5
     routing         yes       a routing name from the config's [routings], e.g. standard
     inspection      optional  inspection instructions shown at QC, may be empty
     notes           optional  notes shown on the job card, may be empty
@@ -45,6 +46,12 @@ number may appear once in jobs.csv; an item once per job in materials.csv; mater
 may only name jobs that are in jobs.csv. Importing the same files again changes nothing.
 A job that is already in the store with different data is reported, never overwritten.
 
+An ERP's own names: a `[import.jobs]` (`[import.materials]`, `[import.operators]`) section
+of config.toml maps the file's column names to these (`columns = { job = "Work Order" }`),
+names columns to skip (`ignore_columns`), adds priority words (`priorities = { rush = 1 }`),
+date formats (`date_formats = ["%d.%m.%Y"]`) and role words (`roles = { Werker = "operator" }`).
+Messages then name a column the way the file does: "column Quantity (qty)". docs/erp.md.
+
 Control characters (NUL, ESC and the like): a code - job, item, badge, routing, role, a
 column name - with one anywhere is refused, since the cell is damaged. Free text (customer,
 notes, ...) loses them, escape sequences whole, and the import says which line and column.
@@ -53,13 +60,14 @@ notes, ...) loses them, escape sequences whole, and the import says which line a
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import difflib
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
-from floorterm.config import Config
+from floorterm.config import Config, ImportSettings
 from floorterm.errors import InputError
 from floorterm.inputs import (
     clean_text,
@@ -93,6 +101,9 @@ TEXT_LIMITS = {
 }
 
 _SHOW_MAX = 40
+
+# Priority words every import understands, in any case; [import.jobs] priorities adds more.
+PRIORITY_WORDS = {"urgent": 1, "high": 3, "normal": 5, "low": 7}
 
 
 @dataclass(frozen=True)
@@ -142,13 +153,19 @@ def _raise(problems: list[Problem]) -> None:
 
 
 def read_rows(
-    path: str | Path, columns: tuple[str, ...], optional: tuple[str, ...] = (), problems: list[Problem] | None = None
+    path: str | Path,
+    columns: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    problems: list[Problem] | None = None,
+    settings: ImportSettings | None = None,
 ) -> list[Row]:
     """The data lines of a CSV file whose header must hold `columns` (and may hold `optional`).
 
     Problems with the file itself, its header or a line's number of cells are appended to
     `problems` (or raised as one InputError when no list is given); lines with the wrong
-    number of cells are left out of the result.
+    number of cells are left out of the result. `settings` ([import.KIND] of the config)
+    renames the file's columns to floorterm's and names columns to skip; the rows are keyed
+    by floorterm's names.
     """
     own = problems is None
     problems = [] if problems is None else problems
@@ -186,10 +203,16 @@ def read_rows(
         ) from None
     except csv.Error as exc:
         raise InputError(f"{name} line 1: cannot read the header ({exc})") from None
-    keys = [_header_key(h) for h in header]
+    renamed = {_header_key(source): target for target, source in (settings.columns if settings else ())}
+    skipped = {_header_key(column) for column in (settings.ignore_columns if settings else ())}
+    labels = column_labels(settings)
+    keys = [renamed.get(_header_key(h), _header_key(h)) for h in header]
+    keys = ["" if _header_key(h) in skipped and _header_key(h) not in renamed else k for k, h in zip(keys, header)]
     known = columns + optional
     seen: set[str] = set()
     for key, raw in zip(keys, header):
+        if not key and _header_key(raw) in skipped:
+            continue  # [import.*] ignore_columns
         hidden = hidden_character(raw)
         if hidden is not None:
             problems.append(
@@ -205,21 +228,22 @@ def read_rows(
         elif not key:
             problems.append(Problem(name, header_line, None, None, "the header has an empty column name"))
         elif key not in known:
+            names = [labels.get(c, c) for c in known]
             hint = difflib.get_close_matches(key, known, n=1)
-            more = f" (did you mean {hint[0]}?)" if hint else ""
+            more = f" (did you mean {labels.get(hint[0], hint[0])}?)" if hint else ""
             problems.append(
                 Problem(
                     name,
                     header_line,
                     None,
                     None,
-                    f"unknown column {_quote(raw.strip())}{more}; the columns are: {', '.join(known)}",
+                    f"unknown column {_quote(raw.strip())}{more}; the columns are: {', '.join(names)}",
                 )
             )
         elif key in seen:
-            problems.append(Problem(name, header_line, None, None, f"column {key} appears twice"))
+            problems.append(Problem(name, header_line, None, None, f"column {labels.get(key, key)} appears twice"))
         seen.add(key)
-    missing = [c for c in columns if c not in seen]
+    missing = [labels.get(c, c) for c in columns if c not in seen]
     if missing:
         problems.append(
             Problem(
@@ -242,6 +266,11 @@ def read_rows(
     return rows
 
 
+def column_labels(settings: ImportSettings | None) -> dict[str, str]:
+    """How messages name a renamed column: 'Quantity (qty)'; columns not renamed keep their name."""
+    return {target: f"{source} ({target})" for target, source in (settings.columns if settings else ())}
+
+
 def _numbered(reader) -> Iterator[tuple[int, list[str]]]:
     """(first line number, cells) for each CSV record, skipping blank lines."""
     start = 1
@@ -258,10 +287,17 @@ class _Checker:
     is reported once, with the header); call `next_row()` before each line.
     """
 
-    def __init__(self, file: str, problems: list[Problem], notices: list[Problem] | None = None):
+    def __init__(
+        self,
+        file: str,
+        problems: list[Problem],
+        notices: list[Problem] | None = None,
+        labels: dict[str, str] | None = None,
+    ):
         self.file = file
         self.problems = problems
         self.notices = notices
+        self.labels = labels or {}
         self.row_bad = False
 
     def next_row(self) -> None:
@@ -303,13 +339,19 @@ class _Checker:
             self.problem(row, column, raw, "has only control characters, which are never stored")
         elif self.notices is not None:
             self.notices.append(
-                Problem(self.file, row.line, column, None, f"control characters removed ({describe_character(hidden)})")
+                Problem(
+                    self.file,
+                    row.line,
+                    self.labels.get(column, column),
+                    None,
+                    f"control characters removed ({describe_character(hidden)})",
+                )
             )
         return value
 
     def problem(self, row: Row, column: str | None, value: str | None, message: str) -> None:
         self.row_bad = True
-        self.problems.append(Problem(self.file, row.line, column, value, message))
+        self.problems.append(Problem(self.file, row.line, self.labels.get(column, column), value, message))
 
 
 def _text(column: str) -> Callable[[str], str]:
@@ -349,12 +391,13 @@ def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
     """A JobSpec from one line of jobs.csv (or the options of `jobs add`); None if it has problems."""
     check.next_row()
     # Parsed in the documented column order, so the problems of a line come out in that order.
+    settings = config.import_settings("jobs")
     number = check.cell(row, "job", _plain(parse_job_number), required=True)
     texts = {c: check.text(row, c) for c in ("order_ref", "customer", "product")}
     qty = check.cell(row, "qty", lambda v: parse_qty(v), required=True)
-    start = check.cell(row, "planned_start", lambda v: parse_date(v, field="planned start"))
-    end = check.cell(row, "planned_end", lambda v: parse_date(v, field="planned end"))
-    priority = check.cell(row, "priority", parse_priority, default=5)
+    start = check.cell(row, "planned_start", lambda v: import_date(v, "planned start", settings.date_formats))
+    end = check.cell(row, "planned_end", lambda v: import_date(v, "planned end", settings.date_formats))
+    priority = check.cell(row, "priority", lambda v: import_priority(v, settings.priorities), default=5)
     routing = check.cell(row, "routing", _plain(lambda v: routing_name(v, config)), required=True)
     for c in JOB_OPTIONAL_COLUMNS:
         texts[c] = check.text(row, c, optional_column=True)
@@ -367,6 +410,49 @@ def job_fields(row: Row, config: Config, check: _Checker) -> JobSpec | None:
     return JobSpec(
         number=number, qty=qty, routing=routing, planned_start=start, planned_end=end, priority=priority, **texts
     )
+
+
+def import_priority(value: str, words: tuple[tuple[str, int], ...] = ()) -> int:
+    """A priority 1..9, or a word: urgent / high / normal / low (1 / 3 / 5 / 7) or one of `words`, any case."""
+    known = {**PRIORITY_WORDS, **dict(words)}
+    word = _header_key(value)
+    if word in known:
+        return known[word]
+    if value.strip().isdigit():
+        return parse_priority(value)  # a number out of range: its own message
+    try:
+        return parse_priority(value)
+    except InputError:
+        spelled = ", ".join(f"{w} ({n})" for w, n in sorted(known.items(), key=lambda item: item[1]))
+        raise InputError(f"Priority must be a whole number from 1 (most urgent) to 9 or a word: {spelled}") from None
+
+
+def import_date(value: str, field: str, formats: tuple[str, ...] = ()) -> dt.date:
+    """A date as YYYY-MM-DD or in one of `formats` (strptime); refused when two formats read it as different days."""
+    if not formats:
+        return parse_date(value, field=field)
+    text = value.strip()
+    days = {}
+    try:
+        days["YYYY-MM-DD"] = parse_date(text, field=field)
+    except InputError as exc:
+        if "not a real date" in str(exc):
+            raise  # written as YYYY-MM-DD, but 2026-02-30: say so, not "use a format"
+    unreal = False
+    for fmt in formats:
+        try:
+            days[fmt] = dt.datetime.strptime(text, fmt).date()
+        except ValueError as exc:
+            unreal = unreal or "out of range" in str(exc)  # 31.11.2026: the form fits, the day does not exist
+    found = set(days.values())
+    if len(found) == 1:
+        return found.pop()
+    if not found and unreal:
+        raise InputError(f"{field.capitalize()} '{text}' is not a real date")
+    if not found:
+        raise InputError(f"{field.capitalize()} must be written as YYYY-MM-DD or {' or '.join(formats)}")
+    readings = "; ".join(f"{fmt} reads {day.isoformat()}" for fmt, day in days.items())
+    raise InputError(f"{field.capitalize()} is ambiguous ({readings}); keep one of these date_formats")
 
 
 def job_spec(
@@ -424,8 +510,9 @@ def read_jobs_csv(
     """
     problems: list[Problem] = []
     name = Path(path).name
-    rows = read_rows(path, JOB_COLUMNS, JOB_OPTIONAL_COLUMNS, problems)
-    check = _Checker(name, problems, notices)
+    settings = config.import_settings("jobs")
+    rows = read_rows(path, JOB_COLUMNS, JOB_OPTIONAL_COLUMNS, problems, settings)
+    check = _Checker(name, problems, notices, column_labels(settings))
     specs: dict[str, JobSpec] = {}
     first_line: dict[str, int] = {}
     for row in rows:
@@ -447,17 +534,21 @@ def read_jobs_csv(
 
     materials: dict[str, list[MaterialSpec]] = {}
     if materials_path is not None:
-        materials = _read_materials(Path(materials_path), name, first_line, job_exists, problems, notices)
+        materials = _read_materials(
+            Path(materials_path), name, first_line, job_exists, problems, notices, config.import_settings("materials")
+        )
     _raise(problems)
     return [
         JobSpec(**{**spec.__dict__, "materials": tuple(materials.get(number, ()))}) for number, spec in specs.items()
     ]
 
 
-def _read_materials(path: Path, jobs_name: str, jobs: dict[str, int], job_exists, problems, notices) -> dict:
+def _read_materials(
+    path: Path, jobs_name: str, jobs: dict[str, int], job_exists, problems, notices, settings: ImportSettings
+) -> dict:
     name = path.name
-    rows = read_rows(path, MATERIAL_COLUMNS, (), problems)
-    check = _Checker(name, problems, notices)
+    rows = read_rows(path, MATERIAL_COLUMNS, (), problems, settings)
+    check = _Checker(name, problems, notices, column_labels(settings))
     out: dict[str, list[MaterialSpec]] = {}
     seen: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -505,22 +596,27 @@ def _try(parse, value: str):
         return None
 
 
-def read_operators_csv(path: str | Path, notices: list[Problem] | None = None) -> list[tuple[str, str, str]]:
+def read_operators_csv(
+    path: str | Path, notices: list[Problem] | None = None, *, config: Config | None = None
+) -> list[tuple[str, str, str]]:
     """(badge, name, role) rows of an operators.csv; InputError listing every problem.
 
-    `notices` collects the names that had control characters removed.
+    `notices` collects the names that had control characters removed. `config` brings the
+    [import.operators] column names and role words.
     """
     problems: list[Problem] = []
     name = Path(path).name
-    rows = read_rows(path, OPERATOR_COLUMNS, (), problems)
-    check = _Checker(name, problems, notices)
+    settings = config.import_settings("operators") if config is not None else ImportSettings("operators")
+    rows = read_rows(path, OPERATOR_COLUMNS, (), problems, settings)
+    check = _Checker(name, problems, notices, column_labels(settings))
+    role_words = dict(settings.roles)
     out = []
     first_line: dict[str, int] = {}
     for row in rows:
         check.next_row()
         badge = check.cell(row, "badge", _plain(parse_badge), required=True)
         person = check.text(row, "name", required=True)
-        role = check.cell(row, "role", _plain(_role), required=True)
+        role = check.cell(row, "role", _plain(lambda v: _role(v, role_words)), required=True)
         if badge and badge in first_line:
             check.problem(row, "badge", row.values["badge"], f"badge {badge} is already on line {first_line[badge]}")
         elif badge:
@@ -533,10 +629,13 @@ def read_operators_csv(path: str | Path, notices: list[Problem] | None = None) -
     return out
 
 
-def _role(value: str) -> str:
+def _role(value: str, words: dict[str, str] | None = None) -> str:
     role = value.strip().lower()
+    if words and _header_key(value) in words:
+        return words[_header_key(value)]
     if role not in ROLES:
-        raise InputError(f"unknown role; the roles are: {', '.join(ROLES)}")
+        more = f" (or the words {', '.join(words)})" if words else ""
+        raise InputError(f"unknown role; the roles are: {', '.join(ROLES)}{more}")
     return role
 
 
@@ -545,6 +644,9 @@ __all__ = [
     "read_operators_csv",
     "job_spec",
     "read_rows",
+    "import_date",
+    "import_priority",
+    "PRIORITY_WORDS",
     "routing_name",
     "Problem",
     "JOB_COLUMNS",

@@ -132,7 +132,7 @@ MODE_SHEETS: dict[str, tuple[tuple[tuple[str, str], ...], tuple[str, ...]]] = {
     ),
     "stores": (
         (("SCRAP", "Scrap material"), *_COMMON),
-        ("material_scrap",),
+        ("material_scrap", "extra_issue"),
     ),
 }
 REASON_TITLES = {
@@ -141,6 +141,7 @@ REASON_TITLES = {
     "scrap": "Scrap reasons",
     "delay": "Delay reasons",
     "material_scrap": "Material scrap reasons",
+    "extra_issue": "Extra issue reasons",
 }
 SHEET_TERMINAL_KINDS = ("kiosk", "qc", "stores")
 

@@ -12,6 +12,7 @@ Role and terminal rules (DESIGN.md §5) are checked here, not only hidden in the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid as uuidlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable, Iterable
@@ -40,11 +41,15 @@ if TYPE_CHECKING:
 # What each role may record. Operators and QC inspectors are further limited to the
 # stages of their terminal; supervisors and planners may act anywhere.
 ROLE_KINDS: dict[str, frozenset[str]] = {
-    "operator": frozenset({"start", "complete", "reject", "rework", "scrap", "delay", "resume", "dispatch", "note"}),
+    "operator": frozenset(
+        {"start", "complete", "reject", "rework", "scrap", "delay", "resume", "dispatch", "note", *rules.OUTSIDE_KINDS}
+    ),
     "qc": frozenset({"start", "qc_pass", "qc_fail", "rework", "scrap", "delay", "resume", "note"}),
-    "stores": frozenset({"release", "dispatch", "note", *rules.MATERIAL_KINDS}),
+    # Stores also hands work to outside suppliers and takes it back (goods in / goods out).
+    "stores": frozenset({"release", "dispatch", "note", *rules.MATERIAL_KINDS, *rules.OUTSIDE_KINDS}),
     "supervisor": frozenset(rules.KINDS),
-    "planner": frozenset({"release", "priority", "hold", "unhold", "note", "void"}),
+    # Planners approve a substitute the config does not list ([materials.substitutes]).
+    "planner": frozenset({"release", "priority", "hold", "unhold", "note", "void", "material_substitute"}),
     "viewer": frozenset(),
 }
 ANYWHERE_ROLES = frozenset({"supervisor", "planner"})
@@ -55,13 +60,22 @@ REASON_LISTS = {
     "scrap": "scrap",
     "delay": "delay",
     "material_scrap": "material_scrap",
+    "material_issue": "extra_issue",
 }
+# Kinds whose reason is asked only sometimes: an issue needs one when it is an extra issue
+# (beyond what is still to issue), which only the job's balances can tell (rules.apply).
+REASON_OPTIONAL = frozenset({"material_issue"})
 NOTE_REQUIRED = frozenset({"priority", "hold", "unhold", "void"})
 # Who creates a job when no badge is given (an ERP import, a script): the store's own actor.
 # '$' never starts a badge (floorterm.scan), so nobody can sign in or record as it.
 SYSTEM_BADGE = "$SYSTEM"
 SYSTEM_NAME = "System"  # shown as "System ($SYSTEM)" where people read who did it
 REFERENCE_MAX = 64  # characters of a delivery note / shipment reference (Event.reference)
+# Kinds that carry a delivery reference: a dispatch, a send to a supplier and its return.
+REFERENCE_KINDS = ("dispatch", *rules.OUTSIDE_KINDS)
+# Kinds that name a supplier (stored in Event.item): required to send, optional to receive
+# or to reject on receipt (then only that supplier's units come back).
+SUPPLIER_KINDS = ("send", "receive", "reject")
 
 KIND_WORDS = {
     "release": "release",
@@ -74,6 +88,8 @@ KIND_WORDS = {
     "resume": "resume",
     "qc_pass": "record a QC pass",
     "qc_fail": "record a QC fail",
+    "send": "send to a supplier",
+    "receive": "receive from a supplier",
     "material_issue": "issue material",
     "material_return": "return material",
     "material_scrap": "scrap material",
@@ -110,6 +126,9 @@ class Receipt:
     message: str
     committed_at: dt.datetime
     duplicate: bool = False
+    # Saved, but someone should know: a release while material is still to issue
+    # ([materials] release_without_issue = "warn"), e.g. "Material not issued: PLATE-8 40 pcs".
+    warning: str = ""
 
 
 @dataclass(frozen=True)
@@ -466,11 +485,13 @@ class Ledger:
         client_time: dt.datetime | None = None,
         deadline: float | None = None,
         reference: str | None = None,
+        supplier: str | None = None,
     ) -> Receipt:
         """Validate and write one entry of any kind; raise DomainError/InputError and write nothing if refused.
 
         `deadline`: seconds to keep trying while the store is busy or away (default: the store's).
-        `reference`: a dispatch's delivery note / shipment reference (dispatch only).
+        `reference`: a delivery note / shipment reference (dispatch, send, receive).
+        `supplier`: a [[suppliers]] code (send: required; receive, reject at an outside step: optional).
         """
         entry = self._normalise(
             kind,
@@ -487,9 +508,10 @@ class Ledger:
             uuid=uuid,
             client_time=client_time,
             reference=reference,
+            supplier=supplier,
         )
         try:
-            return self.store.run_write(lambda: self._write(entry), deadline=deadline)
+            return self.store.run_write(lambda: self._write(entry), deadline=deadline, batched=True)
         except peewee.IntegrityError:
             # Another process wrote the same UUID between our check and our insert.
             existing = m.Event.get_or_none(m.Event.uuid == entry.uuid)
@@ -514,13 +536,14 @@ class Ledger:
         uuid,
         client_time,
         reference=None,
+        supplier=None,
     ) -> "_Entry":
         if kind not in rules.KINDS:
             raise InputError(f"Unknown entry kind {kind!r}; known: {', '.join(rules.KINDS)}")
         number = parse_job_number(job) if kind != "void" else None
         stage = parse_code(stage, field="stage") if stage else None
         to_stage = parse_code(to_stage, field="rework step") if to_stage else None
-        if kind in rules.STEP_KINDS and not stage:
+        if kind in rules.STEP_KINDS and kind not in rules.JOB_OR_STEP_KINDS and not stage:
             raise InputError(f"Say at which step to {KIND_WORDS[kind]}")
         if kind == "priority":
             qty = parse_priority(qty if qty is not None else "")
@@ -533,12 +556,15 @@ class Ledger:
             "qc_pass",
             "qc_fail",
             "dispatch",
+            *rules.OUTSIDE_KINDS,
             *rules.MATERIAL_KINDS,
         ):
             qty = parse_qty(qty if qty is not None else "")
         else:
             qty = 0
-        if kind in REASON_LISTS:
+        if kind in REASON_OPTIONAL and not reason:
+            reason = None
+        elif kind in REASON_LISTS:
             if not reason:
                 raise InputError(f"Choose a {REASON_LISTS[kind].replace('_', ' ')} reason")
             reason = parse_code(reason, field="reason")
@@ -552,8 +578,16 @@ class Ledger:
             item2 = parse_code(item2, field="substitute item") if item2 else None
             if kind == "material_substitute" and not item2:
                 raise InputError("Say which item is issued as the substitute")
+        elif kind in SUPPLIER_KINDS and supplier:
+            item, item2 = self._check_supplier(parse_code(supplier, field="supplier")), None
+        elif kind == "send":
+            raise InputError(f"Say which supplier to send to; the suppliers: {self._supplier_words(stage)}")
         else:
             item = item2 = None
+        if supplier and kind not in SUPPLIER_KINDS:
+            raise InputError(
+                f"Only a send, a receive or a reject on receipt names a supplier; cannot {KIND_WORDS[kind]} with one"
+            )
         typed = note or ""
         note = clean_text(typed, field="note")
         if not note and hidden_character(typed):
@@ -566,8 +600,10 @@ class Ledger:
         if kind == "note" and not note:
             raise InputError("The note is empty")
         reference = clean_text(reference or "", max_len=REFERENCE_MAX, field="reference") or None
-        if reference and kind != "dispatch":
-            raise InputError(f"Only a dispatch carries a delivery reference; cannot {KIND_WORDS[kind]} with one")
+        if reference and kind not in REFERENCE_KINDS:
+            raise InputError(
+                f"Only a dispatch, a send or a receive carries a delivery reference; cannot {KIND_WORDS[kind]} with one"
+            )
         if kind == "void":
             if not voids:
                 raise InputError("Say which entry to void")
@@ -591,6 +627,16 @@ class Ledger:
             actor=_cleaned(actor, badge),
         )
 
+    def _check_supplier(self, code: str) -> str:
+        try:
+            return self.config.supplier(code).code
+        except KeyError:
+            raise DomainError(f"{code} is not a supplier; choose one of: {self._supplier_words(None)}") from None
+
+    def _supplier_words(self, stage: str | None) -> str:
+        listed = self.config.stage_suppliers(stage) if stage else self.config.suppliers
+        return ", ".join(f"{s.code} ({s.name})" for s in listed) or "none in the config ([[suppliers]])"
+
     def _check_reason(self, list_kind: str, code: str) -> None:
         reasons = self.config.reasons(list_kind)
         if code not in {r.code for r in reasons}:
@@ -599,27 +645,42 @@ class Ledger:
 
     def _existing(self, entry_uuid: str) -> m.Event | None:
         """The event already recorded under this UUID, if any."""
-        found = m.Event.select(m.Event.id).where(m.Event.uuid == entry_uuid).scalar()
-        return m.Event.get_by_id(found) if found is not None else None
+        found = _run(_event_by_uuid_sql(m.database.param), (entry_uuid,)).fetchone()
+        return m.Event.get_by_id(found[0]) if found is not None else None
 
     def _write(self, entry: "_Entry") -> Receipt:
-        existing = self._existing(entry.uuid)
-        if existing is not None:
-            return self._duplicate(existing, entry)
-        operator = self._operator(entry.actor.badge)
+        # The entry id and the badge in one statement: a UUID already recorded is a retry
+        # (answered before the badge is judged, as it was the first time).
+        existing_id, row = self._existing_and_operator(entry.uuid, entry.actor.badge)
+        if existing_id is not None:
+            return self._duplicate(m.Event.get_by_id(existing_id), entry)
+        operator = self._operator(entry.actor.badge, row)
         if entry.kind == "void":
             return self._write_void(entry, operator)
         self._authorise(entry, operator)
         job = self._lock_job(entry.number)
-        if self.store.backend == "postgres":
-            # A retry may have waited for the job lock behind its own first attempt.
-            # (SQLite held the database's write lock since BEGIN: the first look was enough.)
-            existing = self._existing(entry.uuid)
+        policy = self.config.materials.release_without_issue
+        with_materials = entry.kind in rules.MATERIAL_KINDS or (entry.kind == "release" and policy != "allow")
+        # PostgreSQL: a retry may have waited for the job lock behind its own first attempt, so
+        # the UUID is looked for again under the lock, in a statement begun after the lock was
+        # granted (READ COMMITTED: it sees what committed meanwhile): the steps read carries it.
+        # (SQLite held the database's write lock since BEGIN: the first look was enough.)
+        recheck = entry.uuid if self.store.backend == "postgres" else None
+        if self._outside(entry.stage):
+            # Units at a supplier come back oldest batch first: the batches live in the ledger.
+            existing = self._existing(entry.uuid) if recheck else None
             if existing is not None:
                 return self._duplicate(existing, entry)
-        state = load_state(job, with_materials=entry.kind in rules.MATERIAL_KINDS)
+            state = replay(job)
+        else:
+            state, existing_id = _load_state(job, with_materials=with_materials, uuid=recheck)
+            if existing_id is not None:
+                return self._duplicate(m.Event.get_by_id(existing_id), entry)
+        unissued = self._check_material(entry, state, policy)
         previous_priority = state.priority
-        closing = state.step(entry.stage) if entry.kind == "resume" else None
+        closing = None
+        if entry.kind == "resume":
+            closing = state.step(entry.stage) if entry.stage else state
         delay_since = closing.delay_since if closing else None
         delay_reason = closing.delay_reason if closing else None
         now = self.clock()
@@ -632,23 +693,104 @@ class Ledger:
             reason=entry.reason,
             item=entry.item,
             item2=entry.item2,
+            reference=entry.reference,
         )
         before = snapshot(state)
         rules.apply(state, fact)
         event_id = self._insert_event(entry, job, operator, now, state)
         if entry.kind == "delay":
-            state.step(entry.stage).delay_event_id = event_id
+            (state.step(entry.stage) if entry.stage else state).delay_event_id = event_id
         save_state(job, state, before, event_id)
         self.store.notify(event_id, job.id)
         label = None
-        if entry.reason:
+        if entry.kind in rules.OUTSIDE_KINDS:
+            label = self.config.supplier_name(entry.item) or None
+        elif entry.reason:
             label = self._label(REASON_LISTS[entry.kind], entry.reason)
         elif delay_reason:
             label = self._label("delay", delay_reason)
         message = rules.describe(
             state, fact, label, now=now, previous_priority=previous_priority, delay_since=delay_since
         )
-        return Receipt(event_id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now)
+        warning = f"Material not issued: {unissued}" if unissued else ""  # release_without_issue = "warn"
+        return Receipt(
+            event_id, entry.uuid, entry.kind, job.number, entry.stage, entry.qty, message, now, warning=warning
+        )
+
+    def _outside(self, stage: str | None) -> bool:
+        try:
+            return stage is not None and self.config.stage(stage).kind == "outside"
+        except KeyError:
+            return False
+
+    def receive(
+        self,
+        job: str,
+        stage: str,
+        qty,
+        *,
+        actor: Actor,
+        rejected=0,
+        reason: str | None = None,
+        supplier: str | None = None,
+        reference: str | None = None,
+        uuid: str | None = None,
+        note: str = "",
+        client_time=None,
+        deadline: float | None = None,
+    ) -> list[Receipt]:
+        """Units back from a supplier: `qty` good ones move on, `rejected` wait for a decision.
+
+        Written as a receive entry and a reject entry (reason from the reject list) in one
+        transaction: both land or neither. `qty` may be 0 when everything came back rejected.
+        The reject's entry id is derived from `uuid`, so a retry records nothing twice.
+        """
+        good = parse_qty(qty if qty is not None else "", allow_zero=True)
+        bad = parse_qty(rejected or 0, field="rejected quantity", allow_zero=True)
+        if not good and not bad:
+            raise InputError("Say how many came back: a good quantity, rejected ones, or both")
+        if bad and not reason:
+            raise InputError("Choose a reject reason for the units rejected on receipt")
+        if reason and not bad:
+            raise InputError("A reject reason needs a rejected quantity (--rejected)")
+        base = _check_uuid(uuid) if uuid else new_uuid()
+        fields = dict(actor=actor, stage=stage, note=note, client_time=client_time, supplier=supplier)
+        entries = []
+        if good:
+            entries.append(self._normalise_all("receive", job, qty=good, uuid=base, reference=reference, **fields))
+        if bad:
+            reject_uuid = str(uuidlib.uuid5(uuidlib.UUID(base), "reject")) if good else base
+            entries.append(self._normalise_all("reject", job, qty=bad, reason=reason, uuid=reject_uuid, **fields))
+        return self.store.run_write(lambda: [self._write(e) for e in entries], deadline=deadline, batched=True)
+
+    def _normalise_all(self, kind, job, **fields) -> "_Entry":
+        given = dict(
+            stage=None, to_stage=None, qty=None, reason=None, item=None, item2=None, note="", voids=None, uuid=None
+        )
+        given.update(fields)
+        return self._normalise(kind, job, **given)
+
+    def _check_material(self, entry: "_Entry", state: JobState, policy: str) -> str:
+        """Refuse an extra issue without a reason (naming the reasons) and, under
+        release_without_issue = "refuse", a release while material is still to issue.
+        Returns the material not issued, in words, when a release should warn of it."""
+        if entry.kind == "material_issue" and not entry.reason:
+            line = rules.material_line(state, entry.item)
+            if entry.qty > line.short:
+                choices = ", ".join(f"{r.code} ({r.label})" for r in self.config.reasons("extra_issue"))
+                raise DomainError(rules.extra_issue_refusal(state, line, entry.qty, choices))
+        if entry.kind != "release" or policy == "allow":
+            return ""
+        lines = rules.unissued(state)
+        if not lines:
+            return ""
+        words = unissued_words(lines)
+        if policy == "refuse":
+            raise DomainError(
+                f"Job {state.number} cannot be released before its material is issued "
+                f"([materials] release_without_issue = \"refuse\"): still to issue {words}"
+            )
+        return words
 
     def _label(self, kind: str, code: str) -> str:
         try:
@@ -656,10 +798,19 @@ class Ledger:
         except KeyError:
             return code  # the reason was taken out of the config since
 
-    def _operator(self, badge: str) -> m.Operator:
-        operator = m.Operator.get_or_none(m.Operator.badge == badge)
-        if operator is None:
+    def _existing_and_operator(self, entry_uuid: str, badge: str) -> tuple[int | None, tuple | None]:
+        """The id of the event recorded under this UUID (or None) and the badge's operator
+        columns (None if unknown), in one statement."""
+        found = _run(_existing_and_operator_sql(m.database.param), (entry_uuid, badge)).fetchone()
+        return found[0], (found[1:] if found[1] is not None else None)
+
+    def _operator(self, badge: str, row: tuple | None = ()) -> OperatorRow:
+        """The badge's operator, refused if unknown or disabled (`row`: its columns, already read)."""
+        if row == ():
+            row = _run(_operator_sql(m.database.param), (badge,)).fetchone()
+        if row is None:
             raise PermissionDenied(f"Unknown badge {badge}")
+        operator = OperatorRow(row[0], row[1], row[2], row[3], m.Operator.active.python_value(row[4]))
         if not operator.active:
             raise PermissionDenied(f"Badge {badge} ({operator.name}) is disabled")
         return operator
@@ -677,6 +828,8 @@ class Ledger:
                 raise PermissionDenied(f"Unknown terminal {terminal_id}") from None
         if role in ANYWHERE_ROLES:
             return
+        if entry.kind == "material_substitute":
+            self._check_substitute(entry, operator)
         if role in TERMINAL_ROLES and terminal is None:
             raise PermissionDenied(f"{operator.name} ({role}) must record at a terminal")
         if role in ("operator", "qc"):
@@ -689,30 +842,33 @@ class Ledger:
                     f"Terminal {terminal.id} records {names} only; it cannot record at {self._stage_name(stage)}"
                 )
 
+    def _check_substitute(self, entry: "_Entry", operator: m.Operator) -> None:
+        """Stores issue only the substitutes [materials.substitutes] allows; others need a supervisor or planner."""
+        allowed = self.config.materials.allowed_substitutes(entry.item)
+        if entry.item2 in allowed or entry.item2 == entry.item:  # the rules refuse the latter in words
+            return
+        if allowed:
+            may = f"{entry.item} may be replaced by {', '.join(allowed)} only"
+        else:
+            may = f"No substitute is allowed for {entry.item}"
+        raise PermissionDenied(
+            f"{may} ([materials.substitutes]); {operator.name} ({operator.role}) may not issue "
+            f"{entry.item2} in its place: a supervisor or planner must"
+        )
+
     def _stage_name(self, code: str) -> str:
         try:
             return self.config.stage(code).name
         except KeyError:
             return code
 
-    def _lock_job(self, number: str) -> m.Job:
-        j = m.Job
-        job = self.store.locked(
-            j.select(
-                j.id,
-                j.number,
-                j.qty,
-                j.initial_priority,
-                j.released,
-                j.dispatched,
-                j.priority,
-                j.priority_changed,
-                j.on_hold,
-            ).where(j.number == number)
-        ).get_or_none()
-        if job is None:
+    def _lock_job(self, number: str) -> JobRow:
+        """The job's row, locked for this transaction on PostgreSQL (see Store.locked)."""
+        sql = _job_lock_sql(m.database.param, self.store.backend == "postgres")
+        row = _run(sql, (number,)).fetchone()
+        if row is None:
             raise DomainError(f"No job {number}")
-        return job
+        return JobRow(*_converted(row, _JOB_READ))
 
     def _insert_event(
         self,
@@ -727,7 +883,7 @@ class Ledger:
     ) -> int:
         """Append the event; returns its id. `state` gives the step ids (none for a job-level entry)."""
         steps = {s.stage: s.step_id for s in state.steps} if state is not None else {}
-        return m.Event.insert(
+        values = dict(
             uuid=entry.uuid,
             job=job.id,
             step=step_id if step_id is not None else steps.get(entry.stage),
@@ -746,7 +902,18 @@ class Ledger:
             committed_at=now,
             voids=entry.voids,
             reference=entry.reference,
-        ).execute()
+        )
+        returning = bool(m.database.returning_clause)
+        sql, fields = _insert_sql(m.database.param, returning)
+        params = []
+        for f in fields:  # a column not named here gets its default, as peewee's insert gives it
+            if f.name in values:
+                params.append(f.db_value(values[f.name]))
+            else:
+                default = f.default() if callable(f.default) else f.default
+                params.append(f.db_value(default))
+        cursor = _run(sql, params)
+        return cursor.fetchone()[0] if returning else cursor.lastrowid
 
     def _duplicate(self, existing: m.Event, entry: "_Entry") -> Receipt:
         """The first result for a UUID recorded again; refused unless it is the same entry (DESIGN §9)."""
@@ -1180,6 +1347,15 @@ class _Entry:
     reference: str | None = None
 
 
+def unissued_words(lines: Iterable[MaterialState], most: int = 3) -> str:
+    """Material still to issue, e.g. "RB-C45-60 37 m, BOLT-M12X40 10 pcs and 2 more lines"."""
+    lines = list(lines)
+    words = ", ".join(f"{line.item} {line.short} {line.unit}" for line in lines[:most])
+    if len(lines) > most:
+        words += f" and {len(lines) - most} more line{'s' if len(lines) - most > 1 else ''}"
+    return words
+
+
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -1259,8 +1435,54 @@ def _check_uuid(value: str) -> str:
 
 
 def load_state(job: m.Job, *, with_materials: bool = True) -> JobState:
-    """The job's balances as stored (the cache the ledger keeps)."""
-    return load_states([job], with_materials=with_materials)[job.id]
+    """The job's balances as stored (the cache the ledger keeps).
+
+    The write path's read: two prepared statements (steps with their balances, then the
+    material lines), values converted by the models' fields as peewee's own reads do.
+    """
+    return _load_state(job, with_materials=with_materials)[0]
+
+
+def _load_state(
+    job: m.Job, *, with_materials: bool = True, uuid: str | None = None
+) -> tuple[JobState | None, int | None]:
+    """load_state; with `uuid`, also the id of the event recorded under it (or None), read by
+    the steps statement itself (the write path's look under the job lock, no statement more)."""
+    existing_id = None
+    if uuid is None:
+        rows = _run(_step_read_sql(m.database.param), (job.id,)).fetchall()
+    else:
+        rows = _run(_step_read_sql(m.database.param, True), (uuid, job.id)).fetchall()
+        if rows:
+            existing_id = rows[0][-1]
+            rows = [row[:-1] for row in rows]
+        else:  # a job without steps: the look on its own
+            found = _run(_event_by_uuid_sql(m.database.param), (uuid,)).fetchone()
+            existing_id = found[0] if found is not None else None
+        if existing_id is not None:
+            return None, existing_id  # a retry: the caller answers with the first result
+    steps = [StepState(**dict(zip(_STEP_FIELDS, _converted(row, _STEP_READ)))) for row in rows]
+    materials = {}
+    if with_materials:
+        for row in _run(_material_read_sql(m.database.param), (job.id,)).fetchall():
+            line = MaterialState(**dict(zip(_MATERIAL_FIELDS, _converted(row, _MATERIAL_READ))))
+            materials[line.item] = line
+    state = JobState(
+        number=job.number,
+        qty=job.qty,
+        initial_priority=job.initial_priority,
+        steps=steps,
+        materials=materials,
+        released=job.released,
+        dispatched=job.dispatched,
+        priority=job.priority,
+        priority_changed=bool(job.priority_changed),
+        on_hold=bool(job.on_hold),
+        delay_reason=getattr(job, "delay_reason", None),
+        delay_since=getattr(job, "delay_since", None),
+        delay_event_id=getattr(job, "delay_event_id", None),
+    )
+    return state, existing_id
 
 
 # Columns read into StepState (JobStep for _STEP_COLUMNS, else StepBalance) and MaterialState.
@@ -1277,11 +1499,19 @@ _STEP_FIELDS = (
     "reworked",
     "scrapped",
     "rework_in",
+    "rework_here",
+    "rework_failed",
+    "passed_first_time",
+    "passed_after_rework",
     "started",
     "waiting_since",
     "delay_reason",
     "delay_since",
     "delay_event_id",
+    "sent",
+    "out_supplier",
+    "out_since",
+    "out_suppliers",
 )
 _MATERIAL_FIELDS = (
     "item",
@@ -1295,6 +1525,181 @@ _MATERIAL_FIELDS = (
     "sub_out",
     "sub_in",
 )
+
+
+# -- the write path's statements ---------------------------------------------------------------
+# Every entry runs the same few statements. Built by peewee's query objects each time, their
+# SQL cost about two thirds of an entry (README "Benchmarks"); here each is built once per
+# placeholder style ("?" SQLite, "%s" PostgreSQL) from the models' columns and sent through
+# the driver. Values still pass through each field's db_value / python_value, so what is
+# stored and read back is exactly what peewee would store and read.
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _run(sql: str, params: tuple | list = ()):
+    """Execute one statement through peewee's connection (its reconnect and error mapping)."""
+    return m.database.execute_sql(sql, params)
+
+
+def _run_many(sql: str, rows: list) -> None:
+    """One statement for many rows (psycopg pipelines them: one round trip)."""
+    if len(rows) == 1:
+        _run(sql, rows[0])
+        return
+    with peewee.__exception_wrapper__:
+        m.database.cursor().executemany(sql, rows)
+
+
+def _converted(row, converters) -> list:
+    return [v if v is None or c is None else c(v) for v, c in zip(row, converters)]
+
+
+def _reader(field):
+    """A field's python_value, or None where the driver's value is already right (a plain int or text)."""
+    if type(field) in (peewee.IntegerField, peewee.BigIntegerField, peewee.CharField, peewee.TextField):
+        return None
+    if isinstance(field, (peewee.AutoField, peewee.ForeignKeyField)):
+        return None
+    return field.python_value
+
+
+_STEP_COLUMNS_READ = tuple(
+    getattr(m.JobStep if f in _STEP_COLUMNS or f == "step_id" else m.StepBalance, f if f != "step_id" else "id")
+    for f in _STEP_FIELDS
+)
+_STEP_READ = tuple(_reader(f) for f in _STEP_COLUMNS_READ)
+_MATERIAL_COLUMNS_READ = tuple(getattr(m.MaterialLine, f) for f in _MATERIAL_FIELDS)
+_MATERIAL_READ = tuple(_reader(f) for f in _MATERIAL_COLUMNS_READ)
+_JOB_FIELDS = (
+    "id",
+    "number",
+    "qty",
+    "initial_priority",
+    "released",
+    "dispatched",
+    "priority",
+    "priority_changed",
+    "on_hold",
+    "delay_reason",
+    "delay_since",
+    "delay_event_id",
+)
+_JOB_READ = tuple(_reader(getattr(m.Job, f)) for f in _JOB_FIELDS)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """The job row the write path locks: the columns load_state and the ledger read, no model instance."""
+
+    id: int
+    number: str
+    qty: int
+    initial_priority: int
+    released: int
+    dispatched: int
+    priority: int
+    priority_changed: bool
+    on_hold: bool
+    delay_reason: str | None
+    delay_since: dt.datetime | None
+    delay_event_id: int | None
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    """An operator as the write path reads it (no model instance)."""
+
+    id: int
+    badge: str
+    name: str
+    role: str
+    active: bool
+
+
+@functools.lru_cache(maxsize=None)
+def _step_read_sql(p: str, with_uuid: bool = False) -> str:
+    """The steps and their balances; `with_uuid`: each row ends with the id of the event
+    recorded under a UUID (the first parameter), or NULL."""
+    s, b = m.JobStep, m.StepBalance
+    columns = ", ".join(f"{'s' if f.model is s else 'b'}.{_q(f.column_name)}" for f in _STEP_COLUMNS_READ)
+    if with_uuid:
+        columns += f", ({_event_by_uuid_sql(p)})"
+    return (
+        f"SELECT {columns} FROM {_q(s._meta.table_name)} AS s JOIN {_q(b._meta.table_name)} AS b "
+        f"ON b.{_q(b.step.column_name)} = s.{_q(s.id.column_name)} "
+        f"WHERE s.{_q(s.job.column_name)} = {p} ORDER BY s.{_q(s.seq.column_name)}"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _material_read_sql(p: str) -> str:
+    ml = m.MaterialLine
+    columns = ", ".join(_q(f.column_name) for f in _MATERIAL_COLUMNS_READ)
+    return (
+        f"SELECT {columns} FROM {_q(ml._meta.table_name)} WHERE {_q(ml.job.column_name)} = {p} "
+        f"ORDER BY {_q(ml.id.column_name)}"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _job_lock_sql(p: str, for_update: bool) -> str:
+    j = m.Job
+    columns = ", ".join(_q(getattr(j, f).column_name) for f in _JOB_FIELDS)
+    lock = " FOR UPDATE" if for_update else ""
+    return f"SELECT {columns} FROM {_q(j._meta.table_name)} WHERE {_q(j.number.column_name)} = {p} LIMIT 1{lock}"
+
+
+@functools.lru_cache(maxsize=None)
+def _operator_sql(p: str) -> str:
+    o = m.Operator
+    columns = ", ".join(_q(getattr(o, f).column_name) for f in ("id", "badge", "name", "role", "active"))
+    return f"SELECT {columns} FROM {_q(o._meta.table_name)} WHERE {_q(o.badge.column_name)} = {p} LIMIT 1"
+
+
+@functools.lru_cache(maxsize=None)
+def _existing_and_operator_sql(p: str) -> str:
+    """One row: the id of the event under a UUID (or NULL), then the badge's operator columns
+    (NULLs if no such badge). Parameters: the UUID, the badge."""
+    o = m.Operator
+    columns = ", ".join(f"o.{_q(getattr(o, f).column_name)}" for f in ("id", "badge", "name", "role", "active"))
+    return (
+        f"SELECT ({_event_by_uuid_sql(p)}), {columns} FROM (SELECT 1 AS one) AS one "
+        f"LEFT JOIN {_q(o._meta.table_name)} AS o ON o.{_q(o.badge.column_name)} = {p}"
+    )
+
+
+@functools.lru_cache(maxsize=None)
+def _event_by_uuid_sql(p: str) -> str:
+    e = m.Event
+    return f"SELECT {_q(e.id.column_name)} FROM {_q(e._meta.table_name)} WHERE {_q(e.uuid.column_name)} = {p} LIMIT 1"
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_sql(p: str, returning: bool) -> tuple[str, tuple]:
+    """INSERT of an event with every column but the id (the fields, for db_value and defaults)."""
+    e = m.Event
+    fields = tuple(f for f in e._meta.sorted_fields if f is not e.id)
+    sql = (
+        f"INSERT INTO {_q(e._meta.table_name)} ({', '.join(_q(f.column_name) for f in fields)}) "
+        f"VALUES ({', '.join([p] * len(fields))})"
+    )
+    return (sql + f" RETURNING {_q(e.id.column_name)}" if returning else sql), fields
+
+
+@functools.lru_cache(maxsize=None)
+def _update_sql(p: str, model, names: tuple, key: str) -> tuple[str, tuple]:
+    """UPDATE model SET names... WHERE key = p (the fields, for db_value)."""
+    fields = tuple(getattr(model, n) for n in names)
+    sets = ", ".join(f"{_q(f.column_name)} = {p}" for f in fields)
+    where = getattr(model, key).column_name
+    return f"UPDATE {_q(model._meta.table_name)} SET {sets} WHERE {_q(where)} = {p}", fields
+
+
+def _update_values(fields: tuple, values: dict, key) -> tuple:
+    return (*(f.db_value(values[f.name]) for f in fields), key)
 
 
 def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
@@ -1340,6 +1745,10 @@ def load_states(jobs, *, with_materials: bool = True) -> dict[int, JobState]:
             priority=j.priority,
             priority_changed=bool(j.priority_changed),
             on_hold=bool(j.on_hold),
+            # Callers that select their own columns (the board) may leave these out.
+            delay_reason=getattr(j, "delay_reason", None),
+            delay_since=getattr(j, "delay_since", None),
+            delay_event_id=getattr(j, "delay_event_id", None),
         )
         for j in jobs
     }
@@ -1400,8 +1809,9 @@ def replay(job: m.Job, exclude: set[str] = frozenset()) -> JobState:
             item=event.item,
             item2=event.item2,
             event_id=event.id,
+            reference=event.reference,
         )
-        rules.apply(state, fact)
+        rules.apply(state, fact, history=True)
     return state
 
 
@@ -1422,6 +1832,9 @@ def _job_values(state: JobState) -> dict:
         priority_changed=state.priority_changed,
         on_hold=state.on_hold,
         is_open=state.is_open,
+        delay_reason=state.delay_reason,
+        delay_since=state.delay_since,
+        delay_event_id=state.delay_event_id,
     )
 
 
@@ -1433,6 +1846,10 @@ def _step_values(s: StepState) -> dict:
         reworked=s.reworked,
         scrapped=s.scrapped,
         rework_in=s.rework_in,
+        rework_here=s.rework_here,
+        rework_failed=s.rework_failed,
+        passed_first_time=s.passed_first_time,
+        passed_after_rework=s.passed_after_rework,
         pending=s.pending,
         awaiting=s.awaiting,
         started=s.started,
@@ -1440,6 +1857,10 @@ def _step_values(s: StepState) -> dict:
         delay_reason=s.delay_reason,
         delay_since=s.delay_since,
         delay_event_id=s.delay_event_id,
+        sent=s.sent,
+        out_supplier=s.out_supplier,
+        out_since=s.out_since,
+        out_suppliers=s.out_suppliers,
     )
 
 
@@ -1457,11 +1878,17 @@ def save_state(job: m.Job, state: JobState, before: dict, event_id: int | None) 
     values = _job_values(state)
     if event_id is not None:
         values["last_event_id"] = event_id
-    m.Job.update(**values).where(m.Job.id == job.id).execute()
+    p = m.database.param
+    sql, fields = _update_sql(p, m.Job, tuple(values), "id")
+    _run(sql, _update_values(fields, values, job.id))
+    changed = []
     for step in state.steps:
         new = _step_values(step)
         if before["steps"].get(step.stage) != new:
-            m.StepBalance.update(**new).where(m.StepBalance.step == step.step_id).execute()
+            changed.append((step.step_id, new))
+    if changed:  # the steps whose balances moved, in one statement (two for a complete)
+        sql, fields = _update_sql(p, m.StepBalance, tuple(changed[0][1]), "step")
+        _run_many(sql, [_update_values(fields, new, step_id) for step_id, new in changed])
     gone = [item for item in before["materials"] if item not in state.materials]
     if gone:  # a voided substitution takes its substitute line off the job
         m.MaterialLine.delete().where(
@@ -1497,12 +1924,24 @@ def describe_event(event: m.Event, config: Config) -> str:
     """One line for an event in a job's history: what, how many, where."""
     stage = event.step.name if event.step_id else None  # no query when the caller joined the step in
     parts = [event.kind.replace("_", " ")]
-    if event.qty and event.kind not in ("delay", "resume", "note", "hold", "unhold"):
-        parts.append(str(event.qty))
-    if event.item:
-        parts.append(event.item)
+    if event.kind in rules.MATERIAL_KINDS and event.item:
+        # A material quantity always carries its unit: "material issue 10 kg PL-S235-6".
+        unit = (
+            m.MaterialLine.select(m.MaterialLine.unit)
+            .where((m.MaterialLine.job == event.job_id) & (m.MaterialLine.item == event.item))
+            .scalar()
+        )
+        parts.append(f"{event.qty} {unit}" if unit else str(event.qty))
+        parts.append(f"{event.item} → {event.item2} (substitute)" if event.item2 else event.item)
+    else:
+        if event.qty and event.kind not in ("delay", "resume", "note", "hold", "unhold"):
+            parts.append(str(event.qty))
+        if event.item:
+            parts.append(event.item)
     if stage:
         parts.append(f"at {stage}")
+    elif event.kind in ("delay", "resume"):
+        parts.append("of the whole job")
     if event.reason:
         parts.append(f"({event.reason})")
     if event.reference:

@@ -53,6 +53,10 @@ class Job(BaseModel):
     is_open = pw.BooleanField(default=True, index=True)
     # Id of the newest event on this job: lets a reader find what changed.
     last_event_id = pw.BigIntegerField(default=0, index=True)
+    # An open job-level delay (recorded without a step; schema 7): information and time, no hold.
+    delay_reason = pw.CharField(max_length=32, null=True)
+    delay_since = pw.DateTimeField(null=True)
+    delay_event_id = pw.BigIntegerField(null=True)
 
 
 class JobStep(BaseModel):
@@ -81,6 +85,12 @@ class StepBalance(BaseModel):
     reworked = pw.IntegerField(default=0)
     scrapped = pw.IntegerField(default=0)
     rework_in = pw.IntegerField(default=0)
+    # The rework lane (schema 7, see rules._complete): reworked units pending here, reworked
+    # units that failed again here, and a QC step's passes split first-time / after rework.
+    rework_here = pw.IntegerField(default=0)
+    rework_failed = pw.IntegerField(default=0)
+    passed_first_time = pw.IntegerField(default=0)
+    passed_after_rework = pw.IntegerField(default=0)
     pending = pw.IntegerField(default=0)
     awaiting = pw.IntegerField(default=0)
     started = pw.BooleanField(default=False)
@@ -88,6 +98,12 @@ class StepBalance(BaseModel):
     delay_reason = pw.CharField(max_length=32, null=True)
     delay_since = pw.DateTimeField(null=True)
     delay_event_id = pw.BigIntegerField(null=True)
+    # An outside step (schema 6): units sent to suppliers in all, and the oldest batch still
+    # out: its supplier code and since when. Units out = sent - completed - rejected.
+    sent = pw.IntegerField(default=0)
+    out_supplier = pw.CharField(max_length=32, null=True)
+    out_since = pw.DateTimeField(null=True)
+    out_suppliers = pw.IntegerField(default=0)  # how many suppliers have units of the step
 
 
 class MaterialLine(BaseModel):
@@ -163,4 +179,22 @@ class ReplayRefusal(BaseModel):
     note = pw.TextField(default="")  # why it was discarded
 
 
-ALL_MODELS = (Operator, Job, JobStep, StepBalance, MaterialLine, Event, ReplayRefusal)
+class ExportConsumer(BaseModel):
+    """How far one receiver of `floorterm export confirmations` got in the ledger (schema 5).
+
+    Every event with an id up to `last_event_id` has been exported to it, except the ids in
+    `holes`: ids below it not yet visible when it was exported (a transaction still running,
+    or one rolled back), as JSON [[first, last, "first seen, ISO UTC"], ...]; later exports
+    pick them up once they appear. `revision` grows with each export (compare-and-set).
+    """
+
+    name = pw.CharField(max_length=32, unique=True)
+    last_event_id = pw.BigIntegerField(default=0)
+    holes = pw.TextField(default="[]")
+    revision = pw.IntegerField(default=0)
+    exported_rows = pw.BigIntegerField(default=0)
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+
+
+ALL_MODELS = (Operator, Job, JobStep, StepBalance, MaterialLine, Event, ReplayRefusal, ExportConsumer)

@@ -12,14 +12,14 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
 from floorterm import models as m
-from floorterm.clock import jsonable, plant_today, utcnow
+from floorterm.clock import format_duration, jsonable, plant_today, to_plant, utcnow
 from floorterm.config import Config
 from floorterm.errors import DomainError
 from floorterm.flow import job_flow
 from floorterm.inputs import parse_job_number
 from floorterm._peewee import peewee
 from floorterm.ledger import describe_event, load_state, load_states
-from floorterm.rules import PLANNING_KINDS, JobState, StepState
+from floorterm.rules import PLANNING_KINDS, JobState, StepState, rework_line
 
 STATUSES = ("planned", "released", "in progress", "QC pending", "ready for dispatch", "dispatched", "closed")
 FLAGS = ("delayed", "late", "material short", "rework pending", "priority changed", "on hold")
@@ -31,6 +31,30 @@ class DelayView:
     label: str
     since: dt.datetime
     seconds: float
+
+
+@dataclass(frozen=True)
+class OutsideView:
+    """Units of an outside step at a supplier: the oldest batch still out names supplier and since."""
+
+    qty: int
+    supplier: str  # the [[suppliers]] code
+    supplier_name: str
+    since: dt.datetime
+    seconds: float
+    text: str  # e.g. "12 at supplier Zinko Feuerverzinkung since Mon 23 Nov 08:00 (5 h)"
+    suppliers: int = 1  # how many suppliers have units of the step (supplier: the oldest batch's)
+
+
+def outside_text(qty: int, supplier_name: str, since: dt.datetime, now: dt.datetime, tz, suppliers: int = 1) -> str:
+    """How every screen says where units of an outside step are: '12 at supplier S since Mon 23 Nov 08:00 (5 h)'.
+
+    With units at several suppliers: '12 at 2 suppliers, oldest at S since …'.
+    """
+    local = to_plant(since, tz)
+    when = local.strftime("%H:%M") if local.date() == plant_today(now, tz) else local.strftime("%a %d %b %H:%M")
+    where = f"{suppliers} suppliers, oldest at {supplier_name}" if suppliers > 1 else f"supplier {supplier_name}"
+    return f"{qty} at {where} since {when} ({format_duration((now - since).total_seconds())})"
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,20 @@ class StepView:
     waiting_since: dt.datetime | None
     waiting_seconds: float | None
     open_delay: DelayView | None
+    # The rework lane (rules._complete): reworked units pending here, reworked units that failed
+    # again here; at a QC step its passes split first-time / after rework (None at other steps),
+    # at the last work step of a route the reworked units that left it (0 elsewhere).
+    rework_here: int = 0
+    rework_failed: int = 0
+    passed_first_time: int | None = None
+    passed_after_rework: int | None = None
+    finished_after_rework: int = 0
+    # An outside step (kind "outside"): units at a supplier (part of `pending`), and where.
+    out: int = 0
+    outside: OutsideView | None = None
+    # Who answers for the stage (config owner / supervisor badge; "" when not set).
+    owner: str = ""
+    supervisor: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +105,10 @@ class MaterialView:
     net_issued: int
     short: int
     substitute_for: str | None
+    # Units at the job beyond the requirement (an extra issue, with a reason; net of returns).
+    extra: int = 0
+    # Units of this line's requirement issued as a substitute item instead (on that item's line).
+    substituted: int = 0
 
 
 @dataclass(frozen=True)
@@ -91,7 +133,7 @@ class JobCard:
     flags: tuple[str, ...]
     completed: int  # through the last step (incl. dispatch)
     rejected: int
-    finished: int
+    finished: int  # through the last work step: ready_for_dispatch + dispatched
     ready_for_dispatch: int
     dispatched: int
     scrapped: int
@@ -99,11 +141,18 @@ class JobCard:
     work_centre: str
     qc: str
     dispatch_status: str
-    delay: DelayView | None
+    delay: DelayView | None  # the first open delay: at a step, else the job-level one
     steps: tuple[StepView, ...]
     material: tuple[MaterialView, ...]
     last_event_id: int
     as_of: dt.datetime
+    job_delay: DelayView | None = None  # an open delay of the whole job (recorded without a step)
+    rework: str | None = None  # e.g. "rework: 3 sent back → 2 passed, 1 at Painting"; None without rework
+    # The step the job waits at (current_stage): its owner and supervisor badge from the config.
+    owner: str = ""
+    supervisor: str = ""
+    # Units at suppliers, one line per outside step with units out (OutsideView.text).
+    outside: tuple[str, ...] = ()
 
     def step(self, stage: str) -> StepView:
         for s in self.steps:
@@ -148,11 +197,20 @@ class RecentEntry:
     uuid: str
     job: str
     kind: str
-    words: str  # e.g. "complete 5 at Welding", "dispatch 5 · ref DN-4411"
+    words: str  # e.g. "complete 5 at Welding", "dispatch 5 · ref DN-4411", "qc pass 8 at Final QC · edge ok"
     committed_at: dt.datetime
     client_time: dt.datetime
     voided: bool
     voided_by: str | None  # the name of the person who voided it
+    note: str = ""  # the entry's note, whatever its kind (also at the end of `words`, cut short)
+
+
+def _with_note(words: str, note: str, limit: int = 60) -> str:
+    """An entry's words with its note after them, cut to `limit` characters, for one-line lists."""
+    note = " ".join(note.split())  # one line
+    if not note:
+        return words
+    return f"{words} · {note if len(note) <= limit else note[: limit - 1] + '…'}"
 
 
 @dataclass(frozen=True)
@@ -166,6 +224,8 @@ class OperatorView:
 def step_state(step: StepState) -> str:
     if step.delay_reason:
         return "delayed"
+    if step.out > 0 and step.at_plant <= 0:
+        return "at supplier"
     if step.started and step.pending > 0:
         return "in work"
     if step.pending > 0:
@@ -181,7 +241,7 @@ def derive_status(state: JobState) -> str:
         return "planned"
     if not state.is_open:
         return "dispatched" if state.dispatched else "closed"
-    before_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind in ("work", "pack"))
+    before_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind in ("work", "pack", "outside"))
     at_qc = sum(s.pending + s.awaiting for s in state.steps if s.kind == "qc")
     if before_qc > 0:
         first = state.steps[0]
@@ -220,14 +280,14 @@ def status_text(state: JobState, status: str) -> str:
 
 def derive_flags(state: JobState, planned_end: dt.date | None, today: dt.date) -> tuple[str, ...]:
     flags = []
-    if any(s.delay_reason for s in state.steps):
+    if state.delay_reason or any(s.delay_reason for s in state.steps):
         flags.append("delayed")
     if state.is_open and planned_end is not None and planned_end < today:
         flags.append("late")
     # Before release nothing is blocked yet: stores issue material as jobs are released.
     if state.is_open and state.released > 0 and any(line.short for line in state.materials.values()):
         flags.append("material short")
-    if any(s.awaiting for s in state.steps) or any(s.rework_in and s.pending for s in state.steps):
+    if any(s.awaiting or s.rework_here for s in state.steps):
         flags.append("rework pending")
     if state.priority_changed:
         flags.append("priority changed")
@@ -245,7 +305,8 @@ def qc_status(state: JobState) -> str:
         if s.received == 0:
             texts.append(f"{s.name}: not reached")
             continue
-        bits = [f"{s.completed} passed"]
+        again = f" ({s.passed_after_rework} after rework)" if s.passed_after_rework else ""
+        bits = [f"{s.completed} passed{again}"]
         if s.rejected:
             bits.append(f"{s.rejected} failed")
         if s.pending:
@@ -265,14 +326,25 @@ def dispatch_status(state: JobState) -> str:
 
 
 def build_card(
-    job, state: JobState, work_centres: dict[str, str], now: dt.datetime, tz, label: Callable[[str, str], str]
+    job,
+    state: JobState,
+    work_centres: dict[str, str],
+    now: dt.datetime,
+    tz,
+    label: Callable[[str, str], str],
+    owners: dict[str, tuple[str, str]] | None = None,
 ) -> JobCard:
     """The job card from a job's header fields and balances; no store access (the kiosk's offline copy uses it too).
 
-    `job` is anything with the Job header attributes; `label(list, code)` names a reason.
+    `job` is anything with the Job header attributes; `label(list, code)` names a reason
+    (`label("supplier", code)` a supplier); `owners` maps a stage to its (owner, supervisor badge).
     """
     today = plant_today(now, tz)
-    steps = tuple(step_view(s, work_centres.get(s.stage, ""), now, label) for s in state.steps)
+    owners = owners or {}
+    steps = tuple(
+        step_view(s, work_centres.get(s.stage, ""), now, label, tz=tz, owner=owners.get(s.stage, ("", "")))
+        for s in state.steps
+    )
     material = tuple(
         MaterialView(
             item=l.item,
@@ -286,11 +358,19 @@ def build_card(
             net_issued=l.net_issued,
             short=l.short,
             substitute_for=l.substitute_for,
+            extra=l.extra,
+            substituted=l.sub_out,
         )
         for l in state.materials.values()
     )
     current = next((s for s in steps if s.pending > 0 or s.awaiting > 0), None)
-    delay = next((s.open_delay for s in steps if s.open_delay), None)
+    job_delay = None
+    if state.delay_reason:
+        since = state.delay_since or now
+        job_delay = DelayView(
+            state.delay_reason, label("delay", state.delay_reason), since, (now - since).total_seconds()
+        )
+    delay = next((s.open_delay for s in steps if s.open_delay), job_delay)
     status = derive_status(state)
     return JobCard(
         number=job.number,
@@ -324,10 +404,29 @@ def build_card(
         material=material,
         last_event_id=job.last_event_id,
         as_of=now,
+        job_delay=job_delay,
+        rework=rework_line(state),
+        owner=current.owner if current else "",
+        supervisor=current.supervisor if current else "",
+        outside=tuple(f"{s.name}: {s.outside.text}" for s in steps if s.outside),
     )
 
 
-def step_view(s: StepState, work_centre: str, now: dt.datetime, label: Callable[[str, str], str]) -> StepView:
+def step_view(
+    s: StepState,
+    work_centre: str,
+    now: dt.datetime,
+    label: Callable[[str, str], str],
+    *,
+    tz=None,
+    owner: tuple[str, str] = ("", ""),
+) -> StepView:
+    outside = None
+    if s.out > 0 and s.out_since is not None:
+        name = label("supplier", s.out_supplier or "")
+        text = outside_text(s.out, name, s.out_since, now, tz or dt.timezone.utc, s.out_suppliers)
+        waited = (now - s.out_since).total_seconds()
+        outside = OutsideView(s.out, s.out_supplier or "", name, s.out_since, waited, text, max(1, s.out_suppliers))
     delay = None
     if s.delay_reason:
         delay = DelayView(
@@ -352,7 +451,21 @@ def step_view(s: StepState, work_centre: str, now: dt.datetime, label: Callable[
         waiting_since=s.waiting_since,
         waiting_seconds=waited,
         open_delay=delay,
+        rework_here=s.rework_here,
+        rework_failed=s.rework_failed,
+        passed_first_time=s.passed_first_time if s.kind == "qc" else None,
+        passed_after_rework=s.passed_after_rework if s.kind == "qc" else None,
+        finished_after_rework=s.passed_after_rework if s.kind != "qc" else 0,
+        out=s.out,
+        outside=outside,
+        owner=owner[0],
+        supervisor=owner[1],
     )
+
+
+def stage_owners(config: Config) -> dict[str, tuple[str, str]]:
+    """Each stage's (owner, supervisor badge) from the config, for the card and the board."""
+    return {s.code: (s.owner, s.supervisor) for s in config.stages}
 
 
 class Queries:
@@ -398,9 +511,11 @@ class Queries:
             s.stage: s.work_centre
             for s in m.JobStep.select(m.JobStep.stage, m.JobStep.work_centre).where(m.JobStep.job == job.id)
         }
-        return build_card(job, state, work_centres, now, self.config.tz, self._label)
+        return build_card(job, state, work_centres, now, self.config.tz, self._label, stage_owners(self.config))
 
     def _label(self, kind: str, code: str) -> str:
+        if kind == "supplier":
+            return self.config.supplier_name(code)
         try:
             return self.config.reason_label(kind, code)
         except KeyError:
@@ -538,11 +653,12 @@ class Queries:
                     uuid=x.uuid,
                     job=x.job.number,
                     kind=x.kind,
-                    words=describe_event(x, self.config),
+                    words=_with_note(describe_event(x, self.config), x.note),
                     committed_at=x.committed_at,
                     client_time=x.client_time,
                     voided=x.uuid in voided_by,
                     voided_by=voided_by.get(x.uuid),
+                    note=x.note,
                 )
                 for x in events
             ]

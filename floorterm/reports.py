@@ -13,7 +13,8 @@ Words used throughout:
 - completed at a stage = complete and QC-pass quantities at that step, and dispatched quantity
   at the job's dispatch step.
 - age buckets come from config thresholds.ageing_hours, e.g. (4, 24, 72) gives
-  "< 4 h", "4–24 h", "24–72 h", "> 72 h" with indexes 0..3.
+  "< 4 h", "4–24 h", "24–72 h", "> 72 h" with indexes 0..3; a stage listed in
+  thresholds.ageing_hours_by_stage uses its own hours (same number of buckets).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from floorterm import exceptions as seed_lists
 from floorterm import flow as flows
 from floorterm import models as m
 from floorterm._peewee import peewee
@@ -31,8 +33,8 @@ from floorterm.clock import format_duration, plant_today, to_plant, utcnow
 from floorterm.config import Config
 from floorterm.errors import InputError
 from floorterm.ledger import load_states
-from floorterm.queries import derive_flags, derive_status, step_state
-from floorterm.rules import JobState, StepState
+from floorterm.queries import derive_flags, derive_status, outside_text, step_state
+from floorterm.rules import JobState, StepState, rework_line
 
 fn = peewee.fn
 
@@ -49,12 +51,57 @@ EXCEPTION_VIEWS = (
     "on_hold",
     "replay_refused",
 )
-REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")
+# `report exceptions --kind`: the board's lists and those of floorterm.exceptions (docs/exceptions.md).
+EXCEPTION_KINDS = (*EXCEPTION_VIEWS, "material_idle", "not_updated", "late_entries")
+REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks", "outside")
 PERIODS = ("today", "yesterday", "shift", "week")
-COMPLETING_KINDS = ("complete", "qc_pass")
+COMPLETING_KINDS = ("complete", "qc_pass", "receive")
 REJECTING_KINDS = ("reject", "qc_fail")
+# How a delay of the whole job (recorded without a step) is named where a stage would be.
+JOB_ROW = flows.JOB_ROW
+
+
+def stages_owned_by(config: Config, owner: str) -> set[str]:
+    """The stage codes whose owner (department, any case) or supervisor badge is `owner`.
+
+    InputError naming the owners the config has when none matches (item 6 of issue 10).
+    """
+    wanted = owner.strip().casefold()
+    stages = {s.code for s in config.stages if wanted and wanted in (s.owner.casefold(), s.supervisor.casefold())}
+    if not stages:
+        known = sorted(
+            {s.owner for s in config.stages if s.owner} | {s.supervisor for s in config.stages if s.supervisor}
+        )
+        listed = ", ".join(known) if known else "none: the config's [[stages]] name no owner or supervisor"
+        raise InputError(f"No stage is owned by {owner!r}; the owners and supervisors: {listed}")
+    return stages
+
+
+def material_delay(code: str, label: str) -> bool:
+    """A delay reason that means a material shortage: the shipped MAT, or any reason labelled 'Material …'."""
+    return code == "MAT" or label.lower().startswith("material")
+
 
 # -- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutsideItem:
+    """One batch of a job at a supplier (an outside step): sent, not yet received back."""
+
+    number: str
+    customer: str
+    product: str
+    priority: int
+    planned_end: dt.date | None
+    stage: str
+    stage_name: str
+    supplier: str
+    supplier_name: str
+    qty: int
+    sent_at: dt.datetime  # naive UTC
+    seconds: float
+    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -69,6 +116,10 @@ class WipCell:
     delay_reason: str | None = None  # the open delay's label, as people read it
     delay_code: str | None = None
     delay_seconds: float | None = None
+    # An outside step: units at a supplier (part of `pending`) and where, as every screen says it
+    # ("12 at supplier Zinko … since 08:00 (5 h)", docs/outside.md); state 'at supplier' when all are out.
+    out: int = 0
+    outside: str | None = None
 
 
 OFF_ROUTE = WipCell()
@@ -90,6 +141,9 @@ class WipRow:
     ready_for_dispatch: int
     current_stage: str | None
     last_event_id: int
+    job_delay: str | None = None  # the label of an open delay of the whole job (no step)
+    job_delay_seconds: float | None = None
+    rework: str | None = None  # e.g. "rework: 3 sent back → 2 passed, 1 at Painting"
 
 
 @dataclass(frozen=True)
@@ -131,6 +185,8 @@ class Bottleneck:
 
 @dataclass(frozen=True)
 class DelayedItem:
+    """An open delay. A delay of the whole job (recorded without a step) has stage '' and stage_name JOB_ROW."""
+
     number: str
     stage: str
     stage_name: str
@@ -204,8 +260,18 @@ class ShortLine:
 
 @dataclass(frozen=True)
 class ShortItem:
+    """A job blocked by a material shortage: short lines of its bill of materials, and/or an open
+    material-shortage delay (MATERIAL_DELAY below), at a step or of the whole job.
+
+    `units` is what the shortage holds up: the job's units not yet built (ready for dispatch and
+    dispatched ones never count), so a job with nothing left to build is never listed."""
+
     number: str
     lines: tuple[ShortLine, ...]
+    units: int = 0
+    delay_label: str | None = None  # the open material-shortage delay's label, if any
+    delay_stage_name: str | None = None  # where: a step's name, or JOB_ROW for the whole job
+    delay_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -250,6 +316,14 @@ class Exceptions:
     on_hold: list[HoldItem] = field(default_factory=list)
     replay_refused: list[RefusedItem] = field(default_factory=list)
     as_of: dt.datetime | None = None
+    # floorterm.exceptions (docs/exceptions.md), not in EXCEPTION_VIEWS: the board shows them once
+    # it knows them. priority_changes and late_entries cover [since, until) (default the last 24 h).
+    priority_changes: list[seed_lists.PriorityChange] = field(default_factory=list)
+    material_idle: list[seed_lists.IdleItem] = field(default_factory=list)
+    not_updated: list[seed_lists.StaleItem] = field(default_factory=list)
+    late_entries: list[seed_lists.LateTerminal] = field(default_factory=list)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
 
     def counts(self) -> dict[str, int]:
         return {name: len(getattr(self, name)) for name in EXCEPTION_VIEWS}
@@ -401,6 +475,9 @@ class Reports:
             j.priority_changed,
             j.on_hold,
             j.last_event_id,
+            j.delay_reason,
+            j.delay_since,
+            j.delay_event_id,
         ).where(j.is_open)
         if not include_planned:
             query = query.where(j.released > 0)
@@ -512,6 +589,10 @@ class Reports:
         for s in state.steps:
             cells[s.stage] = self._cell(s, now)
         current = next((s.stage for s in state.steps if s.pending > 0 or s.awaiting > 0), None)
+        job_delay = job_delay_seconds = None
+        if state.delay_reason:
+            job_delay = self._label("delay", state.delay_reason)
+            job_delay_seconds = (now - state.delay_since).total_seconds() if state.delay_since else None
         return WipRow(
             number=job.number,
             customer=job.customer,
@@ -527,6 +608,9 @@ class Reports:
             ready_for_dispatch=state.ready_for_dispatch,
             current_stage=current,
             last_event_id=job.last_event_id,
+            job_delay=job_delay,
+            job_delay_seconds=job_delay_seconds,
+            rework=rework_line(state),
         )
 
     def _cell(self, s: StepState, now: dt.datetime) -> WipCell:
@@ -547,7 +631,13 @@ class Reports:
             delay_reason=label,
             delay_code=s.delay_reason,
             delay_seconds=delayed,
+            out=s.out,
+            outside=self._outside_text(s, now) if s.out > 0 and s.out_since else None,
         )
+
+    def _outside_text(self, s: StepState, now: dt.datetime) -> str:
+        name = self.config.supplier_name(s.out_supplier)
+        return outside_text(s.out, name, s.out_since, now, self.config.tz, s.out_suppliers)
 
     def _summaries(self, steps: Iterable[StepState], done: dict[str, int], now: dt.datetime) -> dict[str, StageSummary]:
         pending = defaultdict(int)
@@ -641,14 +731,16 @@ class Reports:
 
     # -- exceptions
 
-    def exceptions(self) -> Exceptions:
-        """The exception lists of open jobs (each in board order unless it says otherwise)."""
+    def exceptions(self, since: dt.datetime | None = None, until: dt.datetime | None = None) -> Exceptions:
+        """The exception lists of open jobs (each in board order unless it says otherwise); priority
+        changes and late entries over [since, until), by default the last 24 h."""
         with m.database.atomic():
             now = self.clock()
             jobs, states = self._open_jobs()
             holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
             refused = self._replay_refusals()
-        return self._exceptions(jobs, states, holds, now, refused)
+            seed = seed_lists.read_lists(self.config, now, jobs, states, since, until)
+        return self._exceptions(jobs, states, holds, now, refused, seed)
 
     def counts(self) -> dict[str, int]:
         """How many items each exception list holds."""
@@ -684,15 +776,29 @@ class Reports:
         holds: dict[int, m.Event],
         now: dt.datetime,
         refused: list[RefusedItem],
+        seed: dict | None = None,
     ) -> Exceptions:
         tz = self.config.tz
         today = plant_today(now, tz)
         warn = dt.timedelta(hours=self.config.thresholds.late_warning_hours)
-        ex = Exceptions(as_of=now, replay_refused=refused)
+        ex = Exceptions(as_of=now, replay_refused=refused, **(seed or {}))
         for job in jobs:
             state = states[job.id]
             number = job.number
             status = derive_status(state)
+            if state.delay_reason:
+                since = state.delay_since or now
+                ex.delayed.append(
+                    DelayedItem(
+                        number,
+                        "",
+                        JOB_ROW,
+                        state.delay_reason,
+                        self._label("delay", state.delay_reason),
+                        since,
+                        (now - since).total_seconds(),
+                    )
+                )
             for s in state.steps:
                 name = self.stage_name(s.stage)
                 waited = None
@@ -712,18 +818,19 @@ class Reports:
                         )
                     )
                 if waited is not None:
-                    bucket = age_bucket(waited, self.age_hours)
+                    hours = self.config.thresholds.ageing_for(s.stage)  # the stage's own, else ageing_hours
+                    bucket = age_bucket(waited, hours)
                     if bucket > 0:
                         ex.ageing.append(
-                            AgeingItem(number, s.stage, name, s.pending, waited, bucket, self.age_labels[bucket])
+                            AgeingItem(number, s.stage, name, s.pending, waited, bucket, age_labels(hours)[bucket])
                         )
                     if s.kind == "qc":
                         ex.pending_qc.append(QcItem(number, s.stage, name, s.pending, waited))
                 if s.awaiting > 0:
                     ex.pending_rework.append(ReworkItem(number, s.stage, name, s.awaiting, "decision"))
-                if s.rework_in > 0 and s.pending > 0:
-                    # Reworked units mix with the normal flow here; at most this many are rework.
-                    ex.pending_rework.append(ReworkItem(number, s.stage, name, min(s.rework_in, s.pending), "rework"))
+                if s.rework_here > 0:
+                    # Reworked units pending here (the rework lane, rules._complete).
+                    ex.pending_rework.append(ReworkItem(number, s.stage, name, s.rework_here, "rework"))
             if job.planned_end is not None:
                 if job.planned_end < today:
                     ex.late.append(LateItem(number, job.planned_end, (today - job.planned_end).days, status))
@@ -736,12 +843,9 @@ class Reports:
                         )
             if state.ready_for_dispatch > 0:
                 ex.ready_for_dispatch.append(ReadyItem(number, job.customer, state.ready_for_dispatch, job.planned_end))
-            # Before release nothing can be blocked, so unreleased jobs are not listed as short.
-            short = tuple(
-                ShortLine(line.item, line.short, line.unit) for line in state.materials.values() if line.short > 0
-            )
-            if short and state.released > 0:
-                ex.material_short.append(ShortItem(number, short))
+            short_item = self._short_item(number, state, now)
+            if short_item is not None:
+                ex.material_short.append(short_item)
             if state.priority_changed:
                 ex.priority_changed.append(PriorityItem(number, state.initial_priority, state.priority))
             if state.on_hold:
@@ -754,6 +858,46 @@ class Reports:
         ex.pending_qc.sort(key=lambda i: -(i.seconds or 0))
         return ex
 
+    def _short_item(self, number: str, state: JobState, now: dt.datetime) -> ShortItem | None:
+        """The job as blocked by a material shortage, or None.
+
+        Listed: a released job with a short bill-of-materials line, and any job (released or
+        not) with an open material-shortage delay. Never a job whose every remaining unit is
+        built: units ready for dispatch (or dispatched) are not held up by material.
+        """
+        units = state.qty - state.dispatched - state.scrapped - state.ready_for_dispatch
+        if units <= 0:
+            return None
+        # Before release nothing is blocked by a short line: stores issue material as jobs are released.
+        short = ()
+        if state.released > 0:
+            short = tuple(
+                ShortLine(line.item, line.short, line.unit) for line in state.materials.values() if line.short > 0
+            )
+        holders = [(JOB_ROW, state)] + [(self.stage_name(s.stage), s) for s in state.steps]
+        delay = next(
+            (
+                (where, h)
+                for where, h in holders
+                if h.delay_reason and material_delay(h.delay_reason, self._label("delay", h.delay_reason))
+            ),
+            None,
+        )
+        if not short and delay is None:
+            return None
+        if delay is None:
+            return ShortItem(number, short, units)
+        where, holder = delay
+        since = holder.delay_since or now
+        return ShortItem(
+            number,
+            short,
+            units,
+            self._label("delay", holder.delay_reason),
+            where,
+            (now - since).total_seconds(),
+        )
+
     def board(self, window_hours: float = 8) -> Board:
         """WIP, exceptions and bottlenecks from one read, for the board's first paint."""
         with m.database.atomic():
@@ -764,12 +908,13 @@ class Reports:
             done_window = self._completed_by_stage(now - dt.timedelta(hours=window_hours))
             holds = self._hold_events([j.id for j in jobs if states[j.id].on_hold])
             refused = self._replay_refusals()
+            seed = seed_lists.read_lists(self.config, now, jobs, states)
         rows = [self._row(job, states[job.id], now) for job in jobs]
         summary = self._summaries((s for st in states.values() for s in st.steps), done_shift, now)
         wip = WipBoard(self.stages, rows, summary, shift, shift_start, now)
         return Board(
             wip,
-            self._exceptions(jobs, states, holds, now, refused),
+            self._exceptions(jobs, states, holds, now, refused, seed),
             self._bottlenecks(summary, done_window, window_hours, "expected"),
         )
 
@@ -785,7 +930,8 @@ class Reports:
             if s.pending <= 0:
                 continue
             waited = (now - s.waiting_since).total_seconds() if s.waiting_since else 0.0
-            cell = counts[age_bucket(waited, self.age_hours)].setdefault(s.stage, [0, 0])
+            # A stage with its own ageing hours counts in its own step of the same buckets.
+            cell = counts[age_bucket(waited, self.config.thresholds.ageing_for(s.stage))].setdefault(s.stage, [0, 0])
             cell[0] += 1
             cell[1] += s.pending
         buckets = tuple(
@@ -811,11 +957,11 @@ class Reports:
         since, until = _naive_utc(since), _naive_utc(until)
         now = self.clock()
         r = m.Event.alias()
+        # A delay of the whole job (no step) ends at the job's next resume without a step.
+        same_place = (r.step == m.Event.step) | (r.step.is_null() & m.Event.step.is_null() & (r.job == m.Event.job))
         ended = (
             r.select(r.committed_at)
-            .where(
-                (r.step == m.Event.step) & (r.kind == "resume") & (r.id > m.Event.id) & r.uuid.not_in(_voided_uuids())
-            )
+            .where(same_place & (r.kind == "resume") & (r.id > m.Event.id) & r.uuid.not_in(_voided_uuids()))
             .order_by(r.id)
             .limit(1)
         )
@@ -935,6 +1081,8 @@ class Reports:
         until: dt.datetime | None = None,
         period: str = "today",
         window_hours: float = 8,
+        kind: str | None = None,
+        owner: str | None = None,
     ) -> tuple[list[str], list[list]]:
         """(headers, rows) of plain str/int values for a table, CSV or JSON.
 
@@ -944,15 +1092,58 @@ class Reports:
         (age, stage, jobs, qty for non-empty cells) or 'bottlenecks' (worst first); and the flow
         reports 'flow', 'quality', 'variance' (flow.FLOW_REPORTS, over since/until, else `period`).
         Durations are text ('2 d 3 h') with the seconds alongside where a program may want them.
+        'exceptions' takes `kind` (EXCEPTION_KINDS): that list only, and for priority_changed,
+        material_idle, not_updated and late_entries their own columns (docs/exceptions.md).
         """
         if report not in REPORTS and report not in flows.FLOW_REPORTS:
             known = ", ".join((*REPORTS, *flows.FLOW_REPORTS))
             raise InputError(f"Unknown report {report!r}; choose one of: {known}")
-        if report in ("delays", "rejections", *flows.FLOW_REPORTS) and (since is None or until is None):
+        if kind is not None and report != "exceptions":
+            raise InputError("A kind of list is for report exceptions only")
+        if report in ("delays", "rejections", "exceptions", *flows.FLOW_REPORTS) and (since is None or until is None):
             start, end = self.period(period)
             since = since if since is not None else start
             until = until if until is not None else end
-        return getattr(self, f"_rows_{report}")(since=since, until=until, window_hours=window_hours)
+        if owner is not None and report != "exceptions":
+            raise InputError("An owner filter is for report exceptions only")
+        stages = stages_owned_by(self.config, owner) if owner is not None else None
+        headers, rows = getattr(self, f"_rows_{report}")(since=since, until=until, window_hours=window_hours, kind=kind)
+        if stages is not None:
+            rows = self._owned_rows(headers, rows, stages)
+        return headers, rows
+
+    def _owned_rows(self, headers: list[str], rows: list[list], stages: set[str]) -> list[list]:
+        """The exception rows at `stages`: a row's own stage, else the stage its job waits at
+        (the first step with pending or awaiting units). Rows with neither are left out."""
+        if "job" not in headers:
+            return []
+        job_at = headers.index("job")
+        stage_at = headers.index("stage") if "stage" in headers else None
+        codes = {s.code for s in self.config.stages}  # a delay of the whole job says JOB_ROW there
+
+        def own(row) -> str | None:
+            return row[stage_at] if stage_at is not None and row[stage_at] in codes else None
+
+        numbers = {row[job_at] for row in rows if row[job_at] and own(row) is None}
+        waits: dict[str, str] = {}
+        b, s, j = m.StepBalance, m.JobStep, m.Job
+        for chunk in (sorted(numbers)[i : i + 500] for i in range(0, len(numbers), 500)):
+            query = (
+                s.select(j.number, s.stage)
+                .join(j, on=(j.id == s.job))
+                .join(b, on=(b.step == s.id))
+                .where(j.number.in_(chunk) & ((b.pending > 0) | (b.awaiting > 0)))
+                .order_by(j.number, s.seq)
+                .tuples()
+            )
+            for number, stage in query:
+                waits.setdefault(number, stage)
+        kept = []
+        for row in rows:
+            stage = own(row) or waits.get(row[job_at])
+            if stage in stages:
+                kept.append(row)
+        return kept
 
     def _rows_wip(self, **_) -> tuple[list[str], list[list]]:
         board = self.wip()
@@ -1005,12 +1196,18 @@ class Reports:
         ]
         return headers, rows
 
-    def _rows_exceptions(self, **_) -> tuple[list[str], list[list]]:
-        ex = self.exceptions()
+    def _rows_exceptions(self, *, since=None, until=None, kind=None, **_) -> tuple[list[str], list[list]]:
+        if kind is not None and kind not in EXCEPTION_KINDS:
+            raise InputError(f"Unknown exception list {kind!r}; choose one of: {', '.join(EXCEPTION_KINDS)}")
+        ex = self.exceptions(since, until)
+        seed = seed_lists.CLI_KIND.get(kind or "", kind)
+        if seed in seed_lists.SEED_KINDS:
+            return list(seed_lists.COLUMNS[seed]), seed_lists.rows(seed, getattr(ex, seed), self.config)
         tz = self.config.tz
         rows: list[list] = []
         for i in ex.delayed:
-            rows.append(["delayed", i.number, i.stage, "", f"{i.label} for {format_duration(i.seconds)}"])
+            where = i.stage or JOB_ROW  # a delay of the whole job has no stage
+            rows.append(["delayed", i.number, where, "", f"{i.label} for {format_duration(i.seconds)}"])
         for i in ex.late:
             rows.append(["late", i.number, "", "", f"{_plural(i.days_late, 'day')} late (planned {i.planned_end})"])
         for i in ex.due_soon:
@@ -1042,9 +1239,13 @@ class Reports:
             rows.append(["ready_for_dispatch", i.number, "", i.qty, f"{i.qty} ready for {i.customer or 'dispatch'}"])
         for i in ex.material_short:
             text = ", ".join(f"{line.item} short {line.short} {line.unit}" for line in i.lines)
-            rows.append(["material_short", i.number, "", sum(line.short for line in i.lines), text])
-        for i in ex.priority_changed:
-            rows.append(["priority_changed", i.number, "", "", f"priority {i.initial_priority} → {i.priority}"])
+            if i.delay_label:
+                delay = f"delayed ({i.delay_label}) at {i.delay_stage_name} for {format_duration(i.delay_seconds)}"
+                text = f"{text}; {delay}" if text else delay
+            short = sum(line.short for line in i.lines) if i.lines else ""  # a delay alone: no quantity short
+            rows.append(["material_short", i.number, "", short, text])
+        # Every change in the period (floorterm.exceptions), not only jobs whose priority differs now.
+        rows += seed_lists.summary_rows("priority_changes", ex.priority_changes, self.config)
         for i in ex.on_hold:
             since = to_plant(i.since, tz).strftime("%Y-%m-%d %H:%M") if i.since else "?"
             rows.append(["on_hold", i.number, "", "", f"on hold since {since}" + (f": {i.note}" if i.note else "")])
@@ -1052,7 +1253,89 @@ class Reports:
             rows.append(
                 ["replay_refused", i.number, "", "", f"{i.terminal}: {i.words} — refused on replay: {i.reason}"]
             )
+        for name in ("material_idle", "not_updated", "late_entries"):
+            rows += seed_lists.summary_rows(name, getattr(ex, name), self.config)
+        if kind is not None:
+            rows = [row for row in rows if row[0] == kind]
         return ["list", "job", "stage", "qty", "detail"], rows
+
+    def outside(self) -> list[OutsideItem]:
+        """What is at suppliers now: one item per batch sent and not yet back, longest out first.
+
+        Reads the outside steps with units out from the balances, then replays those jobs'
+        ledgers for their batches (which supplier, since when, which delivery note).
+        """
+        from floorterm.ledger import replay
+
+        now = self.clock()
+        b, s, j = m.StepBalance, m.JobStep, m.Job
+        items = []
+        with m.database.atomic():
+            jobs = (
+                j.select()
+                .join(b, on=(b.job == j.id))
+                .join(s, on=(s.id == b.step))
+                .where((s.kind == "outside") & (b.sent > b.completed + b.rejected))
+                .distinct()
+            )
+            for job in jobs:
+                state = replay(job)
+                for step in state.steps:
+                    for batch in step.batches:
+                        items.append(
+                            OutsideItem(
+                                number=job.number,
+                                customer=job.customer,
+                                product=job.product,
+                                priority=state.priority,
+                                planned_end=job.planned_end,
+                                stage=step.stage,
+                                stage_name=step.name,
+                                supplier=batch.supplier,
+                                supplier_name=self.config.supplier_name(batch.supplier),
+                                qty=batch.qty,
+                                sent_at=batch.at,
+                                seconds=(now - batch.at).total_seconds(),
+                                reference=batch.reference,
+                            )
+                        )
+        items.sort(key=lambda i: (i.sent_at, i.number, i.stage))
+        return items
+
+    def _rows_outside(self, **_) -> tuple[list[str], list[list]]:
+        tz = self.config.tz
+        headers = [
+            "job",
+            "customer",
+            "product",
+            "stage",
+            "supplier",
+            "supplier_name",
+            "qty",
+            "sent",
+            "out_for",
+            "out_seconds",
+            "reference",
+            "planned_end",
+        ]
+        rows = [
+            [
+                i.number,
+                i.customer,
+                i.product,
+                i.stage,
+                i.supplier,
+                i.supplier_name,
+                i.qty,
+                to_plant(i.sent_at, tz).strftime("%Y-%m-%d %H:%M"),
+                format_duration(i.seconds),
+                int(i.seconds),
+                i.reference or "",
+                i.planned_end.isoformat() if i.planned_end else "",
+            ]
+            for i in self.outside()
+        ]
+        return headers, rows
 
     def _rows_delays(self, *, since, until, **_) -> tuple[list[str], list[list]]:
         rows = [

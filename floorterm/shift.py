@@ -213,6 +213,7 @@ def shift_report(config: Config, window: ShiftWindow, now: dt.datetime) -> Shift
     notes: list[Happening] = []
     keys = {"complete": "completed", "reject": "rejected", "scrap": "scrapped", "qc_pass": "qc_passed"}
     keys["qc_fail"] = "qc_failed"
+    keys["receive"] = "completed"  # good units back from an outside supplier count as done at that stage
     inside = (
         e.select(e.uuid, e.kind, e.qty, e.note, e.committed_at, j.number, st.stage, op.badge)
         .join(j, on=(e.job == j.id))
@@ -371,3 +372,9 @@ def render_html(report: ShiftReport, config: Config) -> str:
 
 def _none() -> str:
     return f"<p class=\"note\">{html.escape('none')}</p>\n"
+
+
+def current_shift(config: Config, now: dt.datetime) -> ShiftReport:
+    """The running shift's handover so far, read in one transaction (the board's Shift view)."""
+    with m.database.atomic():
+        return shift_report(config, shift_window(config, now), now)

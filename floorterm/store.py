@@ -302,18 +302,21 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
 
-    def run_write(self, fn, *, deadline: float | None = None):
+    def run_write(self, fn, *, deadline: float | None = None, batched: bool = False):
         """Run fn() in one write transaction, retrying while the store is busy or away.
 
         fn must be safe to run again from the start (the ledger makes it so with the
         event UUID). After `deadline` seconds a StoreError says the entry was not saved.
+        `batched` (PostgreSQL): run the transaction in psycopg's pipeline mode, so the
+        statements whose results fn does not read (BEGIN, its UPDATEs, NOTIFY, COMMIT) go to
+        the server together instead of a round trip each; the ledger's entries use it.
         """
         give_up = time.monotonic() + (WRITE_DEADLINE_SECONDS if deadline is None else deadline)
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self._transaction():
+                with self._transaction(batched):
                     return fn()
             except (peewee.OperationalError, peewee.InterfaceError) as exc:
                 if not self._is_transient(exc) or time.monotonic() >= give_up:
@@ -325,9 +328,9 @@ class Store:
                 time.sleep(min(0.5, 0.01 * attempt) + random.random() * 0.02)
 
     @contextlib.contextmanager
-    def _transaction(self):
+    def _transaction(self, batched: bool = False):
         if self.backend != "sqlite":
-            with self.db.atomic():
+            with self._pipeline() if batched else contextlib.nullcontext(), self.db.atomic():
                 yield
             return
         # Writers queue on a lock file first: SQLite's busy handler polls, so under a
@@ -358,6 +361,44 @@ class Store:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _pipeline(self):
+        """psycopg's pipeline mode for one transaction; its errors arrive as peewee's, like any statement's.
+
+        A statement's error may surface only when the pipeline syncs (at COMMIT), where
+        peewee's own ROLLBACK is skipped with the rest of the aborted pipeline: the
+        transaction is rolled back here, so the connection is clean for the retry or the
+        next write.
+        """
+        self.db.connect(reuse_if_open=True)
+        conn = self.db.connection()
+        pipeline = conn.pipeline()
+        with peewee.__exception_wrapper__:
+            pipeline.__enter__()
+        try:
+            # In a pipeline a statement's error is raised where its result is fetched, outside
+            # peewee's own mapping: map it here (run_write retries what is transient).
+            with peewee.__exception_wrapper__:
+                yield
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                pipeline.__exit__(type(exc), exc, exc.__traceback__)
+            self._end_aborted(conn)
+            raise
+        try:
+            with peewee.__exception_wrapper__:
+                pipeline.__exit__(None, None, None)
+        except BaseException:
+            self._end_aborted(conn)
+            raise
+
+    @staticmethod
+    def _end_aborted(conn) -> None:
+        """Roll back what a failed pipeline left open (a no-op when the transaction already ended)."""
+        with contextlib.suppress(Exception):
+            if not conn.closed and conn.info.transaction_status != 0:  # 0: IDLE
+                conn.execute("ROLLBACK")
 
     def _is_transient(self, exc: Exception) -> bool:
         text = str(exc).lower()

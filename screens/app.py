@@ -87,8 +87,8 @@ class FloortermApp(App):
 
     @property
     def locked(self) -> bool:
-        """A kiosk on the floor: quitting needs a supervisor's badge."""
-        return self.mode == "kiosk" and not self.unlocked
+        """A kiosk or a TV board on the floor: quitting needs a supervisor's badge."""
+        return (self.mode == "kiosk" or (self.mode == "board" and self.tv)) and not self.unlocked
 
     def on_mount(self) -> None:
         if self._store is None:
@@ -120,14 +120,13 @@ class FloortermApp(App):
     # -- lock-down ------------------------------------------------------------------------
 
     def action_request_quit(self) -> None:
-        """Quit, or on a locked kiosk ask for a supervisor's badge first."""
+        """Quit, or on a locked kiosk or TV board ask for a supervisor's badge first."""
         if not self.locked:
             self.exit()
             return
-        from floorterm.screens.kiosk import KioskScreen
-
-        if isinstance(self.screen, KioskScreen):
-            self.screen.ask_quit()
+        ask_quit = getattr(self.screen, "ask_quit", None)  # KioskScreen and BoardScreen have one
+        if ask_quit is not None:
+            ask_quit()
 
     async def action_quit(self) -> None:
         self.action_request_quit()
@@ -177,8 +176,8 @@ def run_app(
         if problem:
             print(problem, file=sys.stderr)
             return 2
-        if not unlocked:
-            os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z / ctrl+c must stay plain keys
+    if (mode == "kiosk" or (mode == "board" and tv)) and not unlocked:
+        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z / ctrl+c must stay plain keys
     app = FloortermApp(config, store_url, mode=mode, terminal=terminal, unlocked=unlocked, tv=tv)
     app.run()
     return app.return_code or 0

@@ -1,8 +1,9 @@
 """The live WIP board: `floorterm board [--tv]`.
 
-Five views, one key each: 1 WIP by stage, 2 bottlenecks, 3 exceptions, 4 delays and
-rejections, 5 a job (card and full history). A job number typed or scanned anywhere opens
-it. A supervisor signs in with a badge (s) to resume delays, change priorities, hold and
+Six views, one key each: 1 WIP by stage, 2 bottlenecks (waiting history over a period,
+sparklines of the last hours, Dispatch apart as ready to ship), 3 exceptions, 4 delays and
+rejections, 5 a job (card and full history), 6 the running shift's handover. A job number
+typed or scanned anywhere opens it. A supervisor signs in with a badge (s) to resume delays, change priorities, hold and
 release jobs and void entries; without sign-in the board is read-only.
 
 Live: a thread waits on the change feed (`floorterm.feed`) and tells the screen; the screen
@@ -17,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 import datetime as dt
 import time
 from typing import Callable
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -33,53 +34,83 @@ from textual.widgets import ContentSwitcher, DataTable, Input, OptionList, Stati
 from textual.widgets.option_list import Option
 
 from floorterm import board_feed
+from floorterm import flow as flows
 from floorterm.clock import format_duration, plant_today, to_plant
 from floorterm.errors import DomainError, FloortermError, InputError, PermissionDenied
 from floorterm.inputs import parse_job_number
 from floorterm.ledger import REASON_LISTS, Actor
-from floorterm.reports import EXCEPTION_VIEWS, Reports, age_labels
+from floorterm.reports import Reports, age_labels
 from floorterm.rules import PLANNING_KINDS
 from floorterm.scan import parse_scan
+from floorterm.shift import current_shift
 from floorterm.screens import board_actions as ba
 from floorterm.screens.store_watch import StoreChanged, watch_store
-from floorterm.screens.board_format import age_styles, history_cells
+from floorterm.screens.board_format import age_limits, age_styles, fit_keys, history_cells
 from floorterm.screens.board_views import (
     EXCEPTION_HELP,
+    EXCEPTION_VIEWS,
     EXCEPTION_TITLES,
+    MENU_TITLES,
     ExceptionsTable,
     HistoryTable,
     Tile,
+    TrendRow,
     WipTable,
     bottlenecks_renderable,
     delays_renderable,
     exception_items,
     exception_menu,
     exception_tile_text,
+    rank_by_history,
+    shift_renderable,
     stage_tile_text,
+    trend_header,
+    trend_row_text,
+    bottleneck_head,
 )
-from floorterm.screens.widgets import card_renderable
+from floorterm.screens.widgets import card_renderable, job_delay_line, rework_line
 
-VIEWS = ("wip", "bottlenecks", "exceptions", "delays", "job")
+VIEWS = ("wip", "bottlenecks", "exceptions", "delays", "job", "shift")
 VIEW_NAMES = {
     "wip": "WIP by stage",
     "bottlenecks": "Bottlenecks",
     "exceptions": "Exceptions",
     "delays": "Delays/rejects",
     "job": "Job",
+    "shift": "Shift",
 }
-TV_VIEWS = ("wip", "bottlenecks", "exceptions", "delays")
+VIEW_FOCUS = {
+    "wip": "#wip-table",
+    "exceptions": "#exceptions-table",
+    "job": "#job-history",
+    "bottlenecks": "#bottlenecks",
+    "delays": "#delays",
+    "shift": "#shift",
+}
+TV_VIEWS = ("wip", "bottlenecks", "exceptions", "delays", "shift")
 TV_SECONDS = 15.0
 WINDOW_HOURS = 8.0  # bottleneck throughput window: about one shift
 HEARTBEAT_SECONDS = 5.0  # with no wake-up, check anyway: catches a missed wake-up or a lost store
 RECONCILE_SECONDS = 60.0  # compare every open job's version: catches jobs created without an entry
 AGE_TICK_SECONDS = 30.0
+FLOW_MAX_AGE = 300.0  # the bottlenecks' waiting history of a period that includes now is re-read this often (s)
+TREND_HOURS = 8  # the sparklines: the last 8 hours (about a shift), one bar an hour
+STALE_SECONDS = 60  # no successful read for this long: the header says since when (in minutes)
 FIRST_ROWS = 100  # rows of the first paint: more than a 160x48 screen shows
 LOAD_CHUNK = 250  # rows added per frame after the first paint
 OFFLINE_RETRY_SECONDS = 2.0
 # The most often a derived view is re-read while entries keep arriving (seconds).
 # "rows" too: during a burst the table is re-drawn at most 4 times a second (each full re-draw of
 # a 160x48 table costs ~50 ms of the UI thread), at a cost of at most 0.25 s of latency.
-MIN_INTERVAL = {"rows": 0.25, "summary": 2.0, "bottlenecks": 3.0, "exceptions": 4.0, "delays": 4.0, "job": 0.3}
+MIN_INTERVAL = {
+    "rows": 0.25,
+    "summary": 2.0,
+    "bottlenecks": 3.0,
+    "exceptions": 4.0,
+    "delays": 4.0,
+    "shift": 5.0,
+    "job": 0.3,
+}
 PERIOD_NAMES = {"today": "Today", "yesterday": "Yesterday", "week": "This week"}
 
 
@@ -106,6 +137,8 @@ class BoardScreen(Screen):
         Binding("left_square_bracket", "jump(-1)", show=False),
         Binding("right_square_bracket", "jump(1)", show=False),
         Binding("question_mark", "legend", show=False),
+        Binding("less_than_sign", "stages(-1)", show=False),
+        Binding("greater_than_sign", "stages(1)", show=False),
     ]
 
     def __init__(self, services, *, terminal: str | None = None, tv: bool = False):
@@ -120,10 +153,22 @@ class BoardScreen(Screen):
         self.stages = tuple(s.code for s in self.config.stages if not shown or s.code in shown)
         self.hours = tuple(self.config.thresholds.ageing_hours)
         self.stage_codes = {s.name: s.code for s in self.config.stages}
+        # The routing's final dispatch step: finished work waiting for the truck, shown apart
+        # from the bottlenecks as "ready to ship".
+        self.ready_codes = {s.code for s in self.config.stages if s.kind == "dispatch"}
+        # Waiting history (floorterm.flow) for the bottlenecks: read on its own thread, cached per
+        # period, re-read at most every FLOW_MAX_AGE s (never per commit: a week on 1M events ~1.2 s).
+        self.flows: dict[tuple, tuple[float, dict]] = {}  # (period, range) -> (monotonic read, stage -> StageFlow)
+        self.trends = None  # floorterm.flow.Trends of the last TREND_HOURS hours
+        self._trends_at = -1e9
+        self._history_busy = False
+        self._history_retry_at = 0.0
+        self._history_pool: ThreadPoolExecutor | None = None
         self.labels = {
             (kind, r.code): r.label for kind, list_kind in REASON_LISTS.items() for r in self.config.reasons(list_kind)
         }
         self.view = "wip"
+        self.tv_page = 0  # TV: the page of open jobs on screen
         self.back_to = "wip"
         self.tracker = board_feed.ChangeTracker()
         self.loaded = False
@@ -133,6 +178,7 @@ class BoardScreen(Screen):
         self.bottlenecks: list = []
         self.period = "today"
         self.delays_data = None
+        self.shift_report = None
         self.range: tuple[dt.date, dt.date] | None = None
         self.job_number: str | None = None
         self.card = None
@@ -143,6 +189,8 @@ class BoardScreen(Screen):
         self.offline_since: dt.datetime | None = None
         self.offline_reason = ""
         self.show_legend = False
+        self._keys_all: list[tuple[str, str]] = []  # the footer's keys, and those it had no room for
+        self._keys_left_out: list[tuple[str, str]] = []
         self._header_offline = True  # the first paint lays the header out
         # The read pump: what to read next, whether a read runs, when each kind last ran.
         self._want: set[str] = set()
@@ -151,6 +199,8 @@ class BoardScreen(Screen):
         self._last_wake = time.monotonic()
         self._last_reconcile = time.monotonic()
         self.unexpected: list[BaseException] = []
+        self._shown: dict[str, tuple] = {}  # what each Static shows, so unchanged text is not sent again
+        self._follow: str | None = None  # the job a supervisor just acted on: selected when its row changes
 
     def _board_terminal(self, terminal: str | None):
         """The named terminal if it is a board, else the config's first board terminal, else None."""
@@ -168,10 +218,17 @@ class BoardScreen(Screen):
         yield Static("", id="board-tabs")
         with ContentSwitcher(initial="wip", id="board-views"):
             with Vertical(id="wip"):
+                yield Static("", id="wip-tiles-caption", classes="tv-caption")
                 yield Grid(id="wip-tiles")  # tiles are mounted when first shown (TV, big screens)
+                yield Static("", id="wip-caption", classes="tv-caption")
                 yield WipTable(self.stages, self.hours, id="wip-table")
                 yield Static(self._legend(), id="wip-legend")
             with VerticalScroll(id="bottlenecks"):
+                yield Static("", id="bottlenecks-head")
+                yield Static(trend_header(TREND_HOURS), id="trend-header")
+                with Vertical(id="trend-rows"):
+                    for i in range(len(self.config.stages) - len(self.ready_codes)):
+                        yield TrendRow(id=f"trend-{i}", classes="trend-row")
                 yield Static("", id="bottlenecks-body")
             with Vertical(id="exceptions"):
                 yield Grid(id="exception-tiles")
@@ -185,6 +242,8 @@ class BoardScreen(Screen):
                         yield ExceptionsTable(id="exceptions-table")
             with VerticalScroll(id="delays"):
                 yield Static("", id="delays-body")
+            with VerticalScroll(id="shift"):
+                yield Static("", id="shift-body")
             with Container(id="job"):
                 yield Static("", id="job-title")
                 yield OptionList(id="job-matches")
@@ -207,6 +266,8 @@ class BoardScreen(Screen):
     def on_mount(self) -> None:
         self.set_class(self.tv, "-tv")
         self.table.show_cursor = not self.tv  # nobody moves a cursor on a TV
+        thresholds = self.config.thresholds
+        self.table.stage_limits = {code: age_limits(hours) for code, hours in thresholds.ageing_hours_by_stage}
         self._layout_classes(self.size.width, self.size.height)
         find = self.query_one("#board-find", Input)
         find.cursor_blink = False
@@ -226,6 +287,7 @@ class BoardScreen(Screen):
         if self.tv:
             self.set_interval(TV_SECONDS, self._tv_next)
         self.run_worker(self._watch_feed, thread=True, group="board-feed", exit_on_error=False)
+        self.watch(self.table, "scroll_x", lambda _: self._show_keys(), init=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout_classes(event.size.width, event.size.height)
@@ -234,6 +296,8 @@ class BoardScreen(Screen):
         if self.loaded:
             self._show_bottlenecks()
             self._show_delays()
+            self._show_shift()
+            self.call_after_refresh(self._show_tv_page)
 
     def _layout_classes(self, width: int, height: int) -> None:
         self.set_class(width >= 140, "-wide")
@@ -263,11 +327,13 @@ class BoardScreen(Screen):
         now = time.monotonic()
         order = ["top", "full", "rows", "reconcile", "job", "summary"]
         # The view on screen first; the others only when they are on screen (TV: always).
-        visible = {"bottlenecks": "bottlenecks", "exceptions": "exceptions", "delays": "delays"}.get(self.view)
+        visible = {"bottlenecks": "bottlenecks", "exceptions": "exceptions", "delays": "delays", "shift": "shift"}.get(
+            self.view
+        )
         if visible:
             order.append(visible)
         if self.tv:
-            order += ["bottlenecks", "exceptions", "delays"]
+            order += ["bottlenecks", "exceptions", "delays", "shift"]
         for kind in order:
             if kind not in self._want:
                 continue
@@ -370,6 +436,8 @@ class BoardScreen(Screen):
             self.loaded = True
             self._say("Reading the other jobs…", "info")
             self._show_summary()
+            self.call_after_refresh(self._show_keys)  # the stage columns are known now
+            self.call_after_refresh(self._show_tv_page)
 
         return read, done
 
@@ -403,6 +471,9 @@ class BoardScreen(Screen):
             self._show_bottlenecks()
             if self.view == "delays" or self.tv:
                 self._want.add("delays")
+            if self.tv:
+                self._want.add("shift")
+                self.call_after_refresh(self._show_tv_page)
 
         return read, done
 
@@ -452,9 +523,13 @@ class BoardScreen(Screen):
         if not affected:
             return
         self.table.apply(rows, affected, read_at, self.clock())
+        if self._follow is not None and self._follow in affected:
+            self.table.show_job(self._follow)
+            if self.view == "wip":
+                self._follow = None  # else again when the WIP view is shown (a hidden table cannot scroll)
         got = {r.number: r.last_event_id for r in rows}
         self.tracker.seen((n, got.get(n, versions.get(n, -1))) for n in affected)
-        self._want.update({"summary", "bottlenecks", "exceptions", "delays"})
+        self._want.update({"summary", "bottlenecks", "exceptions", "delays", "shift"})
         if self.job_number is not None and self.job_number in affected:
             self._want.add("job")
 
@@ -502,6 +577,18 @@ class BoardScreen(Screen):
 
         return read, done
 
+    def _read_shift(self):
+        config = self.config
+
+        def read():
+            return current_shift(config, self.clock())
+
+        def done(report) -> None:
+            self.shift_report = report
+            self._show_shift()
+
+        return read, done
+
     def _read_job(self):
         number = self.job_number
 
@@ -539,23 +626,117 @@ class BoardScreen(Screen):
                 self._show_keys()
         self._show_header()
         self._pump()
+        self._pump_history()
 
     def _age_tick(self) -> None:
         if self.loaded:
             self.table.tick(self.clock())
 
     def _tv_next(self) -> None:
+        """Every TV_SECONDS: the next page of open jobs (each in every screenful of stage columns
+        in turn), after the last page the next view."""
+        if self.view == "wip" and self.tv_page + 1 < self._tv_pages():
+            self.tv_page += 1
+            self._show_tv_page()
+            return
         index = (TV_VIEWS.index(self.view) + 1) % len(TV_VIEWS) if self.view in TV_VIEWS else 0
+        if TV_VIEWS[index] == "wip":
+            self.tv_page = 0
         self.action_view(TV_VIEWS[index])
+        if self.view == "wip":
+            self._show_tv_page()
+
+    def _tv_rows(self) -> int:
+        """Job rows one TV page shows: the table's height less its header and the summary rows."""
+        table = self.table
+        scrollbar = table.scrollbar_size_horizontal if table.show_horizontal_scrollbar else 0
+        return max(1, table.content_region.height - scrollbar - table.header_height - table.fixed_rows)
+
+    def _tv_job_pages(self) -> int:
+        jobs = len(self.table.models)
+        return max(1, -(-jobs // self._tv_rows()))
+
+    def _tv_pages(self) -> int:
+        """TV pages of the WIP view: each page of jobs in each screenful of stage columns."""
+        return self._tv_job_pages() * len(self.table.stage_pages())
+
+    def _show_tv_page(self) -> None:
+        """Scroll the TV's table to its page and say which jobs and stages it shows."""
+        if not self.tv:
+            return
+        pages = self._tv_pages()
+        self.tv_page = min(self.tv_page, pages - 1)
+        stage_pages = self.table.stage_pages()
+        job_page, stage_page = divmod(self.tv_page, len(stage_pages))
+        per = self._tv_rows()
+        jobs = len(self.table.models)
+        x, codes = stage_pages[stage_page]
+        self.table.scroll_to(x=x, y=job_page * per, animate=False, immediate=True)
+        first, last = job_page * per + 1, min(jobs, (job_page + 1) * per)
+        caption = Text()
+        caption.append(f" OPEN JOBS {first}–{last} OF {jobs} ", style="bold reverse")
+        if len(stage_pages) > 1:  # not every stage fits: say which are on screen
+            index = {code: i for i, code in enumerate(self.stages, start=1)}
+            span = f"{index[codes[0]]}" if len(codes) == 1 else f"{index[codes[0]]}–{index[codes[-1]]}"
+            caption.append(" ")
+            caption.append(f" STAGES {span} OF {len(self.stages)} ", style="bold reverse")
+        caption.append(f"  page {self.tv_page + 1}/{pages}", style="bold")
+        caption.append(
+            "  · most urgent first · one row a job, one column a stage: pending qty, W waiting / ▶ in work, age"
+        )
+        self._update("#wip-caption", caption)
+        tiles = Text()
+        tiles.append(" STAGES ", style="bold reverse")
+        tiles.append(
+            "  big number: units waiting at the stage · jobs waiting (delayed) · oldest wait · done this shift"
+        )
+        self._update("#wip-tiles-caption", tiles)
+
+    # -- leaving a TV board (a TV on the wall is locked down like a kiosk)
+
+    def ask_quit(self) -> None:
+        """Ctrl+Q on a locked TV board: a supervisor's badge closes it; anything else leaves it running.
+        (The app sends the quit keys here when the board runs with --tv; see screens/app.py.)"""
+        if not self.tv or self.app.screen is not self:
+            return
+
+        def chosen(values: dict | None) -> None:
+            if values:
+                self._close_with_badge(values["badge"])
+
+        self.app.push_screen(
+            ba.BoardForm(
+                "Close the TV board",
+                Text("Supervisor: scan your badge to close the board. Esc: the board carries on."),
+                [ba.Field("badge", "Badge", lambda text: ba.badge_from_scan(text, self.config.scanner.prefix))],
+                submit="close",
+            ),
+            chosen,
+        )
+
+    def _close_with_badge(self, badge: str) -> None:
+        def read():
+            return self.services.queries.operator(badge)
+
+        def done(op) -> None:
+            if op is None or not op.active or op.role != "supervisor":
+                who = "Unknown badge" if op is None else f"{op.name} ({op.role}{'' if op.active else ', disabled'})"
+                self._say(f"{who}: only a supervisor's badge closes the TV board", "error")
+                return
+            self.app.exit()
+
+        self._oneoff(read, done)
 
     # -- painting -------------------------------------------------------------------------------------
 
     def _show_header(self) -> None:
+        """The top line: where, who, live or not, the plant time to the minute.
+
+        Called every second, but it changes at most once a minute while the board is live
+        (no seconds, no "updated N s ago" counter): an unchanged board sends nothing.
+        """
         now = self.clock()
         local = to_plant(now, self.config.tz)
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True)
         left = Text()
         left.append(" WIP BOARD ", style="bold reverse")
         where = self.terminal.name if self.terminal else self.config.plant_name
@@ -573,23 +754,28 @@ class BoardScreen(Screen):
             right.append(" ")
         elif self.last_ok is not None:
             ago = max(0, int((now - self.last_ok).total_seconds()))
-            right.append(
-                f"updated {ago} s ago  " if ago < 120 else f"updated {ago // 60} min ago  ",
-                style="" if ago < 30 else "bold",
-            )
-        right.append(local.strftime("%a %d %b %H:%M:%S"), style="bold")
-        grid.add_row(left, right)
-        content = grid
+            if ago < STALE_SECONDS:
+                right.append("live  ")
+            else:
+                right.append(f"updated {ago // 60} min ago  ", style="bold")
+        right.append(local.strftime("%a %d %b %H:%M"), style="bold")
+        width = max(1, self.size.width)
+        left.truncate(max(0, width - right.cell_len - 1), overflow="ellipsis")
+        content = left + Text(" " * max(1, width - left.cell_len - right.cell_len)) + right
         offline = self.offline_since is not None
         if offline:
             since = to_plant(self.offline_since, self.config.tz).strftime("%H:%M:%S")
             shown = to_plant(self.last_ok, self.config.tz).strftime("%H:%M:%S") if self.last_ok else "—"
-            line = Text(
+            content.append("\n")
+            content.append(
                 f" The board cannot reach the store since {since} ({self.offline_reason}). "
                 f"Showing what was known at {shown}; retrying. ",
                 style="bold white on red",
             )
-            content = Group(grid, line)
+        key = _content_key(content)
+        if self._shown.get("#board-header") == key:
+            return
+        self._shown["#board-header"] = key
         # A new layout only when the header may change its height (offline, or back): a full
         # layout of the screen with a 2,000-row table is the costliest thing the UI thread does.
         self.query_one("#board-header", Static).update(content, layout=offline or self._header_offline)
@@ -608,22 +794,26 @@ class BoardScreen(Screen):
             else:
                 text.append(f" {i} {label} ")
             text.append(" ")
-        self.query_one("#board-tabs", Static).update(text)
+        self._update("#board-tabs", text)
 
     def _show_keys(self) -> None:
         keys: list[tuple[str, str]] = []
         if self.tv:
-            keys = [("", f"TV mode: the views change every {TV_SECONDS:g} s"), ("1-5", "view"), ("ctrl+q", "quit")]
+            keys = [
+                ("", f"TV: pages of jobs, then the other views, every {TV_SECONDS:g} s"),
+                (f"1-{len(VIEWS)}", "view"),
+            ]
         else:
-            keys.append(("1-5", "views"))
-            keys.append(("/", "find job"))
+            narrow = self.size.width < 100  # one line at 80 columns: the short words
+            keys.append((f"1-{len(VIEWS)}", "views"))
+            if self.view not in ("delays", "bottlenecks"):
+                keys.append(("/", "find" if narrow else "find job"))
             if self.view in ("wip", "exceptions"):
-                keys.append(("⏎", "open job"))
+                keys.append(("⏎", "open" if narrow else "open job"))
             if self.view == "exceptions":
                 keys.append(("[ ]", "lists"))
-            if self.view == "delays":
+            if self.view in ("delays", "bottlenecks"):
                 keys += [("t", "today"), ("w", "week"), ("y", "yesterday"), ("g", "range")]
-                keys.remove(("/", "find job"))
             if self.view == "job":
                 keys.append(("esc", "back"))
             for action in ba.allowed_actions(self.operator.role if self.operator else None):
@@ -637,15 +827,54 @@ class BoardScreen(Screen):
                         "void": ("v", "void entry"),
                     }[action]
                 )
-            keys.append(("s", "sign out" if self.operator else "sign in"))
+            if self._badge_sign_in():
+                keys.append(("s", "sign out" if self.operator else "sign in"))
             if self.view == "wip" and not self.has_class("-tall"):
                 keys.append(("?", "legend"))
-        text = Text()
-        for key, words in keys:
-            if key:
-                text.append(f" {key} ", style="bold reverse")
-            text.append(f" {words} ")
-        self.query_one("#board-keys", Static).update(text)
+            if self.view == "wip":
+                cue = self._stage_cue()
+                if cue:
+                    keys.insert(1, ("< >", cue))
+        # One line, never a key split from its words: short words, then fewer keys ("? keys").
+        text, self._keys_left_out = fit_keys(keys, max(self.size.width, 20))
+        self._keys_all = keys
+        self._update("#board-keys", text)
+
+    def _badge_sign_in(self) -> bool:
+        """Whether a badge can sign in here: a screen that replaces the sign-in (the office board
+        over SSH, where the session is the person) offers no s key."""
+        return type(self).action_sign_in is BoardScreen.action_sign_in
+
+    def _stage_cue(self) -> str:
+        """'stages 1-5 of 9' when not every stage column fits the screen; '' when all do."""
+        if not self.table.loaded or not self.table.region.width:
+            return ""  # not laid out (another view on screen): said when the table is shown
+        spans = [code for code, _, _ in self.table.stage_spans()]
+        shown = self.table.visible_stages()
+        if not spans or len(shown) == len(spans):
+            return ""
+        if not shown:
+            return f"stages: {len(spans)}"
+        first, last = spans.index(shown[0]) + 1, spans.index(shown[-1]) + 1
+        return f"stage {first}/{len(spans)}" if first == last else f"stages {first}-{last}/{len(spans)}"
+
+    def _update(self, selector: str, content, key=None) -> None:
+        """Update a Static only when what it shows changes: an unchanged board sends nothing to
+        the terminal (over SSH every repaint costs bytes). `key`: what the content was made from,
+        for renderables that are not plain Text."""
+        widget = self.query_one(selector, Static)
+        key = _content_key(content) if key is None else ("key", key)
+        if self._shown.get(selector) == key:
+            return
+        self._shown[selector] = key
+        widget.update(content)
+
+    def action_stages(self, step: int) -> None:
+        """< and >: the previous or next screenful of stage columns (80x24 shows about 5 of 9)."""
+        if self.view != "wip":
+            return
+        self.table.page_stages(step)
+        self.call_after_refresh(self._show_keys)
 
     def _legend(self) -> Text:
         text = Text()
@@ -678,7 +907,7 @@ class BoardScreen(Screen):
             s = self.summary.get(code)
             if s is None:
                 continue
-            detail, level = stage_tile_text(s, self.hours)
+            detail, level = stage_tile_text(s, self.config.thresholds.ageing_for(code))
             self.query_one(f"#tile-{code}", Tile).show(s.name, s.pending, detail, level)
 
     def _side_by_side(self) -> bool:
@@ -689,19 +918,113 @@ class BoardScreen(Screen):
         return max(8, min(50, self.size.width - used))
 
     def _show_bottlenecks(self) -> None:
+        """Stages ranked by waiting history over the chosen period, with sparklines of the last
+        hours; Dispatch apart as ready to ship; below, the snapshot rankings of right now."""
+        since, until, label = self._period_window()
+        cached = self.flows.get(self._period_key())
+        stage_flows = cached[1] if cached else None
+        ranked = rank_by_history(self.bottlenecks, stage_flows, self.ready_codes)
+        ready = [b for b in self.bottlenecks if b.stage in self.ready_codes]
+        head = bottleneck_head(ranked, ready, label, stage_flows is None, TREND_HOURS)
+        self._update("#bottlenecks-head", head)
+        trends = {t.stage: t for t in self.trends.stages} if self.trends is not None else {}
+        for i, row in enumerate(self.query(TrendRow)):
+            if i >= len(ranked):
+                row.display = False
+                continue
+            row.display = True
+            b, f = ranked[i]
+            t = trends.get(b.stage)
+            row.show(trend_row_text(i + 1, b, f), t.done if t else (), t.waiting if t else ())
         wide = self._side_by_side()
         width = self.size.width - 4
         left, right = (width * 3 // 5, width * 2 // 5) if wide else (width, width)
-        self.query_one("#bottlenecks-body", Static).update(
+        now = [b for b in self.bottlenecks if b.stage not in self.ready_codes]
+        key = (tuple(now), self.size.width, self.tv)
+        self._update(
+            "#bottlenecks-body",
             bottlenecks_renderable(
-                self.bottlenecks,
+                now,
                 WINDOW_HOURS,
                 big=self.tv,
                 side_by_side=wide,
                 bar_width=max(8, min(50, left - 72)),
                 wait_bar_width=max(8, min(50, right - 40)),
-            )
+                headline=False,
+            ),
+            key=key,
         )
+
+    # -- the waiting history (its own thread: a long read must not hold up live updates)
+
+    def _period_key(self) -> tuple:
+        return (self.period, self.range)
+
+    def _pump_history(self) -> None:
+        """Read the period's flow figures or the hourly trends when the bottlenecks are on screen
+        (TV: always) and what is cached is missing or old; one read at a time."""
+        if self._history_busy or not self.loaded or not (self.view == "bottlenecks" or self.tv):
+            return
+        now = time.monotonic()
+        if now < self._history_retry_at:
+            return
+        key = self._period_key()
+        cached = self.flows.get(key)
+        since, until, _ = self._period_window()
+        current = self.clock() < _naive_utc(until)  # a period that includes now keeps changing
+        if cached is None or (current and now - cached[0] >= FLOW_MAX_AGE):
+            reports = self.reports
+
+            def read_flow():
+                return {f.stage: f for f in reports.flow(since, until).stages}
+
+            self._run_history(read_flow, lambda result: self._flow_read(key, result))
+        elif now - self._trends_at >= FLOW_MAX_AGE:
+            config, end = self.config, self.clock()
+            start = end.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=TREND_HOURS - 1)
+            self._run_history(lambda: flows.stage_trends(config, start, end, end), self._trends_read)
+
+    def _flow_read(self, key: tuple, result: dict) -> None:
+        self.flows[key] = (time.monotonic(), result)
+        self._show_bottlenecks()
+
+    def _trends_read(self, result) -> None:
+        self.trends = result
+        self._trends_at = time.monotonic()
+        self._show_bottlenecks()
+
+    def _run_history(self, read, done) -> None:
+        if self._history_pool is None:
+            self._history_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board-history")
+        store = self.services.ledger.store
+        self._history_busy = True
+
+        def run():
+            try:
+                return read()
+            finally:
+                with contextlib.suppress(Exception):
+                    store.close()  # this thread's own connection: nothing stays open between reads
+
+        async def work() -> None:
+            loop = asyncio.get_running_loop()
+            try:
+                result = await loop.run_in_executor(self._history_pool, run)
+            except Exception as exc:  # the store away, or a bug: keep what was known, try again later
+                if not isinstance(exc, FloortermError):
+                    self.unexpected.append(exc)
+                self.app.log.error(f"board history: {type(exc).__name__}: {exc}")
+                self._history_retry_at = time.monotonic() + OFFLINE_RETRY_SECONDS * 15
+            else:
+                done(result)
+            finally:
+                self._history_busy = False
+
+        self.run_worker(work(), group="board-history", exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        if self._history_pool is not None:
+            self._history_pool.shutdown(wait=False)
 
     def _show_delays(self) -> None:
         if self.delays_data is not None:
@@ -716,6 +1039,17 @@ class BoardScreen(Screen):
                 )
             )
 
+    def _show_shift(self) -> None:
+        report = self.shift_report
+        if report is None:
+            return
+        wide = self._side_by_side()
+        self._update(
+            "#shift-body",
+            shift_renderable(report, self.config.tz, self.clock(), side_by_side=wide),
+            key=(report.stages, report.delays, report.holds, report.notes, report.window, report.now, wide),
+        )
+
     def _tiles(self) -> bool:
         """Exception tiles: in TV mode, and on a big screen above the lists."""
         return self.tv or (self.size.width >= 140 and self.size.height >= 40)
@@ -723,9 +1057,11 @@ class BoardScreen(Screen):
     def _show_exceptions(self) -> None:
         if self.exceptions is None or not (self.view == "exceptions" or self.tv):
             return  # painted when the view is opened: the first paint shows WIP only
-        lists = exception_items(self.exceptions, self.config.tz, self.clock(), self.hours)
+        lists = exception_items(self.exceptions, self.config.tz, self.clock(), self.hours, self.config)
         table = self.query_one("#exceptions-table", ExceptionsTable)
-        table.show(lists, self.stage_codes)
+        if not table.show(lists, self.stage_codes) and self._shown.get("exceptions") == self.view:
+            return  # nothing new: nothing to repaint
+        self._shown["exceptions"] = self.view
         self._show_exception_menu()
         if self._tiles():
             self._ensure_tiles("#exception-tiles", [f"xtile-{name}" for name in EXCEPTION_VIEWS], "tile exception-tile")
@@ -736,7 +1072,7 @@ class BoardScreen(Screen):
             bad = ("delayed", "late", "material_short", "replay_refused")
             level = "-bad" if items and name in bad else ("-warn" if items else "-ok")
             self.query_one(f"#xtile-{name}", Tile).show(
-                EXCEPTION_TITLES[name], len(items), exception_tile_text(items), level
+                MENU_TITLES.get(name, EXCEPTION_TITLES[name]), len(items), exception_tile_text(items), level
             )
 
     def _show_job(self) -> None:
@@ -744,7 +1080,12 @@ class BoardScreen(Screen):
             return
         self.query_one("#job-matches").display = False
         self.query_one("#job-title").display = False
-        self.query_one("#job-card", Static).update(card_renderable(self.card, self.config.tz))
+        # The kiosk's lines around the card: a delay of the whole job above, where rework went below.
+        above, below = job_delay_line(self.card), rework_line(self.card)
+        shown = card_renderable(self.card, self.config.tz)
+        if above is not None or below is not None:
+            shown = Group(*(part for part in (above, shown, below) if part is not None))
+        self.query_one("#job-card", Static).update(shown)
         self.query_one("#job-history", HistoryTable).show(self.history, self.labels, self.config.tz, self.clock())
         self._show_tabs()
 
@@ -766,26 +1107,30 @@ class BoardScreen(Screen):
             self.back_to = name
         self.view = name
         self.query_one(ContentSwitcher).current = name
-        focus = {
-            "wip": "#wip-table",
-            "exceptions": "#exceptions-table",
-            "job": "#job-history",
-            "bottlenecks": "#bottlenecks",
-            "delays": "#delays",
-        }[name]
-        if name == "job" and self.query_one("#job-matches").display:
-            focus = "#job-matches"
         if not self.query_one("#board-find", Input).has_focus:
-            self.query_one(focus).focus()
-        if name in ("bottlenecks", "exceptions", "delays"):
+            self.query_one(self._focus_target()).focus()
+        if name == "wip" and self._follow is not None and self._follow in self.table.models:
+            self.call_after_refresh(self.table.show_job, self._follow)
+            self._follow = None
+        if name in ("bottlenecks", "exceptions", "delays", "shift"):
             self._want.add(name)
+        if name == "bottlenecks":
+            self.call_later(self._pump_history)
         if name == "exceptions":
             self._show_exceptions()  # what is known now; the re-read follows
         if name == "job" and self.job_number and self.card is None:
             self._want.add("job")
         self._show_tabs()
         self._show_keys()
+        if name == "wip":
+            self.call_after_refresh(self._show_keys)  # the stage cue needs the table laid out
         self._pump()
+
+    def _focus_target(self) -> str:
+        """The widget of the view on screen that takes the keys (arrows scroll it at once)."""
+        if self.view == "job" and self.query_one("#job-matches").display:
+            return "#job-matches"
+        return VIEW_FOCUS[self.view]
 
     def action_cycle(self, step: int) -> None:
         find = self.query_one("#board-find", Input)
@@ -804,8 +1149,12 @@ class BoardScreen(Screen):
             self.action_view(self.back_to)
 
     def action_legend(self) -> None:
-        self.show_legend = not self.show_legend
-        self.set_class(self.show_legend, "-legend")
+        """?: the legend of the WIP table; and every key, when the footer has no room for all."""
+        if self._keys_left_out or self.view != "wip":
+            self._say("Keys: " + "  ".join(f"{key} {words}" for key, words in self._keys_all if key), "info")
+        if self.view == "wip":
+            self.show_legend = not self.show_legend
+            self.set_class(self.show_legend, "-legend")
 
     def action_jump(self, step: int) -> None:
         """[ and ]: the previous or next exception list."""
@@ -835,15 +1184,22 @@ class BoardScreen(Screen):
         self.query_one("#exceptions-title", Static).update(title)
 
     def action_period(self, name: str) -> None:
-        if self.view != "delays":
+        """t, w, y: the period of the delays and of the bottlenecks' waiting history."""
+        if self.view not in ("delays", "bottlenecks"):
             return
         self.period, self.range = name, None
+        self._period_changed()
+
+    def _period_changed(self) -> None:
         self._want.add("delays")
         self._last_read.pop("delays", None)
         self._pump()
+        if self.view == "bottlenecks":
+            self._show_bottlenecks()  # the snapshot at once, the period's history when read
+            self._pump_history()
 
     def action_choose_range(self) -> None:
-        if self.view != "delays":
+        if self.view not in ("delays", "bottlenecks"):
             return
         today = plant_today(self.clock(), self.config.tz)
 
@@ -854,9 +1210,7 @@ class BoardScreen(Screen):
         def chosen(values: dict | None) -> None:
             if values:
                 self.period, self.range = "range", (values["since"], values["until"])
-                self._want.add("delays")
-                self._last_read.pop("delays", None)
-                self._pump()
+                self._period_changed()
 
         self.app.push_screen(
             ba.BoardForm(
@@ -913,6 +1267,12 @@ class BoardScreen(Screen):
                 find.value += char
                 find.cursor_position = len(find.value)
             return
+        if event.key == "slash":
+            # Here, not by the binding: a binding runs after the keys already queued, so in a
+            # burst ("/J-1004⏎" over SSH) it would open the line again after the job opened.
+            self._stop(event)
+            self.action_find()
+            return
         starts_scan = char is not None and (
             char == "$" or (self.config.scanner.prefix and char == self.config.scanner.prefix[0])
         )
@@ -940,6 +1300,9 @@ class BoardScreen(Screen):
         find = self.query_one("#board-find", Input)
         find.value = ""
         find.display = False
+        # Focus moves now, not when the hidden line lets go of it: a job opened from the find
+        # line must get the arrows at once (its history), not leave them with nobody.
+        self.query_one(self._focus_target()).focus()
         self.action_view(self.view)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -1133,7 +1496,7 @@ class BoardScreen(Screen):
             self._void()
             return
         job, stage = self._target()
-        if job is None:
+        if not job:  # None, or "" on a row that names no job (late entries are per terminal)
             self._say("Put the cursor on a job first (or open one: / then its number)", "error")
             return
         getattr(self, f"_{action}")(job, stage)
@@ -1146,6 +1509,8 @@ class BoardScreen(Screen):
                 f"✓ {receipt.message}" if receipt.job in receipt.message else f"✓ {receipt.job}: {receipt.message}",
                 "ok",
             )
+            if job is not None and what in ("priority", "hold", "resume"):
+                self._follow = job  # when its row comes back (re-sorted), select it and show it
             self.request("rows")
             if job is not None and job == self.job_number:
                 self._want.add("job")
@@ -1168,17 +1533,24 @@ class BoardScreen(Screen):
         self._oneoff(read, finished)
 
     def _delayed_stages(self, job: str) -> list[tuple[str, str]]:
-        """(stage code, delay label) of the job's open delays, from what the board shows."""
+        """(stage code, delay label) of the job's open delays, from what the board shows; a delay
+        of the whole job (recorded without a step) has stage code ""."""
         if self.card is not None and self.card.number == job and self.view == "job":
-            return [(s.stage, s.open_delay.label) for s in self.card.steps if s.open_delay]
+            out = [(s.stage, s.open_delay.label) for s in self.card.steps if s.open_delay]
+            if self.card.job_delay is not None:
+                out.append(("", self.card.job_delay.label))
+            return out
         model = self.table.models.get(job)
-        if model is None:
-            return []
-        return [
-            (code, cell.delay_reason or cell.delay_code or "")
-            for code, cell in model[0].cells.items()
-            if cell.state == "delayed"
-        ]
+        out = []
+        if model is not None:
+            out = [
+                (code, cell.delay_reason or cell.delay_code or "")
+                for code, cell in model[0].cells.items()
+                if cell.state == "delayed"
+            ]
+        if self.exceptions is not None:  # a job-level delay is no cell: the Delayed list names it
+            out += [("", i.label) for i in self.exceptions.delayed if i.number == job and not i.stage]
+        return out
 
     def _resume(self, job: str, stage: str | None) -> None:
         delayed = self._delayed_stages(job)
@@ -1190,23 +1562,25 @@ class BoardScreen(Screen):
                 self._say(f"{job} has no open delay to resume", "error")
                 return
             else:
-                names = ", ".join(self.reports.stage_name(c) for c in codes)
+                names = ", ".join(self.reports.stage_name(c) if c else "the whole job" for c in codes)
                 self._say(f"{job} is delayed at {names}: put the cursor on the stage to resume", "error")
                 return
         label = dict(delayed)[stage]
-        context = Text(f"Job {job} at {self.reports.stage_name(stage)}: delayed ({label}).")
+        where = f"at {self.reports.stage_name(stage)}" if stage else "(the whole job)"
+        context = Text(f"Job {job} {where}: delayed ({label}).")
+        step = stage or None  # a job-level delay is resumed without a step
 
         def chosen(values: dict | None) -> None:
             if values is not None:
                 self._write(
-                    lambda: self.services.ledger.resume(job, stage, actor=self._actor(), note=values["note"]),
+                    lambda: self.services.ledger.resume(job, step, actor=self._actor(), note=values["note"]),
                     "resume",
                     job,
                 )
 
         self.app.push_screen(
             ba.BoardForm(
-                f"Resume {job} at {self.reports.stage_name(stage)}",
+                f"Resume {job} {where}",
                 context,
                 [ba.Field("note", "Note (optional)", ba.optional_note)],
                 submit="resume",
@@ -1329,6 +1703,22 @@ class BoardScreen(Screen):
             ),
             chosen,
         )
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _content_key(content) -> tuple:
+    """What a renderable shows, comparable: text with its styles, else the object itself."""
+    if isinstance(content, Text):
+        return (
+            "text",
+            content.plain,
+            str(content.style),
+            tuple((sp.start, sp.end, str(sp.style)) for sp in content.spans),
+        )
+    return ("object", id(content))
 
 
 def _entry_summary(entry: dict, labels: dict, tz, now: dt.datetime) -> list[Text]:

@@ -279,3 +279,51 @@ def history_cells(
 def duration(seconds: float | None) -> str:
     """Long form for lists: '2 d 3 h'; '—' when unknown."""
     return format_duration(seconds) or "—"
+
+
+# The footer's words below ~100 columns, and the order keys are left out when even those do not
+# fit (the least needed first: the tabs already show the view numbers; `?` lists every key).
+SHORT_KEY_WORDS = {
+    "find job": "find",
+    "open job": "open",
+    "priority": "prio",
+    "hold/release": "hold",
+    "void entry": "void",
+    "yesterday": "yday",
+}
+DROP_FIRST = ("views", "find", "find job", "range", "yesterday", "yday", "legend", "lists")
+
+
+def key_items_text(keys: list[tuple[str, str]], compact: bool = False) -> Text:
+    """Footer keys: each key in reverse video with its words beside it, never wrapped."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for key, words in keys:
+        if key:
+            text.append(f" {key} ", style="bold reverse")
+        text.append(f"{words} " if compact and key else f" {words} ")
+    return text
+
+
+def fit_keys(keys: list[tuple[str, str]], width: int) -> tuple[Text, list[tuple[str, str]]]:
+    """The footer on one line of `width` columns: full words; else short ones with less space;
+    else without the least needed keys and with "? keys" (the `?` key lists them all).
+    Returns the line and the keys left out (empty when every key is shown)."""
+    text = key_items_text(keys)
+    if text.cell_len <= width:
+        return text, []
+    short = [(key, SHORT_KEY_WORDS.get(words, words)) for key, words in keys]
+    text = key_items_text(short, compact=True)
+    if text.cell_len <= width:
+        return text, []
+    kept = [item for item in short if item[0] != "?"]
+    dropped: list[tuple[str, str]] = []
+    order = [item for name in DROP_FIRST for item in kept if item[1] == name] + kept[::-1]
+    for item in order:
+        if key_items_text([*kept, ("?", "keys")], compact=True).cell_len <= width:
+            break
+        if item in kept:
+            kept.remove(item)
+            dropped.append(item)
+    # Left out: the keys dropped, and the words of a `?` key that now says "keys".
+    left_out = {d[0] for d in dropped} | {"?"}
+    return key_items_text([*kept, ("?", "keys")], compact=True), [k for k in keys if k[0] in left_out]

@@ -14,12 +14,14 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import DataTable, Digits, Static
+from textual.containers import Horizontal, Vertical
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Digits, Sparkline, Static
 
-from floorterm.clock import plant_today
+from floorterm import exceptions as seed_lists
+from floorterm.clock import plant_today, to_plant
 from floorterm.reports import (
-    EXCEPTION_VIEWS,
+    JOB_ROW,
     OFF_ROUTE,
     Bottleneck,
     DelayTotal,
@@ -53,6 +55,25 @@ STATUS_WIDTH = 40
 SUMMARY_KEYS = ("__sum_pending", "__sum_jobs", "__sum_wait", "__sum_done")
 EXCEPTION_LIMIT = 500  # items listed of one exception list; its count is always the full one
 
+# The board's exception lists, in the picker's order: the first lists of floorterm.reports and
+# the four of floorterm.exceptions (docs/exceptions.md). "priority_changes" (every change: who,
+# when, from → to, why) replaces the first "priority_changed" (only planned → current).
+EXCEPTION_VIEWS = (
+    "delayed",
+    "late",
+    "due_soon",
+    "ageing",
+    "not_updated",
+    "pending_qc",
+    "pending_rework",
+    "ready_for_dispatch",
+    "material_short",
+    "material_idle",
+    "priority_changes",
+    "on_hold",
+    "replay_refused",
+    "late_entries",
+)
 EXCEPTION_TITLES = {
     "delayed": "Delayed",
     "late": "Late",
@@ -62,23 +83,26 @@ EXCEPTION_TITLES = {
     "pending_rework": "Pending rework",
     "ready_for_dispatch": "Ready to dispatch",
     "material_short": "Material short",
-    "priority_changed": "Priority changed",
     "on_hold": "On hold",
     "replay_refused": "Refused on replay",
+    **seed_lists.TITLES,
 }
+# The picker and the TV tiles are narrow: titles longer than MENU_TITLE_WIDTH get a short form there.
+MENU_TITLE_WIDTH = 18
+MENU_TITLES = {"material_idle": "Issued not started"}
 # What each list holds, said once above its items.
 EXCEPTION_HELP = {
     "delayed": "open delays, longest first, with the reason",
     "late": "open jobs past their planned completion date",
     "due_soon": "due within the warning time and not ready for dispatch",
-    "ageing": "stage steps waiting longer than the first ageing threshold, oldest first",
+    "ageing": "stage steps waiting longer than their stage's first ageing threshold, oldest first",
     "pending_qc": "quantity waiting for inspection",
     "pending_rework": "rejected quantity awaiting a rework or scrap decision, and rework sent back",
     "ready_for_dispatch": "finished quantity waiting to be dispatched",
     "material_short": "released jobs blocked by a material shortage",
-    "priority_changed": "jobs whose priority differs from the planned one",
     "on_hold": "jobs on hold, with why",
     "replay_refused": "entries queued offline that the store refused: floorterm outbox retry or discard",
+    **seed_lists.HELP,
 }
 
 
@@ -88,6 +112,8 @@ EXCEPTION_HELP = {
 class WipTable(DataTable):
     """Open jobs x stages, four fixed summary rows on top, the job column fixed on the left."""
 
+    _hold_refresh = False  # _set_cells: repaint the changed cells, not the whole table
+
     def __init__(self, stages: tuple[str, ...], hours: tuple[int, ...], **kwargs):
         # fixed_rows is set once the summary rows exist: an empty table with fixed rows cannot render.
         super().__init__(fixed_columns=1, cursor_type="cell", **kwargs)
@@ -95,11 +121,15 @@ class WipTable(DataTable):
         self.hours = hours
         self.age_styles = age_styles(len(hours) + 1)
         self.limits = age_limits(hours)
+        self.stage_limits: dict[str, tuple[float, ...]] = {}  # stages with their own ageing hours
         self._unloaded: list[tuple[WipRow, dt.datetime]] = []
         self.models: dict[str, tuple[WipRow, dt.datetime]] = {}
         self.number_width = 8
         self.columns_keys: tuple[str, ...] = ("job", *stages, "status")
         self.loaded = False
+
+    def limits_for(self, stage: str) -> tuple[float, ...]:
+        return self.stage_limits.get(stage, self.limits)
 
     # -- building
 
@@ -171,7 +201,7 @@ class WipTable(DataTable):
         return [
             job_cell(row, self.number_width),
             *(
-                Cell(cell_text(row.cells.get(code, OFF_ROUTE), later, self.limits, self.age_styles))
+                Cell(cell_text(row.cells.get(code, OFF_ROUTE), later, self.limits_for(code), self.age_styles))
                 for code in self.stages
             ),
             Cell(status_text(row)),
@@ -216,12 +246,37 @@ class WipTable(DataTable):
         return changed
 
     def _update_row(self, number: str, cells: list[Cell]) -> bool:
-        changed = False
-        for key, cell in zip(self.columns_keys, cells):
-            if self.get_cell(number, key) != cell:
+        changes = [
+            (number, key, cell) for key, cell in zip(self.columns_keys, cells) if self.get_cell(number, key) != cell
+        ]
+        self._set_cells(changes)
+        return bool(changes)
+
+    def _set_cells(self, changes: list[tuple[str, str, Cell]]) -> None:
+        """Change cells and repaint just those on screen.
+
+        DataTable.update_cell repaints the whole table; over SSH that is ~8-18 KB for a cell
+        that changed off screen (an age ticking on row 300). Cells of the scrolling part are
+        repainted one by one, and not at all when off screen; a change in a fixed row or the
+        job column repaints the table as before.
+        """
+        if not changes:
+            return
+        whole = any(number in SUMMARY_KEYS or key == "job" for number, key, _ in changes)
+        self._hold_refresh = not whole
+        try:
+            for number, key, cell in changes:
                 self.update_cell(number, key, cell)
-                changed = True
-        return changed
+        finally:
+            self._hold_refresh = False
+        if not whole:
+            for number, key, _ in changes:
+                self.refresh_coordinate(Coordinate(self.get_row_index(number), self.get_column_index(key)))
+
+    def refresh(self, *regions, **kwargs):
+        if self._hold_refresh and not regions:
+            return self  # _set_cells repaints the changed cells itself
+        return super().refresh(*regions, **kwargs)
 
     def set_summary(self, summary: dict[str, StageSummary], shift: str) -> None:
         per_stage = [summary_cells(summary.get(code)) for code in self.stages]
@@ -230,19 +285,20 @@ class WipTable(DataTable):
             self._update_row(key, [labels[index], *(Cell(cells[index]) for cells in per_stage), Cell(Text(""))])
 
     def tick(self, now: dt.datetime) -> int:
-        """Re-draw waiting ages as time passes (no store read); returns how many cells changed."""
-        changed = 0
+        """Re-draw waiting ages as time passes (no store read); returns how many cells changed.
+        Only the changed cells that are on screen are repainted."""
+        changes = []
         for number, (row, read_at) in self.models.items():
             later = (now - read_at).total_seconds()
             for code in self.stages:
                 cell = row.cells.get(code, OFF_ROUTE)
                 if cell.pending <= 0:
                     continue
-                text = Cell(cell_text(cell, later, self.limits, self.age_styles))
+                text = Cell(cell_text(cell, later, self.limits_for(code), self.age_styles))
                 if self.get_cell(number, code) != text:
-                    self.update_cell(number, code, text)
-                    changed += 1
-        return changed
+                    changes.append((number, code, text))
+        self._set_cells(changes)
+        return len(changes)
 
     # -- the cursor
 
@@ -282,6 +338,91 @@ class WipTable(DataTable):
         if (self.scroll_x, self.scroll_y) != (x, y):
             self.scroll_to(x, y, animate=False, immediate=True)
 
+    # -- stage columns that fit (80x24 shows about 5 of 9)
+
+    def stage_spans(self) -> list[tuple[str, int, int]]:
+        """(stage code, start, end) of each stage column, x in the scrolled part (after the job column)."""
+        out, x = [], 0
+        for key in self.columns_keys[1:]:
+            column = self.columns.get(key)
+            if column is None:
+                return []
+            width = column.get_render_width(self)
+            if key in self.stages:
+                out.append((key, x, x + width))
+            x += width
+        return out
+
+    def scroll_room(self) -> int:
+        """Columns of the screen the stage columns scroll in (the job column stays)."""
+        job = self.columns.get("job")
+        fixed = job.get_render_width(self) if job is not None else 0
+        return max(1, self.scrollable_content_region.width - fixed)
+
+    def visible_stages(self) -> list[str]:
+        """The stage codes whose column is wholly on screen now."""
+        left = int(self.scroll_x)
+        right = left + self.scroll_room()
+        return [code for code, start, end in self.stage_spans() if start >= left and end <= right]
+
+    def stage_pages(self) -> list[tuple[int, list[str]]]:
+        """The screenfuls of whole stage columns, left to right: (scroll x, stage codes) each
+        (the TV shows them in turn; one page when every stage fits)."""
+        spans = self.stage_spans()
+        room = self.scroll_room()
+        pages: list[tuple[int, list[str]]] = []
+        i = 0
+        while i < len(spans):
+            start = spans[i][1]
+            j = i + 1  # at least one column a page, even one wider than the screen
+            while j < len(spans) and spans[j][2] - start <= room:
+                j += 1
+            pages.append((start, [code for code, _, _ in spans[i:j]]))
+            i = j
+        if len(pages) > 1:  # the last page: a full screenful ending at the last stage
+            end = spans[-1][2]
+            first = next(k for k, (_, start, _) in enumerate(spans) if end - start <= room or k == len(spans) - 1)
+            pages[-1] = (spans[first][1], [code for code, _, _ in spans[first:]])
+        return pages or [(0, list(self.stages))]
+
+    def page_stages(self, step: int) -> None:
+        """Scroll the stage columns a screen to the right (+1) or left (-1); the cursor follows."""
+        spans = self.stage_spans()
+        if not spans:
+            return
+        shown = self.visible_stages() or [spans[0][0]]
+        codes = [code for code, _, _ in spans]
+        starts = {code: start for code, start, _ in spans}
+        if step > 0:
+            first = codes[min(len(codes) - 1, codes.index(shown[-1]) + 1)]
+        else:
+            target = max(0, starts[shown[0]] - self.scroll_room())
+            first = next(code for code in codes if starts[code] >= target)
+        x = starts[first]
+        self.scroll_to(x=x, animate=False, immediate=True)
+        if self.show_cursor and self.row_count:
+            column = self.columns_keys.index(first)
+            self.move_cursor(column=column, scroll=False)
+
+    def show_job(self, number: str) -> bool:
+        """Put the cursor on this job's row (same column) and scroll it into view; False if not shown."""
+        if number not in self.models:
+            return False
+        column = max(1, self.cursor_column)
+        self.move_cursor(row=self.get_row_index(number), column=column, scroll=False)
+        # After a re-sort the row may be anywhere: once the table has its new size, bring it into view.
+        self.call_after_refresh(self._into_view, number)
+        return True
+
+    def _into_view(self, number: str) -> None:
+        if number not in self.models:
+            return
+        row = self.get_row_index(number)
+        shown = self.scrollable_content_region.height - self.header_height - self.fixed_rows
+        top = int(self.scroll_y)
+        if not top <= row - self.fixed_rows < top + max(1, shown):
+            self.scroll_to(y=max(0, row - self.fixed_rows - shown // 2), animate=False, immediate=True)
+
     def cell_plain(self, number: str, stage: str) -> str:
         """What a cell says, as text (for tests and the benchmark)."""
         return self.get_cell(number, stage).plain
@@ -291,16 +432,18 @@ class WipTable(DataTable):
 
 
 def exception_items(
-    ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...]
+    ex: Exceptions, tz, now: dt.datetime, hours: tuple[int, ...], config=None
 ) -> list[tuple[str, list[tuple[str, str, str, Text]]]]:
-    """Per exception list: (name, items as (job, stage, qty, detail)), in the seed's order."""
+    """Per exception list: (name, items as (job, stage, qty, detail)), in EXCEPTION_VIEWS' order.
+    An item's job is "" where the list is not about a job (late entries: per terminal).
+    config: the plant's (floorterm.exceptions.summary_rows words the four lists it adds)."""
     today = plant_today(now, tz)
     styles = age_styles(len(hours) + 1)
     later = (now - ex.as_of).total_seconds() if ex.as_of else 0.0
-    out: list[tuple[str, list]] = []
+    found: dict[str, list] = {}
 
     def add(name: str, items: list) -> None:
-        out.append((name, items))
+        found[name] = items
 
     add(
         "delayed",
@@ -393,22 +536,18 @@ def exception_items(
             for i in ex.ready_for_dispatch
         ],
     )
-    add(
-        "material_short",
-        [
-            (
-                i.number,
-                "",
-                str(sum(line.short for line in i.lines)),
-                Text(", ".join(f"{line.item} short {line.short} {line.unit}" for line in i.lines)),
-            )
-            for i in ex.material_short
-        ],
-    )
-    add(
-        "priority_changed",
-        [(i.number, "", "", Text(f"priority {i.initial_priority} → {i.priority}")) for i in ex.priority_changed],
-    )
+    add("material_short", [short_item(i) for i in ex.material_short])
+    for kind in seed_lists.SEED_KINDS:
+        items = getattr(ex, kind, None) or []
+        rows = seed_lists.summary_rows(kind, items, config) if config is not None and items else []
+        add(
+            kind,
+            [
+                # stage: the step's name where the item has one (the list shows names, not codes)
+                (str(job), getattr(item, "stage_name", stage) or "", str(qty), Text(str(detail)))
+                for item, (_, job, stage, qty, detail) in zip(items, rows)
+            ],
+        )
     add(
         "on_hold",
         [
@@ -423,7 +562,22 @@ def exception_items(
             for i in ex.replay_refused
         ],
     )
-    return out
+    return [(name, found.get(name, [])) for name in EXCEPTION_VIEWS]
+
+
+def short_item(i) -> tuple[str, str, str, Text]:
+    """A job blocked by a material shortage: its short lines, and the open material-shortage
+    delay if there is one. Without short lines (a delay only) the quantity is empty, not 0."""
+    short = sum(line.short for line in i.lines)
+    parts = [f"{line.item} short {line.short} {line.unit}" for line in i.lines]
+    detail = Text(", ".join(parts))
+    if i.delay_label:
+        where = i.delay_stage_name or JOB_ROW
+        took = f" for {duration(i.delay_seconds)}" if i.delay_seconds is not None else ""
+        detail.append(("; " if parts else "") + f"delayed ({i.delay_label}) at {where}{took}")
+    if i.units:
+        detail.append(f" · {i.units} units held up")
+    return i.number, "", str(short) if i.lines else "", detail
 
 
 class ExceptionsTable(DataTable):
@@ -442,16 +596,18 @@ class ExceptionsTable(DataTable):
         self.add_column(Text("Qty"), key="qty")
         self.add_column(Text("Detail"), key="detail")
 
-    def show(self, lists: list[tuple[str, list]], stage_codes: dict[str, str]) -> None:
-        """New data for every list; the list on screen is redrawn, keeping the cursor's job."""
+    def show(self, lists: list[tuple[str, list]], stage_codes: dict[str, str]) -> bool:
+        """New data for every list; the list on screen is redrawn, keeping the cursor's job.
+        False when nothing changed (then nothing is redrawn)."""
         first = not self.lists
         if not first and dict(lists) == self.lists:
-            return  # nothing new: keep the table as it is (a rebuild costs the UI thread time)
+            return False  # nothing new: keep the table as it is (a rebuild costs the UI thread time)
         self.lists = dict(lists)
         self.stage_codes = stage_codes
         if first:
             self.current = next((name for name, items in lists if items), EXCEPTION_VIEWS[0])
         self.choose(self.current, keep=not first)
+        return True
 
     def choose(self, name: str, keep: bool = False) -> None:
         """Show the items of list `name` (keep: the cursor stays on its job, the scroll stays)."""
@@ -496,7 +652,8 @@ def exception_menu(lists: list[tuple[str, list]], current: str) -> list[Text]:
     out = []
     for name, items in lists:
         line = Text("▶ " if name == current else "  ", style="bold")
-        line.append(f"{EXCEPTION_TITLES[name]:<18}", style="bold" if items else "")
+        title = MENU_TITLES.get(name, EXCEPTION_TITLES[name])[:MENU_TITLE_WIDTH]
+        line.append(f"{title:<{MENU_TITLE_WIDTH}}", style="bold" if items else "")
         line.append(f"{len(items):>5}", style="bold" if items else "dim")
         out.append(line)
     return out
@@ -513,11 +670,15 @@ def bottlenecks_renderable(
     bar_width: int = 30,
     wait_bar_width: int | None = None,
     side_by_side: bool = False,
+    headline: bool = True,
 ) -> Group:
-    """The worst stage named plainly, then stages ranked by expected wait and by longest wait."""
+    """The worst stage named plainly, then stages ranked by expected wait and by longest wait.
+    headline=False: just the two tables (the board names the worst stage over a period above)."""
     parts = []
     worst = ranked[0] if ranked and ranked[0].jobs_waiting else None
-    if worst is None:
+    if not headline:
+        parts.append(Text("Right now", style="bold underline"))
+    elif worst is None:
         parts.append(Text("Nothing is waiting at any stage.", style="bold"))
     else:
         head = Text("WORST: " if not big else "BOTTLENECK NOW: ", style="bold")
@@ -608,6 +769,212 @@ def bottlenecks_renderable(
     else:
         parts.append(waits)
     return Group(*parts)
+
+
+# -- bottlenecks over a period: waiting history, trends, ready to ship -------------------------------
+
+TREND_HEADER = f"{'#':>2} {'Stage':<12} {'Unit-h':>7} {'p90':>6} {'Now':>5} {'Jobs':>4} {'Oldest':>6}"
+TREND_TEXT_WIDTH = len(TREND_HEADER)  # board.tcss .trend-text has this width (48)
+
+
+def unit_hours_text(hours: float | None) -> str:
+    """'12,345', '12.5', '—': unit-hours of waiting, whole above 100."""
+    if hours is None:
+        return "…"
+    return f"{hours:,.0f}" if hours >= 100 else f"{hours:.1f}"
+
+
+def wait_text(hours: float | None) -> str:
+    return short_age(hours * 3600) if hours is not None else "—"
+
+
+def rank_by_history(snapshot: list[Bottleneck], flows: dict | None, ready: set[str]) -> list[tuple]:
+    """(bottleneck now, StageFlow or None) of the stages that can be bottlenecks, worst first:
+    most unit-hours of waiting over the period (the period's history), then the snapshot's order.
+    Dispatch stages (`ready`) are left out: finished work waiting for the truck is shown apart."""
+    rows = [(b, flows.get(b.stage) if flows else None) for b in snapshot if b.stage not in ready]
+    if flows:
+        order = {b.stage: i for i, (b, _) in enumerate(rows)}
+        rows.sort(key=lambda r: (-(r[1].unit_hours if r[1] else 0.0), order[r[0].stage]))
+    return rows
+
+
+def trend_row_text(rank: int, b: Bottleneck, f) -> Text:
+    """The words of one ranked stage: rank, name, unit-hours and p90 wait over the period, now."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{rank:>2} ")
+    name = b.name if len(b.name) <= 12 else b.name[:11] + "…"
+    text.append(f"{name:<12}", style="bold" if rank == 1 and f and f.unit_hours > 0 else "")
+    text.append(f" {unit_hours_text(f.unit_hours if f else None):>7}")
+    text.append(f" {wait_text(f.p90_wait_hours) if f else '…':>6}")
+    text.append(f" {b.pending:>5} {b.jobs_waiting:>4} {short_age(b.oldest_seconds) or '—':>6}")
+    return text
+
+
+def bottleneck_head(ranked: list[tuple], ready: list[Bottleneck], period: str, reading: bool, trend_hours: int) -> Text:
+    """The worst stage over the period in words, what is ready to ship, how to read the rows."""
+    text = Text()
+    top = ranked[0] if ranked else None
+    if top is None or (top[1] is None and not top[0].jobs_waiting):
+        text.append("Nothing is waiting at any stage.", style="bold")
+    elif top[1] is not None and top[1].unit_hours > 0:
+        b, f = top
+        text.append("WORST ", style="bold")
+        text.append(f"{period}: ", style="bold")
+        text.append(f" {b.name} ", style="bold reverse")
+        text.append(
+            f" {unit_hours_text(f.unit_hours)} unit-hours of waiting; 9 in 10 units waited under "
+            f"{duration((f.p90_wait_hours or 0) * 3600)}"
+        )
+        text.append(f". Now {b.jobs_waiting} jobs waiting, oldest {duration(b.oldest_seconds)}")
+    else:
+        text.append("WORST NOW: ", style="bold")
+        text.append(top[0].headline or top[0].name, style="bold reverse")
+        if reading:
+            text.append(f"  (reading the waiting history of {period}…)", style="italic")
+    for r in ready:
+        text.append("\nREADY TO SHIP ", style="bold")
+        text.append(f"({r.name}): ")
+        if r.pending:
+            text.append(
+                f"{r.pending} units in {r.jobs_waiting} jobs, oldest {duration(r.oldest_seconds)} — finished, "
+                "waiting for dispatch (not a bottleneck)"
+            )
+        else:
+            text.append("nothing waiting")
+    text.append(
+        f"\nRanked by unit-hours of waiting over {period}; Now = units pending, Jobs waiting, Oldest now. "
+        f"Sparklines: last {trend_hours} h by hour.",
+        style="dim",
+    )
+    return text
+
+
+class TrendRow(Horizontal):
+    """One ranked stage: its words, then units done and units waiting per hour as sparklines."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="trend-text")
+        yield Sparkline([], classes="trend-done")
+        yield Static("", classes="trend-done-n")
+        yield Sparkline([], classes="trend-wait")
+        yield Static("", classes="trend-wait-n")
+
+    def show(self, text: Text, done: tuple[int, ...], waiting: tuple[int, ...]) -> None:
+        """Repaint only what changed (an unchanged board sends nothing to the terminal)."""
+        shown = getattr(self, "_shown", None)
+        done_n = Text(f"{sum(done):>4}" if done else "   …", no_wrap=True)  # units done in the hours shown
+        change = waiting[-1] - waiting[0] if waiting else None
+        wait_n = Text("    …" if change is None else f"{change:>+5}", no_wrap=True)  # waiting now vs. then
+        key = (text.plain, str(text.spans), done, waiting)
+        if shown == key:
+            return
+        self._shown = key
+        self.query_one(".trend-text", Static).update(text)
+        self.query_one(".trend-done", Sparkline).data = list(done)
+        self.query_one(".trend-done-n", Static).update(done_n)
+        self.query_one(".trend-wait", Sparkline).data = list(waiting)
+        self.query_one(".trend-wait-n", Static).update(wait_n)
+
+
+def trend_header(hours: int) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", style="bold")
+    text.append(TREND_HEADER)
+    text.append(f" {'Done ' + str(hours) + 'h':<12} {'Waiting ' + str(hours) + 'h'}")
+    return text
+
+
+# -- the shift handover ------------------------------------------------------------------------------
+
+
+def shift_renderable(report, tz, now: dt.datetime, *, side_by_side: bool = False) -> Group:
+    """The running shift so far (floorterm.shift): per stage what was completed, rejected,
+    scrapped, delays opened / closed / still open, what waits now and the oldest waiting job;
+    then the shift's delays, holds and notes."""
+    w = report.window
+    today = plant_today(now, tz)
+    start, end = plant_stamp(w.start, tz, today=today), to_plant(w.end, tz).strftime("%H:%M")
+    title = Text()
+    title.append(f" SHIFT {w.name.upper()} ", style="bold reverse")
+    title.append(f" {start} to {end}")
+    title.append(
+        f" · running, up to {to_plant(report.now, tz):%H:%M}" if w.running(report.now) else " · ended",
+        style="bold",
+    )
+    stages = Table(
+        title=Text("What each stage did this shift, and what waits for the next", style="bold"),
+        title_justify="left",
+        expand=True,
+        box=None,
+        padding=(0, 1),
+    )
+    for name, justify in (
+        ("Stage", "left"),
+        ("Done", "right"),
+        ("Rej", "right"),
+        ("Scrap", "right"),
+        ("Delays new/ended/open", "right"),
+        ("Waiting", "right"),
+        ("Oldest", "left"),
+    ):
+        stages.add_column(name, justify=justify, no_wrap=True, ratio=1 if name == "Oldest" else None)
+    for st in report.stages:
+        oldest = Text("")
+        if st.oldest_job:
+            oldest = Text(st.oldest_job, style="bold")  # a job number is user data: plain text
+            waited = (now - st.oldest_since).total_seconds() if st.oldest_since else None
+            oldest.append(f" {short_age(waited)}")
+        delays = f"{st.delays_opened}/{st.delays_closed}/{st.delays_open}"
+        stages.add_row(
+            Text(st.name),
+            str(st.completed + st.qc_passed) if st.completed or st.qc_passed else "·",
+            str(st.rejected + st.qc_failed) if st.rejected or st.qc_failed else "·",
+            str(st.scrapped) if st.scrapped else "·",
+            Text(delays, style="bold" if st.delays_open else "dim" if delays == "0/0/0" else ""),
+            Text(f"{st.pending}" + (f" +{st.awaiting}R" if st.awaiting else ""), style="bold" if st.pending else ""),
+            oldest,
+        )
+    delays = Table(
+        title=Text(f"Delays during the shift ({len(report.delays)})", style="bold"),
+        title_justify="left",
+        expand=True,
+        box=None,
+        padding=(0, 1),
+    )
+    for name in ("Job", "Stage", "Reason", "Opened", "Closed"):
+        delays.add_column(name, no_wrap=True, ratio=1 if name == "Reason" else None)
+    open_first = sorted(report.delays, key=lambda d: (d.closed_at is not None, d.opened_at))
+    for d in open_first[:40]:
+        delays.add_row(
+            Text(d.job),
+            Text(d.stage),
+            Text(d.reason_label),
+            plant_stamp(d.opened_at, tz, today=today),
+            Text("OPEN", style="bold") if d.closed_at is None else Text(plant_stamp(d.closed_at, tz, today=today)),
+        )
+    if not report.delays:
+        delays.add_row(Text("none", style="italic"), "", "", "", "")
+    elif len(report.delays) > 40:
+        delays.add_row(
+            Text(f"… and {len(report.delays) - 40} more: floorterm report shift", style="italic"), "", "", "", ""
+        )
+    other = Text()
+    other.append("Holds: ", style="bold")
+    other.append(f"{report.holds_on} put on, {report.holds_off} released")
+    other.append("   Notes: ", style="bold")
+    other.append(str(len(report.notes)))
+    for n in report.notes[-5:]:
+        other.append(f"\n  {plant_stamp(n.at, tz, today=today)} ")
+        other.append(n.job, style="bold")
+        other.append(" ")
+        other.append(n.note)  # typed by people: plain text
+    if side_by_side:
+        both = Table.grid(expand=True, padding=(0, 2))
+        both.add_column(ratio=3)
+        both.add_column(ratio=2)
+        both.add_row(stages, Group(delays, Text(""), other))
+        return Group(title, Text(""), both)
+    return Group(title, Text(""), stages, Text(""), delays, Text(""), other)
 
 
 # -- delays and rejections -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ and reused on retry, so nothing is written twice. docs/kiosk.md describes the fl
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import getpass
 import os
@@ -34,6 +35,7 @@ from floorterm.inputs import clean_text, parse_badge, parse_code, parse_job_numb
 from floorterm.kiosk_link import KioskLink, Queued
 from floorterm.ledger import REASON_LISTS, Actor, Receipt, new_uuid
 from floorterm.queries import JobCard, MaterialView, OperatorView
+from floorterm.reports import Reports
 from floorterm.scan import Scan
 from floorterm.screens import kiosk_actions as ka
 from floorterm.screens import kiosk_view as view
@@ -42,15 +44,19 @@ from floorterm.screens.glyphs import plain_console
 from floorterm.screens.line_input import LineEditor
 from floorterm.screens.pick_list import Choice, PickList
 from floorterm.screens.widgets import card_renderable, history_renderable
+from floorterm.store import STORE_AWAY
 
 SYNC_SECONDS = 3.0  # how often the outbox is replayed (and the store looked for) in the background
 SCRAP = "$SCRAP"  # the "scrap instead of rework" choice; cannot clash with a stage code
 TEXT_FIELDS = ("note", "note?", "item2", "ref", "ref?")
-PICK_FIELDS = ("reason", "target", "line")
+PICK_FIELDS = ("reason", "target", "line", "supplier")
+QTY_FIELDS = ("qty", "rejected?")  # digits, then Enter (Enter alone on rejected? = none)
 QTY_PROMPTS = {
     "complete": "Complete how many at {step}?",
     "qc_pass": "Pass how many at {step}?",
     "dispatch": "Dispatch how many?",
+    "send": "Send how many from {step} to a supplier?",
+    "receive": "Receive how many good ones back at {step}?",
     "release": "Release how many to {first}?",
     "reject": "Reject how many at {step}?",
     "qc_fail": "Fail how many at {step}?",
@@ -65,10 +71,12 @@ ALL_WORDS = {
     "complete": "all {n} pending",
     "qc_pass": "all {n} to inspect",
     "dispatch": "all {n} ready",
+    "send": "all {n} waiting to be sent",
+    "receive": "all {n} out",
     "release": "all {n} not yet released",
     "rework": "all {n}",
     "scrap": "all {n}",
-    "material_issue": "all {n} short",
+    "material_issue": "all {n} {unit} still to issue",
 }
 
 
@@ -85,6 +93,7 @@ class Form:
     values: dict = field(default_factory=dict)
     index: int = 0
     lines: dict = field(default_factory=dict)  # what was typed per field, kept after a failure
+    out: list = field(default_factory=list)  # a receive: (supplier, name, qty, since) at suppliers now
 
     @property
     def field(self) -> str | None:
@@ -300,6 +309,10 @@ class KioskScreen(Screen):
         if not text and char in ka.SYMBOL_SLOTS and field not in TEXT_FIELDS:
             self._slot(ka.SYMBOL_SLOTS[char])
             return
+        if field == "rejected?" and text.isdigit() and char == "+":
+            self.editor.clear()
+            self._submit_field(text)  # "3" then "+": 3 rejected on receipt, as Enter
+            return
         if field == "qty" and text.isdigit() and char in ka.SYMBOL_SLOTS:
             # "3" then "-": reject 3, as the key bar says (a keypad has no F2).
             self.editor.aside = text
@@ -393,7 +406,7 @@ class KioskScreen(Screen):
                 self._switch_job(text)
         elif step in ("card", "form"):
             field = self._field()
-            if field == "qty" and text.isdigit():
+            if field in QTY_FIELDS and text.isdigit():
                 self._submit_field(text)
             elif field in TEXT_FIELDS:
                 self._submit_field(text)
@@ -417,7 +430,7 @@ class KioskScreen(Screen):
             self._nothing_to_record()
         elif step in ("card", "form") and self.form is not None:
             field = self.form.field
-            if field in ("qty", "note?", "note", "item2", "ref", "ref?"):
+            if field in ("qty", "rejected?", "note?", "note", "item2", "ref", "ref?"):
                 self._submit_field("")
             elif field in PICK_FIELDS:
                 self._say(f"Type the number of your choice (1-{len(self.pick.choices)})", "error")
@@ -513,12 +526,12 @@ class KioskScreen(Screen):
                 what = ka.LABELS.get(self.form.kind, self.form.kind).lower()
                 self._say(f"Finish this {what} first, or Esc to cancel it", "error")
             return
-        why_not = self._blocked()
-        if why_not:
-            self._refuse(why_not)
-            return
         mode = self._mode()
         kind = ka.SLOT_KINDS[mode].get(slot)
+        why_not = self._blocked()
+        if why_not and not (kind == "delay" and ka.delay_anyway(mode, self.card, self.stage)):
+            self._refuse(why_not)
+            return
         if kind is None:
             self._say(f"{ka.SLOT_KEYS[slot][0].upper()} does nothing at this terminal", "error")
             return
@@ -547,12 +560,14 @@ class KioskScreen(Screen):
         self.editor.aside = ""
         fields = {
             "complete": ["qty"],
-            "qc_pass": ["qty"],
+            "qc_pass": ["qty", "note?"],
             "dispatch": ["qty", *self._reference_fields()],
+            "send": self._outside_fields("send"),
+            "receive": self._outside_fields("receive"),  # + supplier when several have units, + reason
             "release": ["qty"],
             "reject": ["qty", "reason"],
             "qc_fail": ["qty", "reason", "note?"],
-            "rework": ["qty", "target"],
+            "rework": ["qty", "target", "note?"],
             "delay": ["reason"],
             "resume": [],
             "start": [],
@@ -581,6 +596,9 @@ class KioskScreen(Screen):
             self._submit_field(typed)
         elif typed:
             self._say(f"{ka.LABELS[kind]} takes no quantity: the {typed} typed is not used", "warn")
+        warning = ka.release_warning(self.config, self.card) if kind == "release" else ""
+        if warning and self.form is not None and self.form.kind == "release" and self.step == "form":
+            self._say(warning, "warn")
 
     def _back(self) -> None:
         step = self.step
@@ -597,8 +615,8 @@ class KioskScreen(Screen):
         elif self.editor.text or self.editor.aside:
             self.editor.aside = ""
             self.editor.clear()
-        elif step in ("card", "form") and self.form is not None and not self.form.main:
-            self._to_card()  # leave the entry: back to the card's main entry
+        elif step in ("card", "form") and self.form is not None and (not self.form.main or self.form.started):
+            self._to_card()  # leave the entry (or a main entry half filled in, e.g. at its notes)
         elif step in ("card", "form") and self.material is not None:
             self.material = None  # stores: leave the material line, back to picking one
             self._to_card()
@@ -947,11 +965,22 @@ class KioskScreen(Screen):
         if self.stage is None:
             return None
         kind = ka.SLOT_KINDS[mode]["main"]
+        if mode == "outside" and ka.available("send", self.card, self.stage) <= 0:
+            kind = "receive"  # everything here is at a supplier: Enter receives
         if not ka.role_may(role, kind):
             return None
+        if mode == "outside":
+            return Form(kind, self._outside_fields(kind), stage=self.stage, main=True)
         stage = None if kind == "dispatch" else self.stage
         fields = ["qty", *self._reference_fields()] if kind == "dispatch" else ["qty"]
+        if kind == "qc_pass":
+            fields.append("note?")  # inspection notes, Enter alone skips
         return Form(kind, fields, stage=stage, main=True)
+
+    def _outside_fields(self, kind: str) -> list[str]:
+        if kind == "send":
+            return ["qty", "supplier", *self._reference_fields()]
+        return ["qty", "rejected?"]
 
     def _reference_fields(self) -> list[str]:
         """The delivery note / shipment reference asked on dispatch: [kiosk] dispatch_reference."""
@@ -982,10 +1011,19 @@ class KioskScreen(Screen):
             prompt, hint = self._qty_prompt(form)
             self.editor.ask(prompt, hint, keep=keep)
         elif field == "reason":
-            reasons = self.config.reasons(REASON_LISTS[form.kind])
-            self.pick = PickList("Why? Pick the reason", [Choice(r.code, r.label, r.code) for r in reasons])
+            reasons = self.config.reasons(REASON_LISTS.get(form.kind, "reject"))
+            title = "Why? Pick the reason"
             qty = form.values.get("qty")
             what = f"{ka.LABELS[form.kind].lower()} {qty}" if qty else ka.LABELS[form.kind].lower()
+            if form.kind == "receive":
+                title = "Why were they rejected on receipt? Pick the reason"
+                what = f"the {form.values.get('rejected')} rejected on receipt"
+            line = self._material_line()
+            if form.kind == "material_issue" and line is not None:
+                extra = (qty or 0) - line.short
+                title = f"Extra issue: {extra} {line.unit} of {line.item} beyond the bill of materials. Why?"
+                what = f"the extra {extra} {line.unit}"
+            self.pick = PickList(title, [Choice(r.code, r.label, r.code) for r in reasons])
             then = ", then Enter" if len(reasons) >= 10 else ""
             self.editor.ask(
                 f"Reason for {what}: type its number{then}", "or scan the reason barcode · Esc = back", keep=keep
@@ -998,6 +1036,15 @@ class KioskScreen(Screen):
                 choices.append(Choice(s.stage, f"Rework at {s.name}"))
             self.pick = PickList(f"What happens to the {qty} rejected at {here.name}?", choices)
             self.editor.ask(f"Rework or scrap {qty}: type its number", "Esc = decide later", keep=keep)
+        elif field == "supplier":
+            self._open_supplier(form, keep)
+        elif field == "rejected?":
+            good = form.values.get("qty", 0)
+            self.editor.ask(
+                f"{good} good back. Any rejected on receipt? Type how many, then Enter",
+                "Enter alone = none · Esc = back",
+                keep=keep,
+            )
         elif field == "line":
             lines = self.card.material
             self.pick = PickList("Material line", [Choice(m.item, m.item, m.item) for m in lines])
@@ -1005,22 +1052,44 @@ class KioskScreen(Screen):
             self.editor.ask(f"Material line? Type its number (1-{len(lines)})", release, keep=keep)
         elif field in ("note", "note?"):
             optional = field == "note?"
+            what = "Inspection notes" if form.kind in ("qc_pass", "qc_fail") else "Note"
             self.editor.ask(
-                "Inspection notes (optional): type, then Enter" if optional else "Type the note, then Enter",
+                f"{what} (optional): type, then Enter" if optional else "Type the note, then Enter",
                 "Enter alone = no notes" if optional else "Esc = cancel",
                 keep=keep,
             )
         elif field in ("ref", "ref?"):
             qty = form.values.get("qty")
             hint = "Enter alone = none · Esc = back" if field == "ref?" else "required here · Esc = back"
-            self.editor.ask(
-                f"Delivery note or shipment reference for dispatching {qty}? Scan or type it", hint, keep=keep
-            )
+            what = f"sending {qty}" if form.kind == "send" else f"dispatching {qty}"
+            self.editor.ask(f"Delivery note or shipment reference for {what}? Scan or type it", hint, keep=keep)
         elif field == "item2":
             self.editor.ask(
                 f"Scan or type the item issued instead of {form.item}", "then Enter · Esc = cancel", keep=keep
             )
         self._show()
+
+    def _open_supplier(self, form: Form, keep: bool) -> None:
+        """The supplier pick-list: to send, the stage's usual suppliers first, then the rest;
+        to receive, the suppliers that have units of this step now."""
+        qty = form.values.get("qty")
+        tz = self.config.tz
+        if form.kind == "send":
+            usual = set(self.config.stage(form.stage).suppliers)
+            choices = [
+                Choice(s.code, s.name + ("  (usual)" if s.code in usual else ""), s.code)
+                for s in self.config.stage_suppliers(form.stage)
+            ]
+            title = f"Send {qty} to which supplier?"
+        else:
+            choices = [
+                Choice(code, f"{name} — {n} out since {to_plant(since, tz):%a %H:%M}", code)
+                for code, name, n, since in form.out
+            ]
+            title = f"Receive {qty} from which supplier?"
+        self.pick = PickList(title, choices)
+        then = ", then Enter" if len(choices) >= 10 else ""
+        self.editor.ask(f"Supplier: type its number{then}", "or scan or type its code · Esc = back", keep=keep)
 
     def _qty_prompt(self, form: Form) -> tuple[str, str]:
         card = self.card
@@ -1032,13 +1101,17 @@ class KioskScreen(Screen):
             n = ka.available(form.kind, card, self.stage, line)
         except (KeyError, ValueError):
             n = 0
-        if form.kind in ALL_WORDS:
-            hint = f"Enter = {ALL_WORDS[form.kind].format(n=n)}" if n > 0 else "nothing left to record here"
+        unit = f" {line.unit}" if line is not None and form.kind.startswith("material_") else ""
+        if form.kind == "material_issue" and n <= 0:
+            hint = "all issued · a number = an extra issue, with a reason"
+        elif form.kind in ALL_WORDS:
+            words = ALL_WORDS[form.kind].format(n=n, unit=unit.strip())
+            hint = f"Enter = {words}" if n > 0 else "nothing left to record here"
         else:
             what = {"reject": "pending", "qc_fail": "to inspect", "material_substitute": "short"}.get(
                 form.kind, "issued"
             )
-            hint = f"{n} {what} · type a number, then Enter"
+            hint = f"{n}{unit} {what} · type a number, then Enter"
         return prompt, hint
 
     def _may(self, kind: str) -> bool:
@@ -1060,6 +1133,9 @@ class KioskScreen(Screen):
                     raise InputError("The note is empty: type it, or Esc to cancel")
             elif field == "note?":
                 value = clean_text(text, field="note")
+            elif field == "rejected?":
+                most, where = self._receivable(form)
+                value = ka.check_rejected(text, form.values.get("qty", 0), most, where)
             elif field == "item2":
                 value = parse_code(text, field="substitute item")
             elif field in ("ref", "ref?"):
@@ -1071,7 +1147,7 @@ class KioskScreen(Screen):
             else:
                 return
         except InputError as exc:
-            if field == "qty":
+            if field in QTY_FIELDS:
                 said = str(exc) if not text.strip() or text.strip() in str(exc) else f"You typed {text}: {exc}"
                 self._refuse(said)  # cleared: the prompt's "Enter = all" must not sit beside a bad number
             else:
@@ -1080,7 +1156,56 @@ class KioskScreen(Screen):
             return
         form.values[field.rstrip("?")] = value
         form.lines[field] = text
+        if field == "qty" and ka.is_extra_issue(form.kind, value, self._material_line()):
+            if "reason" not in form.fields:  # an extra issue says why: the extra_issue pick-list
+                form.fields.insert(form.index + 1, "reason")
+        elif field == "qty" and form.kind == "material_issue" and "reason" in form.fields:
+            form.fields.remove("reason")  # typed again, and no longer beyond what is still to issue
+            form.values.pop("reason", None)
+        elif field == "qty" and form.kind == "receive":
+            step = self.card.step(form.stage)
+            if step.outside is not None and step.outside.suppliers > 1 and "supplier" not in form.fields:
+                self._read_out(form)  # which supplier: asked only when several have units
+                return
+        elif field == "rejected?":
+            if value and "reason" not in form.fields:
+                form.fields.insert(form.index + 1, "reason")
+            elif not value and "reason" in form.fields:
+                form.fields.remove("reason")
+                form.values.pop("reason", None)
         self._next_field()
+
+    def _receivable(self, form: Form) -> tuple[int, str]:
+        """How many may come back on this receive, and from where in words."""
+        step = self.card.step(form.stage)
+        supplier = form.values.get("supplier")
+        if supplier:
+            there = sum(n for code, _, n, _ in form.out if code == supplier)
+            return there, f"of this job at supplier {self.config.supplier_name(supplier)} from {step.name}"
+        return step.out, f"at a supplier from {step.name}"
+
+    def _read_out(self, form: Form) -> None:
+        """On the store thread: the suppliers with units of this step now, then ask which one."""
+        number, stage = self.card.number, form.stage
+        reports = Reports(self.config, clock=self.services.clock)
+
+        def read():
+            by_supplier: dict[str, list] = {}
+            for item in reports.outside():
+                if item.number == number and item.stage == stage:
+                    row = by_supplier.setdefault(item.supplier, [item.supplier, item.supplier_name, 0, item.sent_at])
+                    row[2] += item.qty
+            return [tuple(row) for row in by_supplier.values()]
+
+        def done(rows) -> None:
+            if self.form is not form:
+                return
+            form.out = rows
+            if len(rows) > 1:
+                form.fields.insert(form.index + 1, "supplier")
+            self._next_field()
+
+        self._read(read, done)
 
     def _picked(self, choice: Choice | None) -> None:
         if choice is None:
@@ -1094,14 +1219,25 @@ class KioskScreen(Screen):
             form.values["reason"] = choice.value
         elif form.field == "target":
             if choice.value == SCRAP:
-                form.kind = "scrap"
-                form.fields.append("reason")
+                form.kind = "scrap"  # a scrap names its reason instead of the rework's note
+                form.fields[form.index + 1 :] = ["reason"]
             else:
                 form.values["to_stage"] = choice.value
         elif form.field == "line":
             self.material = choice.value
             self._to_card()
             return
+        elif form.field == "supplier":
+            if form.kind == "receive":
+                there = sum(n for code, _, n, _ in form.out if code == choice.value)
+                if form.values.get("qty", 0) > there:
+                    self._say(
+                        f"Only {there} of this job at {self.config.supplier_name(choice.value)}; "
+                        f"cannot receive {form.values['qty']} from there: pick another, or Esc",
+                        "error",
+                    )
+                    return
+            form.values["supplier"] = choice.value
         form.lines[form.field] = choice.value
         self._next_field()
 
@@ -1148,6 +1284,10 @@ class KioskScreen(Screen):
         link = self.link
         words = self._entry_words(form)
         client_time = self.services.clock()
+        if kind in ("send", "receive"):
+            self.step = "form"
+            self._write(self._outside_write(form, actor, client_time), self._saved)
+            return
 
         def write() -> Receipt | Queued:
             return link.record(
@@ -1170,6 +1310,58 @@ class KioskScreen(Screen):
         self.step = "form"
         self._write(write, self._saved)
 
+    def _outside_write(self, form: Form, actor: Actor, client_time) -> Callable[[], list[Receipt]]:
+        """A send or a receive goes straight to the store, never to the outbox: the ledger checks
+        it against the job's batches at suppliers, which only a replay of the job's entries
+        knows (the offline copy keeps balances), and a receive with rejects is two entries
+        that land together or not at all. Offline it is refused, kept on screen for a retry."""
+        link, ledger, number = self.link, self.services.ledger, self.card.number
+        values, kind = dict(form.values), form.kind
+        verb = "Sending to" if kind == "send" else "Receiving from"
+
+        def write() -> list[Receipt]:
+            waiting = link.counts()[0] if link.outbox is not None else 0
+            if link.offline or waiting:
+                why = (
+                    "the store cannot be reached now"
+                    if link.offline
+                    else f"{waiting} queued entr{'y waits' if waiting == 1 else 'ies wait'} to be sent first"
+                )
+                raise StoreError(f"{verb} a supplier needs the store, and {why}: nothing was queued")
+            common = dict(actor=actor, uuid=form.uuid, client_time=client_time, deadline=link.write_deadline)
+            try:
+                if kind == "send":
+                    receipts = [
+                        ledger.record(
+                            "send",
+                            number,
+                            stage=form.stage,
+                            qty=values["qty"],
+                            supplier=values["supplier"],
+                            reference=values.get("ref") or None,
+                            **common,
+                        )
+                    ]
+                else:
+                    receipts = ledger.receive(
+                        number,
+                        form.stage,
+                        values.get("qty", 0),
+                        rejected=values.get("rejected", 0),
+                        reason=values.get("reason"),
+                        supplier=values.get("supplier"),
+                        **common,
+                    )
+            except STORE_AWAY as exc:
+                if isinstance(exc, StoreError):
+                    raise
+                raise StoreError(f"{verb} a supplier needs the store, and it did not answer: {exc}") from exc
+            if link.snapshot is not None:  # the offline copy cannot follow a batch: better unknown than wrong
+                link.snapshot.jobs.pop(number, None)
+            return receipts
+
+        return write
+
     def _write(self, write: Callable[[], Receipt], done: Callable[[Receipt], None]) -> None:
         """Save on the store thread. Kept for a retry: same entry, same UUID, same operator."""
         self._last_write = (write, done)
@@ -1188,11 +1380,16 @@ class KioskScreen(Screen):
                 login = None
         return Actor(self.operator.badge, terminal=self.terminal.id, login_user=login)
 
-    def _saved(self, receipt: Receipt | Queued) -> None:
+    def _saved(self, receipt: Receipt | Queued | list[Receipt]) -> None:
         if isinstance(receipt, Queued):
             self._queued_entry(receipt)
             return
         form = self.form
+        headline = ""
+        if isinstance(receipt, list):  # a send, or a receive (and its reject on receipt)
+            self._own_event_ids.update(r.event_id for r in receipt)
+            headline = self._outside_headline(form, receipt)
+            receipt = dataclasses.replace(receipt[0], message=" · ".join(r.message for r in receipt))
         self._own_event_ids.add(receipt.event_id)
         if receipt.kind != "void":
             self.last_receipts[self.operator.badge] = receipt
@@ -1202,8 +1399,34 @@ class KioskScreen(Screen):
             self._say(f"Saved: {receipt.message}", "ok")
             self._read(lambda: self._fetch_card(receipt.job), lambda card: self._decide_after_fail(card, form))
             return
-        self._show_outcome(Outcome("saved", receipt.message, self._who_line(receipt)))
+        detail = self._who_line(receipt)
+        if headline:
+            detail = f"{receipt.message}\n{detail}"
+        if receipt.warning:  # saved, but stores should know (a release while material is still to issue)
+            detail = f"! {receipt.warning}\n{detail}"
+        self._show_outcome(Outcome("saved", headline or receipt.message, detail))
         self._refresh_card_quietly()
+
+    def _outside_headline(self, form: Form | None, receipts: list[Receipt]) -> str:
+        """'SENT 15 to Zinko Feuerverzinkung (DN 4711)' / 'RECEIVED 12 from Zinko …, 3 rejected'."""
+        if form is None:
+            return ""
+        values = form.values
+        if form.kind == "send":
+            ref = f" (DN {values['ref']})" if values.get("ref") else ""
+            return f"SENT {values['qty']} to {self.config.supplier_name(values['supplier'])}{ref}"
+        name = self.config.supplier_name(values.get("supplier"))
+        if not name:
+            step = self.card.step(form.stage) if self.card is not None else None
+            out = step.outside if step is not None else None
+            name = out.supplier_name if out is not None else ""
+        frm = f" from {name}" if name else ""
+        rejected = values.get("rejected", 0)
+        why = ""
+        if rejected:
+            label = next((r.label for r in self.config.reasons("reject") if r.code == values.get("reason")), "")
+            why = f", {rejected} rejected" + (f" ({label})" if label else "")
+        return f"RECEIVED {values.get('qty', 0)}{frm}{why}"
 
     def _queued_entry(self, queued: Queued) -> None:
         """Kept in the outbox while the store is away: say QUEUED, never SAVED."""
@@ -1229,7 +1452,7 @@ class KioskScreen(Screen):
         if not self._may("rework") or card.step(failed.stage).awaiting < 1:
             self._to_card()
             return
-        self.form = Form("rework", ["qty", "target"], stage=failed.stage, values={"qty": qty}, index=1)
+        self.form = Form("rework", ["qty", "target", "note?"], stage=failed.stage, values={"qty": qty}, index=1)
         self.step = "form"
         self._open_field()
 
@@ -1274,8 +1497,12 @@ class KioskScreen(Screen):
         if form.stage:
             words.append(f"at {self.config.stage(form.stage).name}")
         text = " ".join(words)
+        if form.values.get("supplier"):
+            text += f" {'to' if form.kind == 'send' else 'from'} {self.config.supplier_name(form.values['supplier'])}"
         if form.values.get("ref"):
             text += f", ref {form.values['ref']}"
+        if form.values.get("rejected"):
+            text += f", {form.values['rejected']} rejected"
         reason = form.values.get("reason")
         if reason:
             list_kind = REASON_LISTS.get(form.kind, "reject")
@@ -1667,6 +1894,9 @@ class KioskScreen(Screen):
                 shown = card_renderable(
                     self.card, self.config.tz, highlight, material_lines=stores, selected_item=self.material
                 )
+                above, below = view.job_delay_line(self.card), view.rework_line(self.card)
+                if above is not None or below is not None:
+                    shown = Group(*(part for part in (above, shown, below) if part is not None))
                 self._put("#card", Group(shown, history_renderable(history, self.config.tz)) if history else shown, key)
         if show_pick:
             height = max(self.query_one("#body").size.height, 8)
@@ -1691,7 +1921,9 @@ class KioskScreen(Screen):
             items = [("Enter +", "Try again"), ("Esc /", "Change the entry")]
         elif step == "result":
             items = [("any key", "Next job")]
-        elif step == "form" and self.form is not None and not self.form.main:
+        elif (step == "form" and self.form is not None and not self.form.main) or (
+            step == "card" and self.form is not None and self.form.main and self.form.started
+        ):  # an entry being filled in (a main one past its quantity: its notes or reference)
             field = self.form.field
             if field == "qty":
                 items = [("Enter +", "OK")]
@@ -1702,13 +1934,16 @@ class KioskScreen(Screen):
             items.append(("Esc /", "Back" if self.form.started else "Cancel"))
         elif step == "card" and self._blocked():
             items = [("F7", "Undo last"), ("Esc /", "Back")]
+            role = self.operator.role if self.operator else None
+            if ka.delay_anyway(self._mode(), self.card, self.stage) and ka.role_may(role, "delay"):
+                items.insert(0, ("F3 *", "Delay"))  # the one entry a step with nothing pending takes
         elif step in ("card", "form") and self.card is not None:
             role = self.operator.role if self.operator else None
             for action in ka.actions(self._mode(), role, self.card, self.stage):
                 fkey, symbol = action.keys
                 label = action.label
                 keys = f"{fkey.upper()} {symbol}" if symbol else fkey.upper()
-                if action.slot == "main" and self.form is not None and self.form.main and self.form.field == "qty":
+                if action.kind == getattr(self.form, "kind", None) and self.form.main and self.form.field == "qty":
                     typed = self.editor.text
                     if typed:
                         label, keys = f"{label} {typed}", f"Enter {fkey.upper()}"

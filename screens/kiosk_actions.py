@@ -53,6 +53,15 @@ SLOT_KINDS: dict[str, dict[str, str]] = {
         "undo": "void",
     },
     "dispatch": {"main": "dispatch", "star": "delay", "note": "note", "undo": "void"},
+    # An outside step (galvanising, plating): units leave for a supplier and come back.
+    "outside": {
+        "main": "send",
+        "minus": "receive",
+        "star": "delay",
+        "dispose": "rework",
+        "note": "note",
+        "undo": "void",
+    },
     "stores": {"main": "release", "note": "note", "undo": "void"},
     "material": {
         "main": "material_issue",
@@ -67,6 +76,8 @@ LABELS = {
     "complete": "Complete",
     "qc_pass": "Pass",
     "dispatch": "Dispatch",
+    "send": "Send",
+    "receive": "Receive",
     "release": "Release",
     "reject": "Reject",
     "qc_fail": "Fail",
@@ -88,6 +99,8 @@ QTY_KINDS = frozenset(
         "complete",
         "qc_pass",
         "dispatch",
+        "send",
+        "receive",
         "release",
         "reject",
         "qc_fail",
@@ -100,9 +113,11 @@ QTY_KINDS = frozenset(
     }
 )
 # Kinds where Enter on an empty quantity means "all of it".
-ALL_BY_DEFAULT = frozenset({"complete", "qc_pass", "dispatch", "release", "rework", "scrap", "material_issue"})
+ALL_BY_DEFAULT = frozenset(
+    {"complete", "qc_pass", "dispatch", "send", "receive", "release", "rework", "scrap", "material_issue"}
+)
 # Kinds refused while the job is on hold (rules.HELD_KINDS).
-HELD = frozenset({"start", "complete", "reject", "qc_pass", "qc_fail", "dispatch", "release"})
+HELD = frozenset({"start", "complete", "reject", "qc_pass", "qc_fail", "dispatch", "release", "send", "receive"})
 
 
 @dataclass(frozen=True)
@@ -117,10 +132,12 @@ class Action:
 
 
 def mode_for(config: Config, terminal: Terminal, stage: str | None) -> str:
-    """How this terminal records at `stage`: work, qc, dispatch or stores."""
+    """How this terminal records at `stage`: work, qc, dispatch, outside or stores."""
     if terminal.kind == "stores":
         return "stores"
     kind = config.stage(stage).kind if stage else "work"
+    if kind == "outside":
+        return "outside"
     if terminal.kind == "qc" or kind == "qc":
         return "qc"
     return "dispatch" if kind == "dispatch" else "work"
@@ -159,9 +176,20 @@ def blocked(mode: str, card: JobCard, stage: str | None, where: str) -> str | No
     if step.pending <= 0 and step.awaiting <= 0:
         return (
             f"Nothing is pending at {step.name} for job {card.number} "
-            f"(received {step.received}, done {step.completed}): nothing to record here"
+            f"(received {step.received}, done {step.completed}): nothing to record here but a delay"
         )
     return None
+
+
+def delay_anyway(mode: str, card: JobCard, stage: str | None) -> bool:
+    """A card blocked only because nothing is pending at this step yet still takes a delay there
+    (a drawing, an approval or material holding the job before it arrives: rules._delay)."""
+    if mode not in ("work", "qc", "dispatch", "outside") or stage is None or "on hold" in card.flags:
+        return False
+    if card.status in ("dispatched", "closed"):
+        return False
+    step = _step(card, stage)
+    return step is not None and not step.open_delay and step.pending <= 0 and step.awaiting <= 0
 
 
 def role_may(role: str | None, kind: str) -> bool:
@@ -196,6 +224,8 @@ def actions(mode: str, role: str | None, card: JobCard | None, stage: str | None
             continue
         if kind == "release" and card is not None and card.released >= card.qty:
             continue
+        if kind in ("send", "receive") and (step is None or available(kind, card, stage) <= 0):
+            continue  # send while units wait in the plant, receive while units are out
         out.append(Action(slot, kind, LABELS[kind]))
     return out
 
@@ -215,6 +245,11 @@ def available(kind: str, card: JobCard, stage: str | None, line: MaterialView | 
         return card.step(stage).pending
     if kind in ("rework", "scrap"):
         return card.step(stage).awaiting
+    if kind == "send":  # units at the step still in the plant
+        step = card.step(stage)
+        return step.pending - step.out
+    if kind == "receive":  # units at a supplier
+        return card.step(stage).out
     if kind == "dispatch":
         return card.ready_for_dispatch
     if kind == "release":
@@ -233,7 +268,8 @@ def refusal(kind: str, card: JobCard, stage: str | None, line: MaterialView | No
     if kind in ("release", "dispatch", "note", "void") or kind.startswith("material_"):
         if kind.startswith("material_") and line is None:
             return "Pick a material line first"
-        if kind in QTY_KINDS and available(kind, card, stage, line) <= 0:
+        # Nothing short is no refusal for an issue: more is an extra issue, with a reason.
+        if kind in QTY_KINDS and kind != "material_issue" and available(kind, card, stage, line) <= 0:
             return _none_left(kind, card, stage, line)
         return None
     if stage is None:
@@ -246,11 +282,8 @@ def refusal(kind: str, card: JobCard, stage: str | None, line: MaterialView | No
             return f"{step.name} is delayed; resume it before starting"
         if step.state == "in work":
             return f"{step.name} is already in work"
-    if kind == "delay":
-        if step.open_delay:
-            return f"{step.name} already has an open delay ({step.open_delay.label}); resume it first"
-        if step.pending <= 0:
-            return f"Nothing is pending at {step.name}; there is nothing to delay"
+    if kind == "delay" and step.open_delay:
+        return f"{step.name} already has an open delay ({step.open_delay.label}); resume it first"
     if kind == "resume" and not step.open_delay:
         return f"{step.name} has no open delay to resume"
     if kind in QTY_KINDS and available(kind, card, stage, line) <= 0:
@@ -264,12 +297,22 @@ def _none_left(kind: str, card: JobCard, stage: str | None, line: MaterialView |
         return f"Nothing is pending at {step.name} (received {step.received}, done {step.completed})"
     if kind in ("rework", "scrap"):
         return f"No rejected quantity is waiting for a decision at {card.step(stage).name}"
+    if kind == "send":
+        step = card.step(stage)
+        return f"Nothing at {step.name} is waiting to be sent ({step.out} already at a supplier)"
+    if kind == "receive":
+        return f"Nothing of job {card.number} is at a supplier from {card.step(stage).name}"
     if kind == "dispatch":
         return f"Nothing of job {card.number} is ready for dispatch"
     if kind == "release":
         return f"Job {card.number} is fully released ({card.released} of {card.qty})"
-    if kind in ("material_issue", "material_substitute"):
-        return f"Nothing of {line.item} is short: {line.net_issued} of {line.needed} {line.unit} issued"
+    if kind == "material_issue":
+        return (
+            f"Nothing of {line.item} is still to issue ({line.needed} {line.unit} needed): type a quantity "
+            "for an extra issue, a reason is asked next"
+        )
+    if kind == "material_substitute":
+        return f"Nothing of {line.item} is short: {line.needed} {line.unit} needed, all issued"
     return f"Nothing of {line.item} is issued to job {card.number}"
 
 
@@ -285,10 +328,28 @@ def check_qty(kind: str, text: str, card: JobCard, stage: str | None, line: Mate
                 raise InputError(_none_left(kind, card, stage, line))
             return most
         raise InputError(f"Type how many to {KIND_WORDS[kind]}, then Enter")
-    qty = parse_qty(text)
-    if qty > most:
+    qty = parse_qty(text, allow_zero=kind == "receive")  # 0 good back: all of them rejected
+    if qty > most and not is_extra_issue(kind, qty, line):
         raise InputError(_too_many(kind, qty, most, card, stage, line))
     return qty
+
+
+def is_extra_issue(kind: str, qty: int, line: MaterialView | None) -> bool:
+    """An issue beyond what is still to issue: allowed, with an extra-issue reason (asked next)."""
+    return kind == "material_issue" and line is not None and qty > line.short
+
+
+def release_warning(config: Config, card: JobCard) -> str:
+    """What stores are told before releasing a job whose material is not all issued
+    ([materials] release_without_issue = "warn"; "refuse" is the ledger's to say); "" if nothing."""
+    if getattr(config, "materials", None) is None or config.materials.release_without_issue != "warn":
+        return ""
+    short = [m for m in card.material if m.short > 0]
+    if not short:
+        return ""
+    words = ", ".join(f"{m.item} {m.short} {m.unit}" for m in short[:3])
+    more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+    return f"Material not issued: {words}{more} still to issue. Release anyway, or Esc and issue first"
 
 
 def _too_many(kind: str, qty: int, most: int, card: JobCard, stage: str | None, line: MaterialView | None) -> str:
@@ -298,10 +359,30 @@ def _too_many(kind: str, qty: int, most: int, card: JobCard, stage: str | None, 
         return f"Only {most} pending at {card.step(stage).name}; cannot {verb} {qty}"
     if kind in ("rework", "scrap"):
         return f"Only {most} rejected at {card.step(stage).name} waiting for a decision; cannot {verb} {qty}"
+    if kind == "send":
+        step = card.step(stage)
+        out = f" ({step.out} already at a supplier)" if step.out else ""
+        return f"Only {most} pending at {step.name} to send{out}; cannot send {qty}"
+    if kind == "receive":
+        return f"Only {most} at a supplier from {card.step(stage).name}; cannot receive {qty}"
     if kind == "dispatch":
         return f"Only {most} of job {card.number} ready for dispatch; cannot dispatch {qty}"
     if kind == "release":
         return f"Job {card.number} is for {card.qty}; {card.released} already released, so at most {most} more"
     if kind in ("material_issue", "material_substitute"):
-        return f"Only {most} {line.unit} of {line.item} still to issue; cannot {verb.split()[0]} {qty}"
-    return f"Only {most} {line.unit} of {line.item} issued to job {card.number}; cannot {verb.split()[0]} {qty}"
+        return f"Only {most} {line.unit} of {line.item} still to issue; cannot {verb.split()[0]} {qty} {line.unit}"
+    return (
+        f"Only {most} {line.unit} of {line.item} issued to job {card.number}; "
+        f"cannot {verb.split()[0]} {qty} {line.unit}"
+    )
+
+
+def check_rejected(text: str, good: int, most: int, where: str) -> int:
+    """The units rejected on receipt, typed after the good ones (empty = none); InputError in
+    words when good + rejected is more than is out (`most`, `where`: 'at a supplier from X')."""
+    rejected = parse_qty(text, field="rejected quantity", allow_zero=True) if text.strip() else 0
+    if not good and not rejected:
+        raise InputError("Say how many came back: a good quantity, rejected ones, or both")
+    if good + rejected > most:
+        raise InputError(f"Only {most} {where}; cannot receive {good} good and {rejected} rejected")
+    return rejected

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from floorterm.screens import kiosk_actions as ka
 from floorterm.screens.glyphs import glyph
+from floorterm.screens.widgets import job_delay_line, rework_line  # noqa: F401 (kiosk.py: view.job_delay_line)
 
 
 def header(terminal_id: str, terminal_line: str, operator, now_text: str, link: str = "") -> Table:

@@ -30,7 +30,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from floorterm.clock import format_duration, to_plant, utcnow
@@ -55,8 +55,19 @@ REPORT_TITLES = {
     "rejections": "Rejections",
     "ageing": "WIP ageing",
     "bottlenecks": "Bottlenecks",
+    "outside": "At outside suppliers",
 }
 PERIOD_REPORTS = ("delays", "rejections")
+REPORT_KEYS = {  # the report bar's short names: all eight fit one line at 80 columns
+    "wip": "WIP",
+    "stages": "Stages",
+    "exceptions": "Exceptions",
+    "delays": "Delays",
+    "rejections": "Rejections",
+    "ageing": "Ageing",
+    "bottlenecks": "Bottlenecks",
+    "outside": "Out",
+}
 REFRESH_SECONDS = 15.0  # the home summary and an open card re-read this often (cheap; little traffic)
 HANGUP_GRACE_SECONDS = 5.0  # after SIGHUP: time for a write in progress to commit before the process ends
 
@@ -76,20 +87,25 @@ class ExportCancelled(Exception):
     """The session ended while an export was being written; nothing was left behind."""
 
 
-def export_name(report: str, user: str, now_local: dt.datetime) -> str:
-    return f"{report}-{now_local:%Y%m%d-%H%M%S}-{user}.csv"
+def export_name(report: str, user: str, now_local: dt.datetime, suffix: str = ".csv") -> str:
+    return f"{report}-{now_local:%Y%m%d-%H%M%S}-{user}{suffix}"
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    stem, n = target.stem, 1
+    while target.exists():  # two exports in one second: never overwrite
+        n += 1
+        target = folder / f"{stem}-{n}{target.suffix}"
+    return target
 
 
 def write_export(
     folder: Path, name: str, headers: list[str], rows: Iterable[list], cancel: threading.Event | None = None
 ) -> tuple[Path, int]:
     """Write a CSV into `folder` under a temporary name, then rename it: the file is whole or absent."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    stem, n = target.stem, 1
-    while target.exists():  # two exports in one second: never overwrite
-        n += 1
-        target = folder / f"{stem}-{n}.csv"
+    target = _free_name(folder, name)
     count = 0
     with OutputFiles() as output:
         writer = csv.writer(output.open(target, "w", encoding="utf-8", newline=""), lineterminator="\n")
@@ -102,6 +118,26 @@ def write_export(
         if cancel is not None and cancel.is_set():
             raise ExportCancelled()
     return target, count
+
+
+def write_handover(folder: Path, name: str, page: str, cancel: threading.Event | None = None) -> Path:
+    """Write the shift handover page into `folder`, whole or not at all (like write_export)."""
+    target = _free_name(folder, name)
+    with OutputFiles() as output:
+        output.open(target, "w", encoding="utf-8").write(page)
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled()
+    return target
+
+
+def shift_handover(config: Config, now: dt.datetime) -> tuple[str, str]:
+    """The running shift's handover as an HTML page (as `floorterm report shift --format html`), and its name.
+
+    On the store thread: it reads the ledger."""
+    from floorterm.shift import render_html, shift_report, shift_window
+
+    window = shift_window(config, now)
+    return window.name, render_html(shift_report(config, window, now), config)
 
 
 # --------------------------------------------------------------------------- the app
@@ -249,15 +285,32 @@ class StoreWork:
         box = self.query_one("#office-message", Static)
         box.update(Text(message))  # may repeat what was typed: never markup
         box.set_classes(level)
+        box.display = bool(message)  # an empty message takes no line
+
+
+def export_failed(screen: StoreWork, exc: BaseException, folder: Path) -> None:
+    """Say why an export or a saved handover did not land; nothing was left behind."""
+    if isinstance(exc, OSError):  # the folder cannot be made
+        screen.say(f"Export failed, no file was written: {exc.strerror or exc} ({folder})", "error")
+    elif isinstance(exc, OutputError):
+        screen.say(f"Export failed: {exc}", "error")
+    elif isinstance(exc, ExportCancelled):
+        screen.say("Export cancelled, no file was written", "error")
+    else:
+        screen.say_failure(exc)
 
 
 def identity_line(app: OfficeApp) -> Text:
+    """What the person may do here (who they are is in the header line above)."""
     text = Text()
-    text.append(app.who, style="bold")
     if app.allowed:
-        text.append("   may: " + ", ".join(a for a in app.allowed))
+        text.append("May: ", style="bold")
+        text.append(", ".join(app.allowed))
+        if "void" in ROLE_KINDS.get(app.session.role, ()) and board_screen_class() is not None:
+            text.append("; void entries on the board")
     else:
-        text.append("   read only")
+        text.append("Read only", style="bold")
+        text.append(": look up and export, record nothing")
     return text
 
 
@@ -355,6 +408,7 @@ MENU = (
     ("job", "2", "Job lookup"),
     ("exceptions", "3", "Exceptions"),
     ("reports", "4", "Reports and exports"),
+    ("handover", "5", "Shift handover: save it as a page to print or mail"),
     ("quit", "q", "Quit"),
 )
 
@@ -411,38 +465,118 @@ def board_screen_class():
     return OfficeBoardScreen
 
 
-def summary_renderable(summary: dict, counts: dict[str, int], as_of: dt.datetime, tz) -> Table:
-    grid = Table.grid(expand=True)
-    grid.add_column()
-    table = Table(expand=True, box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for name, justify in (
-        ("Stage", "left"),
-        ("Pending", "right"),
-        ("Jobs", "right"),
-        ("In work", "right"),
-        ("Delayed", "right"),
-        ("Oldest", "right"),
-        ("Done/shift", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)
-    for s in summary.values():
-        table.add_row(
-            Text(s.name),
+SUMMARY_COLUMNS = (  # header, minimum width; the stage name column comes first and is as wide as the longest
+    ("Pending", 7),
+    ("Jobs", 4),
+    ("In work", 7),
+    ("Delayed", 7),
+    ("Oldest", 8),
+    ("Done/shift", 10),
+)
+
+
+def summary_age(seconds: float | None) -> str:
+    """How long the oldest waits, to the minute: the summary changes at most once a minute."""
+    if seconds is None:
+        return "—"
+    return "<1 min" if seconds < 60 else format_duration(seconds)
+
+
+def summary_lines(summary: dict, counts: dict[str, int], line_width: int = 78) -> dict[str, Text]:
+    """The home summary as one Text per line (header, a line per stage, the exception counts).
+
+    Each line is its own widget, redrawn only when its text changed: an idle office session
+    over SSH sends nothing while nothing changes."""
+    cells = {
+        code: [
             str(s.pending),
             str(s.jobs_waiting),
             str(s.jobs_in_work),
-            Text(str(s.jobs_delayed), style="bold red" if s.jobs_delayed else ""),
-            format_duration(s.oldest_seconds) or "—",
+            str(s.jobs_delayed),
+            summary_age(s.oldest_seconds),
             str(s.completed_this_shift),
-        )
-    grid.add_row(table)
-    line = Text()
+        ]
+        for code, s in summary.items()
+    }
+    name_width = max([len("Stage"), *(len(s.name) for s in summary.values())])
+    widths = [
+        max([minimum, *(len(row[i]) for row in cells.values())]) for i, (_, minimum) in enumerate(SUMMARY_COLUMNS)
+    ]
+    head = Text("Stage".ljust(name_width), style="bold", no_wrap=True, overflow="ellipsis")
+    for (title, _), width in zip(SUMMARY_COLUMNS, widths):
+        head.append("  " + title.rjust(width), style="bold")
+    lines = {"summary-head": head}
+    for code, s in summary.items():
+        line = Text(s.name.ljust(name_width), no_wrap=True, overflow="ellipsis")
+        for i, (value, width) in enumerate(zip(cells[code], widths)):
+            style = "bold red" if i == 3 and s.jobs_delayed else ""
+            line.append("  ")
+            line.append(value.rjust(width), style=style)
+        lines[f"summary-{code}"] = line
+    # The exception counts, wrapped here (to `line_width`) so a name never parts from its number.
+    counts_text, used = Text(no_wrap=True, overflow="ellipsis"), 0
     for name, count in counts.items():
-        line.append(f"{name.replace('_', ' ')} ", style="bold" if count else "dim")
-        line.append(f"{count}  ", style="bold reverse" if count else "dim")
-    grid.add_row(line)
-    grid.add_row(Text(f"as of {to_plant(as_of, tz):%H:%M}", style="dim"))
-    return grid
+        label = name.replace("_", " ")
+        size = len(label) + 1 + len(str(count))
+        if used and used + 2 + size > line_width:
+            counts_text.append("\n")
+            used = 0
+        elif used:
+            counts_text.append("  ")
+            used += 2
+        counts_text.append(f"{label} ", style="bold" if count else "dim")
+        counts_text.append(f"{count}", style="bold reverse" if count else "dim")
+        used += size
+    lines["summary-counts"] = counts_text
+    return lines
+
+
+class OfficeHeader(Static):
+    """The office screens' top line: the screen's title, and the plant's time as HH:MM.
+
+    Redrawn on the minute (and when the title changes), never every second: over SSH a
+    ticking clock would be the only thing sent by a session where nothing happens."""
+
+    DEFAULT_CSS = """
+    OfficeHeader { height: 1; background: $panel; color: $foreground; text-style: bold; padding: 0 1; }
+    """
+
+    def __init__(self, title: str = "", **kwargs):
+        super().__init__("", **kwargs)
+        self.header_title = title
+        self._shown: tuple | None = None
+
+    def on_mount(self) -> None:
+        self.draw()
+        self._next_minute()
+
+    def _now(self) -> dt.datetime:
+        services = self.app.services
+        return to_plant(services.clock(), services.config.tz)
+
+    def _next_minute(self) -> None:
+        now = dt.datetime.now()  # the timer runs on the machine's clock; the shown time is the plant's
+        wait = 60.0 - now.second - now.microsecond / 1e6
+        self.set_timer(wait + 0.05, self._on_minute)
+
+    def _on_minute(self) -> None:
+        self.draw()
+        self._next_minute()
+
+    def set_title(self, title: str) -> None:
+        self.header_title = title
+        self.draw()
+
+    def draw(self) -> None:
+        time = self._now().strftime("%H:%M")
+        if self._shown == (self.header_title, time):
+            return
+        self._shown = (self.header_title, time)
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(Text(self.header_title), Text(time))
+        self.update(grid, layout=False)
 
 
 class OfficeHome(StoreWork, Screen):
@@ -450,9 +584,10 @@ class OfficeHome(StoreWork, Screen):
 
     DEFAULT_CSS = """
     #office-who { padding: 0 1; height: auto; }
-    #office-menu { height: auto; max-height: 7; margin: 0 1; }
-    #office-summary { padding: 0 1; height: auto; }
-    #office-message { padding: 0 1; height: auto; }
+    #office-menu { height: auto; max-height: 6; margin: 0 1; border: none; padding: 0; }
+    #office-summary { height: 1fr; padding: 0 1; margin-top: 1; scrollbar-size-vertical: 1; }
+    #office-summary Static { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }
+    #office-message { padding: 0 1; height: auto; display: none; }
     #office-message.error { background: $error; color: $text; text-style: bold; }
     #office-message.ok { background: $success; color: $text; text-style: bold; }
     """
@@ -461,15 +596,19 @@ class OfficeHome(StoreWork, Screen):
         Binding("2", "open('job')", "Job", show=False),
         Binding("3", "open('exceptions')", "Exceptions", show=False),
         Binding("4", "open('reports')", "Reports", show=False),
+        Binding("5", "open('handover')", "Handover", show=False),
         Binding("q", "open('quit')", "Quit"),
     ]
 
     def __init__(self, services):
         super().__init__()
         self.services = services
+        self.shown_lines: dict[str, Text] = {}
+        self.last_read: tuple[dict, dict] | None = None
+        self.exporting = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield OfficeHeader(f"{self.app.who} · {self.services.config.plant_name}", id="office-header")
         yield Static(identity_line(self.app), id="office-who")
         options = []
         for key, digit, label in MENU:
@@ -478,33 +617,60 @@ class OfficeHome(StoreWork, Screen):
             options.append(Option(Text(f"{digit}  {label}"), id=key))
         yield OptionList(*options, id="office-menu")
         yield Static("", id="office-message")
-        with VerticalScroll():
-            yield Static(Text("Reading the store…"), id="office-summary")
+        with VerticalScroll(id="office-summary"):
+            yield Static(Text("Reading the store…"), id="summary-wait")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = f"floorterm office — {self.services.config.plant_name}"
-        self.sub_title = self.app.who
         self.query_one("#office-menu", OptionList).focus()
         self.reload()
-        self.set_interval(REFRESH_SECONDS, self.reload)
+        self.refresh_timer = self.set_interval(REFRESH_SECONDS, self.reload)
+
+    def on_screen_suspend(self) -> None:
+        # Covered by the board or a report: a re-read now would make Textual repaint the screen
+        # on top of it too (≈650 B/s of idle traffic over SSH), for lines nobody can see.
+        self.refresh_timer.pause()
 
     def on_screen_resume(self) -> None:
         self.reload()
+        if hasattr(self, "refresh_timer"):
+            self.refresh_timer.resume()
+
+    def on_resize(self) -> None:
+        if self.last_read is not None:
+            self.call_after_refresh(lambda: self.show_summary(*self.last_read))  # the counts wrap anew
 
     def reload(self) -> None:
         reports = Reports(self.services.config, clock=self.services.clock)
 
         def read():
-            return reports.stage_summaries(), reports.counts(), self.services.clock()
+            return reports.stage_summaries(), reports.counts()
 
-        def done(result) -> None:
-            summary, counts, as_of = result
-            self.query_one("#office-summary", Static).update(
-                summary_renderable(summary, counts, as_of, self.services.config.tz)
-            )
+        self.store_call(read, lambda result: self.show_summary(*result))
 
-        self.store_call(read, done)
+    def show_summary(self, summary: dict, counts: dict[str, int]) -> None:
+        """Redraw only the lines whose text changed; add or remove lines when the stages changed."""
+        self.last_read = (summary, counts)
+        width = self.app.size.width - 4  # the summary's padding, a scrollbar should it need one, a spare column
+        lines = summary_lines(summary, counts, max(20, width))
+        if list(lines) != list(self.shown_lines):
+            self.shown_lines = lines
+            self.run_worker(self._rebuild(lines), group="store")
+            return
+        for key, text in lines.items():
+            if text != self.shown_lines[key]:
+                for line in self.query(f"#{key}").results(Static):
+                    line.update(text, layout=key == "summary-counts")  # only the counts may wrap
+        self.shown_lines = lines
+
+    async def _rebuild(self, lines: dict[str, Text]) -> None:
+        box = self.query_one("#office-summary", VerticalScroll)
+        await box.remove_children()
+        await box.mount_all(Static(text, id=key) for key, text in lines.items())
+
+    def summary_text(self) -> str:
+        """The summary as plain text, a line per stage (for tests and for reading aloud)."""
+        return "\n".join(text.plain for text in self.shown_lines.values())
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.action_open(event.option.id or "")
@@ -518,12 +684,40 @@ class OfficeHome(StoreWork, Screen):
             self.app.push_screen(OfficeReportsScreen(self.services, "exceptions"))
         elif what == "reports":
             self.app.push_screen(OfficeReportsScreen(self.services, "wip"))
+        elif what == "handover":
+            self.save_handover()
         elif what == "board":
             board = board_screen_class()
             if board is None:
                 self.say("The live board is not installed in this floorterm; the summary below shows the stages")
                 return
             self.app.push_screen(board(self.services))
+
+    def save_handover(self) -> None:
+        """Write the running shift's handover (`floorterm report shift --format html`) into the export folder."""
+        app: OfficeApp = self.app
+        if self.exporting:
+            return
+        config, folder, cancel = self.services.config, app.export_dir, app.export_cancel
+        now = self.services.clock()
+        self.exporting = True
+        self.say("Writing the shift handover…")
+
+        def write():
+            shift, page = shift_handover(config, now)
+            name = export_name(f"handover-{shift}", app.session.user, to_plant(now, config.tz), ".html")
+            return shift, write_handover(folder, name, page, cancel)
+
+        def done(result) -> None:
+            self.exporting = False
+            shift, path = result
+            self.say(f"Handover of shift {shift} saved: {path}", "ok")
+
+        def failed(exc: BaseException) -> None:
+            self.exporting = False
+            export_failed(self, exc, folder)
+
+        self.store_call(write, done, failed)
 
 
 # --------------------------------------------------------------------------- job lookup and actions
@@ -534,7 +728,7 @@ class OfficeJobScreen(StoreWork, Screen):
 
     DEFAULT_CSS = """
     #office-job-input { margin: 0 1; }
-    #office-message { padding: 0 1; height: auto; }
+    #office-message { padding: 0 1; height: auto; display: none; }
     #office-message.error { background: $error; color: $text; text-style: bold; }
     #office-message.ok { background: $success; color: $text; text-style: bold; }
     #office-card-scroll { height: 1fr; padding: 0 1; }
@@ -555,7 +749,7 @@ class OfficeJobScreen(StoreWork, Screen):
         self.first_number = number
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield OfficeHeader(f"Job lookup · {self.app.who}", id="office-header")
         yield Input(placeholder="Job number, then Enter", id="office-job-input", select_on_focus=False)
         yield Static("", id="office-message")
         with VerticalScroll(id="office-card-scroll"):
@@ -563,8 +757,6 @@ class OfficeJobScreen(StoreWork, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title = "floorterm office — job lookup"
-        self.sub_title = self.app.who
         box = self.query_one(Input)
         box.cursor_blink = False
         box.focus()
@@ -741,7 +933,7 @@ class OfficeReportsScreen(StoreWork, Screen):
 
     DEFAULT_CSS = """
     #office-report-bar { padding: 0 1; height: auto; }
-    #office-message { padding: 0 1; height: auto; }
+    #office-message { padding: 0 1; height: auto; display: none; }
     #office-message.error { background: $error; color: $text; text-style: bold; }
     #office-message.ok { background: $success; color: $text; text-style: bold; }
     #office-report-table { height: 1fr; }
@@ -761,14 +953,13 @@ class OfficeReportsScreen(StoreWork, Screen):
         self.exporting = False
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False)
+        yield OfficeHeader(id="office-header")
         yield Static("", id="office-report-bar")
         yield Static("", id="office-message")
         yield DataTable(id="office-report-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.app.who
         self.query_one(DataTable).focus()
         self.action_show(self.report)
 
@@ -779,11 +970,13 @@ class OfficeReportsScreen(StoreWork, Screen):
 
     def bar(self) -> Text:
         text = Text()
+        gap = "  " if self.app.size.width >= 90 else " "  # all eight on one line at 80 columns
         for i, name in enumerate(REPORTS, 1):
-            style = "bold reverse" if name == self.report else ""
-            text.append(f" {i} {REPORT_TITLES[name]} ", style=style)
+            if i > 1:
+                text.append(gap)
+            text.append(f"{i} {REPORT_KEYS[name]}", style="bold reverse" if name == self.report else "")
         if self.report in PERIOD_REPORTS:
-            text.append(f"   period: {self.period} (t changes it)")
+            text.append(f"\nperiod: {self.period} (t changes it)")
         return text
 
     def rows(self) -> tuple[list[str], list[list]]:
@@ -792,7 +985,7 @@ class OfficeReportsScreen(StoreWork, Screen):
 
     def action_show(self, report: str) -> None:
         self.report = report
-        self.title = f"floorterm office — {REPORT_TITLES[report]}"
+        self.query_one(OfficeHeader).set_title(f"{REPORT_TITLES[report]} · {self.app.who}")
         self.query_one("#office-report-bar", Static).update(self.bar())
         self.refresh_bindings()
 
@@ -833,14 +1026,7 @@ class OfficeReportsScreen(StoreWork, Screen):
 
         def failed(exc: BaseException) -> None:
             self.exporting = False
-            if isinstance(exc, OSError):  # the folder cannot be made
-                self.say(f"Export failed, no file was written: {exc.strerror or exc} ({folder})", "error")
-            elif isinstance(exc, OutputError):
-                self.say(f"Export failed: {exc}", "error")
-            elif isinstance(exc, ExportCancelled):
-                self.say("Export cancelled, no file was written", "error")
-            else:
-                self.say_failure(exc)
+            export_failed(self, exc, folder)
 
         self.store_call(write, done, failed)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.style import Style
@@ -18,6 +20,7 @@ STATE_STYLE = {
     "delayed": "bold white on red",
     "done": "green",
     "idle": "dim",
+    "at supplier": "bold magenta",
 }
 
 
@@ -107,6 +110,24 @@ def card_renderable(
     return Group(*parts)
 
 
+def job_delay_line(card: JobCard) -> Text | None:
+    """Above the job card (kiosk and board): an open delay of the whole job (information: entries at steps go on)."""
+    if card.job_delay is None:
+        return None
+    text = Text()
+    text.append(f"{glyph('flag')} JOB DELAYED ", style="bold red")
+    text.append(f"{card.job_delay.label} {format_duration(card.job_delay.seconds)}")
+    text.append(" · whole job, entries go on")
+    return text
+
+
+def rework_line(card: JobCard) -> Text | None:
+    """Under the job card (kiosk and board), beside its QC line: where the reworked units went."""
+    if not card.rework:
+        return None
+    return Text(card.rework[:1].upper() + card.rework[1:])
+
+
 def _info(card: JobCard) -> Text:
     info = Text()
     who = [part for part in (card.customer, card.product) if part]
@@ -121,7 +142,22 @@ def _info(card: JobCard) -> Text:
     info.append(f"Qty {card.qty}  released {card.released}  priority {card.priority}  {planned}")
     if "late" in card.flags:
         info.append(" LATE", style="bold red")
+    where = owner_line(card)
+    if where:
+        info.append("\n" + where)
     return info
+
+
+def owner_line(card: JobCard) -> str:
+    """Where the job waits and who answers for it, e.g. 'Now at Welding · Welding bays 1-2 · Fabrication, S-0042'.
+
+    Shown when the config names an owner or supervisor for that stage ([[stages]] owner, supervisor).
+    """
+    if not card.current_stage or not (card.owner or card.supervisor):
+        return ""
+    step = card.step(card.current_stage)
+    who = ", ".join(part for part in (card.owner, card.supervisor and f"supervisor {card.supervisor}") if part)
+    return " · ".join(part for part in (f"Now at {step.name}", card.work_centre, who) if part)
 
 
 def _steps(card: JobCard, highlight: tuple[str, ...]) -> Columns:
@@ -133,6 +169,8 @@ def _steps(card: JobCard, highlight: tuple[str, ...]) -> Columns:
             state = f"DELAYED {s.open_delay.label} {format_duration(s.open_delay.seconds)}"
         elif s.state == "waiting" and s.waiting_seconds is not None:
             state = f"waiting {format_duration(s.waiting_seconds)}"
+        if s.outside is not None:  # units of an outside step at a supplier
+            state = s.outside.text if s.state == "at supplier" else f"{state} · {s.outside.text}"
         if s.awaiting:
             state += f" · {s.awaiting} rejected await decision"
         rows.append(
@@ -164,6 +202,10 @@ def _extra(card: JobCard, *, material_summary: bool) -> Text:
             extra.append("\nMaterial SHORT: " + "; ".join(short), style="bold red")
         else:
             extra.append("\nMaterial: complete" if card.material else "\nMaterial: none listed")
+        more = [f"{m.item} +{m.extra} {m.unit} extra" for m in card.material if m.extra]
+        more += [f"{m.substitute_for} → {m.item} (substitute)" for m in card.material if m.substitute_for]
+        if more:
+            extra.append(" · " + "; ".join(more))
     if card.inspection:
         extra.append(f"\nInspection: {card.inspection}")
     if card.notes:
@@ -181,16 +223,22 @@ def material_renderable(card: JobCard, *, selected: str | None = None) -> Column
             status = Text(f"SHORT {m.short} {m.unit}", style="bold red")
         else:
             status = Text("complete", style="green")
+        if m.extra:  # issued beyond the bill of materials, with a reason
+            status.append(f" +{m.extra} {m.unit} extra", style="bold")
+        # The description column wraps: substitutions go there, the item column stays narrow.
+        description = m.description
         if m.substitute_for:
-            status.append(f" (for {m.substitute_for})")
+            description = f"{m.substitute_for} → {m.item} (substitute)"
+        elif m.substituted:
+            description += f" ({m.substituted} {m.unit} by substitute)"
         marker = glyph("here") if m.item == selected else " "
         rows.append(
             [
                 Text(f"{marker}{number}", style="bold"),
                 Text(m.item),
-                Text(m.description),
-                Text(str(m.needed)),
-                Text(str(m.net_issued)),
+                Text(description),
+                Text(f"{m.needed} {m.unit}"),
+                Text(f"{m.net_issued} {m.unit}"),
                 status,
             ]
         )
@@ -213,7 +261,7 @@ def history_renderable(rows: list[dict], tz) -> Columns:
         what = Text(e["kind"].replace("_", " "))
         if e["voided"]:
             what.append(" (VOIDED)", style="bold")
-        if e["note"] and e["kind"] in ("note", "qc_fail", "void"):
+        if e["note"]:
             what.append(f": {e['note']}")
         if e.get("reference"):
             what.append(f" · ref {e['reference']}")
@@ -241,14 +289,30 @@ def history_renderable(rows: list[dict], tz) -> Columns:
 
 
 class JobCardView(Static):
-    """Shows one job card; `show(card)` replaces it."""
+    """Shows one job card; `show(card)` replaces it, and redraws only when what it shows changed
+    (a card re-read every few seconds over SSH sends nothing while the job stands still)."""
 
     def __init__(self, tz, **kwargs):
         super().__init__("", **kwargs)
         self.tz = tz
+        self._shown: str | None = None
 
     def show(self, card: JobCard, highlight: tuple[str, ...] = ()) -> None:
-        self.update(card_renderable(card, self.tz, highlight))
+        renderable = card_renderable(card, self.tz, highlight)
+        seen = rendered_text(renderable, self.size.width or 80)
+        if seen == self._shown:
+            return
+        self._shown = seen
+        self.update(renderable)
+
+
+def rendered_text(renderable, width: int) -> str:
+    """A renderable as the terminal would get it at this width, styles included (to compare two)."""
+    console = Console(
+        width=width, file=io.StringIO(), force_terminal=True, color_system="standard", legacy_windows=False
+    )
+    console.print(renderable)
+    return console.file.getvalue()
 
 
 def plant_time(moment, tz) -> str:

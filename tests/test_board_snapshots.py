@@ -34,6 +34,12 @@ def run_view(keys: tuple[str, ...], job: str | None = None):
         for key in keys:
             await pilot.press(key)
         await settle(pilot)
+        screen = board(pilot.app)
+        if screen.view == "bottlenecks":  # the waiting history and the sparklines, read on their own thread
+            await until(pilot, lambda: screen.flows and screen.trends is not None and not screen._history_busy)
+        if screen.view == "shift":
+            await until(pilot, lambda: screen.shift_report is not None)
+        await settle(pilot)
 
     return run_before
 
@@ -46,6 +52,7 @@ def run_view(keys: tuple[str, ...], job: str | None = None):
         ("bottlenecks", ("2",)),
         ("exceptions", ("3",)),
         ("delays", ("4",)),
+        ("shift", ("6",)),
     ],
 )
 def test_board_view(snap_compare, config, store, clock, plant, view, keys, size):
@@ -57,6 +64,16 @@ def test_board_job_view(snap_compare, config, store, clock, plant, size):
     """The job card and its history newest first; the voided entry struck through with the reason."""
     assert snap_compare(
         board_app(config, store, clock), terminal_size=SIZES[size], run_before=run_view((), job="J-1001")
+    )
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_board_wip_stages_paged_right(snap_compare, config, store, clock, plant, size):
+    """> shows the next screenful of stage columns; the bottom line says which are on screen."""
+    assert snap_compare(
+        board_app(config, store, clock),
+        terminal_size=SIZES[size],
+        run_before=run_view(("greater_than_sign",)),
     )
 
 

@@ -570,7 +570,8 @@ def test_unknown_terminal_kind():
 
 def test_unknown_stage_kind():
     msg = error_of(variant(('kind = "qc"', 'kind = "inspection"')))
-    assert '[[stages]] #3 (code "FQC"): "kind" must be one of work, qc, pack, dispatch; got "inspection"' in msg
+    expected = '[[stages]] #3 (code "FQC"): "kind" must be one of work, qc, pack, dispatch, outside; got "inspection"'
+    assert expected in msg
 
 
 # --------------------------------------------------------------------------- values

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import importlib.util
+import re
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -240,7 +245,8 @@ STORY = (
     (200, "complete", "W1", "WELD-1", dict(stage="WELD", qty=10)),
     (230, "priority", "P1", None, dict(qty=2, note="Customer escalation")),
     (240, "delay", "W2", "WELD-2", dict(stage="WELD", reason="TOOL")),
-    (250, "material_substitute", "ST1", "STORES-1", dict(item="PL-10", item2="PL-10B", qty=4)),
+    # PL-10B is no allowed substitute in config.toml: a supervisor's decision.
+    (250, "material_substitute", "S1", "STORES-1", dict(item="PL-10", item2="PL-10B", qty=4)),
 )
 
 
@@ -362,3 +368,91 @@ def test_bulk_import_writes_in_batches_and_reports_progress(ledger, config, stor
     rows = list(m.Event.select(m.Event.id, m.Event.committed_at).order_by(m.Event.id).tuples())
     assert [at for _, at in rows[:6]] == sorted(at for _, at in rows[:6])
     assert verify_store() == []
+
+
+# -- the demo launcher at 80x24 ------------------------------------------------------------
+
+
+async def test_the_launcher_at_80x24_shows_every_badge_and_job_it_lists(demo, config, store_url, store):
+    """Issue 12: at 80x24 every choice's badges and jobs to try can be reached by scrolling
+    (PgDn, while the terminal list keeps the focus), nothing is cut off at the right, and a
+    terminal lists only badges that can record there."""
+    from floorterm.screens.app import FloortermApp
+    from floorterm.screens.launcher import KIND_ROLES, LauncherScreen
+
+    roles = {op.badge: op.role for op in Queries(config).operators()}
+    app = FloortermApp(config, store_url, mode="launcher", clock=fixed_now, store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, LauncherScreen)
+        choices = screen.query_one("#terminals")
+        assert choices.max_scroll_y == 0  # every terminal shows without scrolling
+        right = screen.query_one("#launcher-try")
+        for index in range(choices.option_count):
+            choice = choices.get_option_at_index(index).id
+            choices.highlighted = index
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            listed = screen.query_one("#try").content.plain
+            jobs = set(re.findall(r"J-\d{5}", listed))
+            badges = set(re.findall(r"^  (B\d{4}) ", listed, flags=re.MULTILINE))
+            assert jobs and badges, (choice, listed)
+            if choice.startswith("kiosk:"):
+                kind = config.terminal(choice.split(":", 1)[1]).kind
+                assert {roles[b] for b in badges} <= set(KIND_ROLES[kind]), (choice, listed)
+                assert "viewer" not in listed
+            seen = ""
+            for _ in range(20):  # page down until the end
+                seen += screen_text(app) + "\n"
+                if right.scroll_y >= right.max_scroll_y:
+                    break
+                await pilot.press("pagedown")
+                await pilot.pause()
+            else:
+                raise AssertionError(f"{choice}: PgDn never reached the end")
+            assert app.screen is screen and choices.highlighted == index  # PgDn scrolled, picked nothing
+            for word in jobs | badges:
+                assert word in seen, f"{choice}: {word} is listed but never shows at 80x24"
+            right.scroll_home(animate=False)
+
+
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+# -- dev.py: a newcomer's first minute ------------------------------------------------------
+
+
+def _dev_module():
+    spec = importlib.util.spec_from_file_location("dev_script", REPO / "dev.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dev_setup_says_nothing_when_already_installed():
+    """`python3 dev.py setup` on an installed checkout: no pip run, not a line printed."""
+    dev = _dev_module()
+    wanted = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
+    if not (dev.STAMP.exists() and dev.STAMP.read_text() == wanted):
+        pytest.skip("pyproject.toml changed since .venv was installed: dev.py setup would reinstall (slow)")
+    done = subprocess.run(
+        [sys.executable, "dev.py", "setup"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_dev_runs_pip_quietly_and_shows_its_output_only_when_it_fails(capsys):
+    """dev.py's install steps print one line each; pip's own output (progress, setuptools
+    warnings) appears only when pip fails. Real pip runs here, not a stand-in."""
+    dev = _dev_module()
+    pip = [sys.executable, "-m", "pip"]
+    dev.run_quietly("asking pip its version", [*pip, "--version"])
+    assert capsys.readouterr().out == "dev.py: asking pip its version\n"
+    with pytest.raises(SystemExit) as stopped:
+        dev.run_quietly("installing nothing", [*pip, "install", "--no-index", str(REPO / "no-such-project")])
+    out = capsys.readouterr().out
+    assert out.startswith("dev.py: installing nothing\n")
+    assert "no-such-project" in out  # pip's own words, shown because it failed
+    assert "installing nothing failed" in str(stopped.value)

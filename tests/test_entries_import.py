@@ -52,7 +52,7 @@ def test_a_shift_of_paper_travellers_lands_in_time_order_with_its_own_times(ledg
         "2026-11-23 06:40,complete,J-1001,CUT,12,,,,C1,CUT-1,,,,",
         "2026-11-23 06:00,release,J-1001,,20,,,,ST1,STORES-1,,,,",
         "2026-11-23 06:05,issue,J-1001,,40,,PLATE-8,,ST1,STORES-1,,,,",
-        "2026-11-23 06:20,substitute,J-1001,,8,,BOLT-M12,,ST1,STORES-1,,,BOLT-M12-ZN,",
+        "2026-11-23 06:20,substitute,J-1001,,8,,BOLT-M12,,S1,STORES-1,,,BOLT-M12-ZN,",
         "2026-11-23T05:10:00Z,release,J-1002,,10,,,,,,,,,",
         "2026-11-23 06:10,complete,J-1002,CUT,10,,,,C1,CUT-1,,,,",  # same time as the release: after it
         "2026-11-23 06:50,reject,J-1001,CUT,2,DIM,,burr on the edge,C1,CUT-1,,,,",
@@ -77,7 +77,7 @@ def test_a_shift_of_paper_travellers_lands_in_time_order_with_its_own_times(ledg
     supervisor = m.Operator.get(m.Operator.badge == "S1")
     assert {e.recorded_by_id for e in events + imported(weldment)} == {supervisor.id}
     badges = {o.id: o.badge for o in m.Operator.select()}
-    assert [badges[e.operator_id] for e in events] == ["ST1", "ST1", "ST1", "C1", "C1", "S1", "S1"]
+    assert [badges[e.operator_id] for e in events] == ["ST1", "ST1", "S1", "C1", "C1", "S1", "S1"]
     assert (events[2].item, events[2].item2, events[4].reason, events[4].note) == (
         "BOLT-M12",
         "BOLT-M12-ZN",
@@ -267,7 +267,7 @@ def test_every_bad_line_is_named_and_nothing_is_written(ledger, queries, config,
     )
     actions = (
         "release, start, complete, reject, rework, scrap, delay, resume, qc-pass, qc-fail, issue, return, "
-        "material-scrap, substitute, dispatch, priority, hold, unhold, note"
+        "material-scrap, substitute, send, receive, dispatch, priority, hold, unhold, note"
     )
     assert message.splitlines() == [
         "entries.csv line 2, column at: '2026-11-23 10:30' — is in the future (now 2026-11-23 10:00:00, plant time)",
@@ -423,7 +423,9 @@ def test_the_actions_are_the_record_commands():
 
     columns = {"priority": "qty"}  # `record priority --priority N` is the qty column
     assert {
-        action: (kind, tuple(columns.get(o, o) for o in options))
+        # --whole-job (a delay of the whole job) is the CLI's; a file says it with an empty step,
+        # which the import does not take yet.
+        action: (kind, tuple(columns.get(o, o) for o in options if o != "whole_job"))
         for action, (kind, options, _) in RECORD.items()
         if action != "void"
     } == ACTIONS

@@ -288,3 +288,267 @@ def test_operators_csv(tmp_path):
     ]
     missing = write(tmp_path / "operators.csv", "badge,name\nW1,Wanda\n")
     assert problems(read_operators_csv, missing) == ["operators.csv line 1: missing column: role"]
+
+
+# -- ERP files as they come: priority words, [import.*] column names and date formats ---------
+
+ERP_SECTION = """
+[import.jobs]
+ignore_columns = ["Plant", "Status"]
+priorities = { Eilt = 1, "sehr hoch" = 2 }
+date_formats = ["%d.%m.%Y"]
+
+[import.jobs.columns]
+job = "Work Order"
+order_ref = "Sales Order"
+customer = "Customer"
+product = "Material Text"
+qty = "Quantity"
+planned_start = "Start"
+planned_end = "Due Date"
+priority = "Prio"
+routing = "Routing"
+
+[import.materials]
+columns = { job = "Work Order", item = "Component", description = "Text", unit = "UoM", required_qty = "Req Qty" }
+
+[import.operators]
+columns = { badge = "Personnel No", name = "Name", role = "Function" }
+roles = { Werker = "operator", "Prüfer" = "qc" }
+"""
+ERP_HEADER = "Work Order;Plant;Sales Order;Customer;Material Text;Quantity;Start;Due Date;Prio;Routing;Status"
+
+
+def erp_config(extra: str = ERP_SECTION):
+    from conftest import REPO
+    from floorterm.config import parse_config
+
+    return parse_config((REPO / "config.toml").read_text(encoding="utf-8") + extra, base_dir=REPO)
+
+
+def test_priority_words_work_out_of_the_box(tmp_path, config):
+    jobs = write(
+        tmp_path / "jobs.csv",
+        HEADER + "\nJ-1,,,,1,,,URGENT,standard\nJ-2,,,,1,,,High,standard\nJ-3,,,,1,,,normal,standard\n"
+        "J-4,,,,1,,,low,standard\nJ-5,,,,1,,,,standard\nJ-6,,,,1,,,2,standard\n",
+    )
+    assert [s.priority for s in read_jobs_csv(jobs, config=config)] == [1, 3, 5, 7, 5, 2]
+    bad = write(tmp_path / "jobs.csv", HEADER + "\nJ-1,,,,1,,,asap,standard\n")
+    assert problems(read_jobs_csv, bad, config=config) == [
+        "jobs.csv line 2, column priority: 'asap' — Priority must be a whole number from 1 (most urgent) to 9 "
+        "or a word: urgent (1), high (3), normal (5), low (7)"
+    ]
+
+
+def test_an_erp_export_read_through_import_jobs(tmp_path):
+    config = erp_config()
+    jobs = write(
+        tmp_path / "jobs.csv",
+        ERP_HEADER + "\n"
+        "4711;W2;SO-1;Acme;Frame;20;02.11.2026;20.11.2026;eilt;Standard;REL\n"
+        "4712;W2;SO-2;Acme;Beam;5;2026-11-03;;Sehr-Hoch;weldment;REL\n"
+        "4713;W2;;;Plate;7;;;LOW;standard;CRTD\n",
+    )
+    mats = write(tmp_path / "bom.csv", "Work Order,Component,Text,UoM,Req Qty\n4711,PLATE-8,Plate,pcs,40\n")
+    specs = read_jobs_csv(jobs, mats, config=config)
+    assert [(s.number, s.order_ref, s.product, s.qty, s.priority, s.routing) for s in specs] == [
+        ("4711", "SO-1", "Frame", 20, 1, "standard"),
+        ("4712", "SO-2", "Beam", 5, 2, "weldment"),
+        ("4713", "", "Plate", 7, 7, "standard"),
+    ]
+    assert (specs[0].planned_start, specs[0].planned_end) == (dt.date(2026, 11, 2), dt.date(2026, 11, 20))
+    assert specs[1].planned_start == dt.date(2026, 11, 3)  # YYYY-MM-DD always works
+    assert specs[0].materials == (MaterialSpec("PLATE-8", 40, "Plate", "pcs"),)
+
+
+def test_a_mapped_file_that_does_not_fit_names_its_own_columns(tmp_path):
+    config = erp_config()
+    jobs = write(
+        tmp_path / "jobs.csv",
+        ERP_HEADER + "\n4711;W2;;;;1e3;31.11.2026;;soon;standard;\n4712;W2;;;;5;;11/20/2026;;standard;\n",
+    )
+    assert problems(read_jobs_csv, jobs, config=config) == [
+        "jobs.csv line 2, column Quantity (qty): '1e3' — Quantity must be a whole number made of the digits 0-9 "
+        "only, like 12 (not '1e3')",
+        "jobs.csv line 2, column Start (planned_start): '31.11.2026' — Planned start '31.11.2026' is not a real date",
+        "jobs.csv line 2, column Prio (priority): 'soon' — Priority must be a whole number from 1 (most urgent) "
+        "to 9 or a word: urgent (1), eilt (1), sehr_hoch (2), high (3), normal (5), low (7)",
+        "jobs.csv line 3, column Due Date (planned_end): '11/20/2026' — Planned end must be written as "
+        "YYYY-MM-DD or %d.%m.%Y",
+    ]
+    no_qty = write(tmp_path / "jobs.csv", ERP_HEADER.replace("Quantity", "Menge") + "\n1;;;;;5;;;;standard;\n")
+    lines = problems(read_jobs_csv, no_qty, config=config)
+    assert "jobs.csv line 1: missing column: Quantity (qty)" in lines
+    assert any(line.startswith("jobs.csv line 1: unknown column 'Menge'") for line in lines)
+
+
+def test_two_date_formats_that_read_a_date_two_ways_refuse_it(tmp_path):
+    config = erp_config('\n[import.jobs]\ndate_formats = ["%d/%m/%Y", "%m/%d/%Y"]\n')
+    jobs = write(tmp_path / "jobs.csv", HEADER + "\nJ-1,,,,1,13/04/2026,03/04/2026,,standard\n")
+    assert problems(read_jobs_csv, jobs, config=config) == [
+        "jobs.csv line 2, column planned_end: '03/04/2026' — Planned end is ambiguous (%d/%m/%Y reads "
+        "2026-04-03; %m/%d/%Y reads 2026-03-04); keep one of these date_formats"
+    ]
+
+
+def test_operators_with_their_erp_names(tmp_path):
+    config = erp_config()
+    people = write(
+        tmp_path / "people.csv", "Personnel No,Name,Function\n1001,Anna Berg,Werker\n1002,Otto Kern,prüfer\n"
+    )
+    assert read_operators_csv(people, config=config) == [
+        ("1001", "Anna Berg", "operator"),
+        ("1002", "Otto Kern", "qc"),
+    ]
+    bad = write(tmp_path / "people.csv", "Personnel No,Name,Function\n1001,Anna Berg,Chef\n")
+    assert problems(read_operators_csv, bad, config=config) == [
+        "people.csv line 2, column Function (role): 'Chef' — unknown role; the roles are: operator, qc, stores, "
+        "supervisor, planner, viewer (or the words werker, prüfer)"
+    ]
+
+
+def test_a_wrong_import_section_is_a_config_error_naming_its_key():
+    from floorterm.errors import ConfigError
+
+    bad = """
+[import.jobs]
+columns = { jobb = "Work Order", qty = "Quantity", priority = "quantity" }
+priorities = { rush = 12 }
+date_formats = ["%d.%m", "%Q"]
+formats = []
+[import.material]
+"""
+    with pytest.raises(ConfigError) as info:
+        erp_config(bad)
+    lines = [line.split(": ", 1)[1] for line in str(info.value).splitlines()]
+    assert lines == [
+        'unknown key "material" in [import] (did you mean "materials"?)',
+        'unknown key "formats" in [import.jobs] (did you mean "date_formats"?)',
+        'import.jobs.columns.jobb: unknown jobs column "jobb" (did you mean "job"?); the columns are: job, '
+        "order_ref, customer, product, qty, planned_start, planned_end, priority, routing, inspection, notes",
+        'import.jobs.columns.priority: the file column "quantity" is already given for "qty"',
+        'import.jobs.priorities.rush must be a priority from 1 (most urgent) to 9, got 12',
+        'import.jobs.date_formats item 1 "%d.%m" is not a date format with day, month and year (strftime '
+        'codes, e.g. "%d.%m.%Y" or "%m/%d/%Y")',
+        'import.jobs.date_formats item 2 "%Q" is not a date format with day, month and year (strftime '
+        'codes, e.g. "%d.%m.%Y" or "%m/%d/%Y")',
+    ]
+
+
+def test_the_import_columns_of_the_config_are_the_importers():
+    from floorterm import importer
+    from floorterm.config import IMPORT_COLUMNS
+
+    assert IMPORT_COLUMNS == {
+        "jobs": importer.JOB_COLUMNS + importer.JOB_OPTIONAL_COLUMNS,
+        "materials": importer.MATERIAL_COLUMNS,
+        "operators": importer.OPERATOR_COLUMNS,
+    }
+
+
+# -- the commands: a wrong config exits 2; --dry-run writes nothing ------------------------
+
+
+def _snapshot(url: str) -> dict:
+    from floorterm import models as m
+    from floorterm.store import Store
+
+    with Store.open(url):
+        return {
+            model.__name__: [
+                tuple(row.values()) for row in model.select().order_by(*model._meta.get_primary_keys()).dicts()
+            ]
+            for model in m.ALL_MODELS
+        }
+
+
+def _cli(url: str, config_path, *args: str, capsys) -> tuple[int, str, str]:
+    from floorterm.cli import main
+
+    code = main(["--config", str(config_path), "--db", url, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_wrong_import_section_stops_the_import_with_exit_2(tmp_path, sqlite_url, capsys):
+    from conftest import REPO
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text((REPO / "config.toml").read_text(encoding="utf-8") + '\n[import.jobs]\ncolumns = { qtty = "Q" }\n')
+    jobs = write(tmp_path / "jobs.csv", HEADER + "\nJ-1,,,,1,,,,standard\n")
+    before = _snapshot(sqlite_url)
+    code, _, err = _cli(sqlite_url, cfg, "jobs", "import", str(jobs), capsys=capsys)
+    assert code == 2
+    assert 'import.jobs.columns.qtty: unknown jobs column "qtty" (did you mean "qty"?)' in err
+    assert _snapshot(sqlite_url) == before
+
+
+def test_dry_run_shows_what_would_happen_and_writes_nothing(store_url, ledger, tmp_path, capsys):
+    from conftest import REPO
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text((REPO / "config.toml").read_text(encoding="utf-8") + ERP_SECTION, encoding="utf-8")
+    jobs = write(
+        tmp_path / "jobs.csv",
+        ERP_HEADER + "\n4711;W2;SO-1;Acme;Frame;20;02.11.2026;20.11.2026;eilt;Standard;REL\n"
+        "4712;W2;SO-2;Acme;Beam;5;;;;weldment;REL\n",
+    )
+    code, out, err = _cli(store_url, cfg, "jobs", "import", str(jobs), "--dry-run", capsys=capsys)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "Dry run: nothing was written.",
+        "would create 4711: 20 × standard, priority 1, planned end 2026-11-20 (jobs.csv line 2)",
+        "would create 4712: 5 × weldment, priority 5 (jobs.csv line 3)",
+        "2 would be created, 0 unchanged, 0 conflicts",
+    ]
+    before = _snapshot(store_url)
+    assert before["Job"] == []
+    code, out, err = _cli(store_url, cfg, "jobs", "import", str(jobs), "--dry-run", capsys=capsys)
+    assert _snapshot(store_url) == before
+    # Import one of them for real; then the dry run finds it unchanged, or in conflict.
+    one = write(tmp_path / "one.csv", ERP_HEADER + "\n4712;W2;SO-2;Acme;Beam;5;;;;weldment;REL\n")
+    assert _cli(store_url, cfg, "jobs", "import", str(one), capsys=capsys)[0] == 0
+    before = _snapshot(store_url)
+    code, out, err = _cli(store_url, cfg, "jobs", "import", str(jobs), "--dry-run", capsys=capsys)
+    assert code == 0 and "unchanged 4712: already in the store with the same data" in out
+    changed = write(tmp_path / "changed.csv", ERP_HEADER + "\n4712;W2;SO-2;Acme;Beam;6;;;;weldment;REL\n")
+    code, out, err = _cli(store_url, cfg, "jobs", "import", str(changed), "--dry-run", capsys=capsys)
+    assert code == 1
+    assert "conflict: changed.csv line 2, column qty: job 4712 is already in the store with qty '5', not '6'" in out
+    assert "The import would be refused" in err
+    assert _snapshot(store_url) == before
+    # The same for operators.
+    people = write(
+        tmp_path / "people.csv", "Personnel No,Name,Function\n1001,Anna Berg,Werker\nW1,Wanda Welder,Werker\n"
+    )
+    code, out, err = _cli(store_url, cfg, "operators", "import", str(people), "--dry-run", capsys=capsys)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "Dry run: nothing was written.",
+        "would add 1001: Anna Berg (operator)",
+        "unchanged W1",
+        "1 would be added, 1 unchanged, 0 conflicts",
+    ]
+    assert _snapshot(store_url) == before
+
+
+def test_a_300_row_erp_export_imports_whole(tmp_path, store_url, capsys):
+    """The issue's file: 300 jobs with priority words and the ERP's dates, imported for real."""
+    from conftest import REPO
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text((REPO / "config.toml").read_text(encoding="utf-8") + ERP_SECTION, encoding="utf-8")
+    words = ["urgent", "High", "NORMAL", "low", "Eilt"]
+    lines = [ERP_HEADER] + [
+        f"WO-{n};W2;SO-{n};Acme;Frame;{n % 40 + 1};{n % 28 + 1:02d}.11.2026;{n % 28 + 1:02d}.12.2026;"
+        f"{words[n % 5]};standard;REL"
+        for n in range(300)
+    ]
+    jobs = write(tmp_path / "erp-jobs.csv", "\n".join(lines) + "\n")
+    code, out, err = _cli(store_url, cfg, "jobs", "import", str(jobs), capsys=capsys)
+    assert code == 0, err
+    assert out.splitlines()[0] == "300 created, 0 unchanged"
+    jobs_now = _snapshot(store_url)["Job"]
+    assert len(jobs_now) == 300
+    code, out, _ = _cli(store_url, cfg, "jobs", "import", str(jobs), "--dry-run", capsys=capsys)
+    assert (code, out.splitlines()[-1]) == (0, "0 would be created, 300 unchanged, 0 conflicts")

@@ -42,7 +42,7 @@ async def test_qc_fail_and_rework(open_kiosk, job_at, queries):
     async with open_kiosk("QC-1") as k:
         await k.scan("Q1")
         await k.scan(job)
-        await k.press("-", "2", "enter", "3", "enter", "1")
+        await k.press("-", "2", "enter", "3", "enter", "1", "enter")  # Enter: no rework note
         assert "Final QC: 2 sent to rework at Final QC" in k.flat()
     assert queries.job_card(job).step("FQC").pending == 8
 

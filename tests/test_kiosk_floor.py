@@ -159,7 +159,7 @@ async def test_nothing_pending_here(open_kiosk, new_job, queries):
         await signed_in(k)
         await k.scan(job)
         assert "CANNOT RECORD HERE" in k.flat() and "Nothing is pending at Welding" in k.flat()
-        assert record_keys_offered(k) == []
+        assert record_keys_offered(k) == ["Delay"]  # a delay only (tests/test_job_delays.py)
         await k.press("3", "enter")
         assert "REFUSED" in k.flat()
         assert not [e for e in events_of(queries, job) if e["terminal"] == "WELD-1"]
@@ -292,6 +292,8 @@ async def test_typed_quantity_then_rework_key(open_kiosk, job_at, kledger, queri
         await k.press("f5")
         assert "Rework or scrap 2" in k.flat()
         await k.press("1")  # rework here: a short list keeps one key
+        assert "Note (optional)" in k.flat() and not here(queries, job, "rework")
+        await k.press("enter")  # no note
         [event] = here(queries, job, "rework")
         assert event["qty"] == 2
 

@@ -30,6 +30,8 @@ async def test_qc_scan_enter_passes_all_to_inspect(open_kiosk, job_at, queries):
         await k.scan(job)
         assert "Pass how many at Final QC? Enter = all 8 to inspect" in k.flat()
         await k.press("enter")
+        assert "Inspection notes (optional): type, then Enter" in k.flat()  # Enter alone skips
+        await k.press("enter")
         assert "Final QC: 8 passed → Packing (0 still pending)" in k.flat()
         assert queries.job_card(job).step("PACK").pending == 8
 
@@ -56,7 +58,12 @@ async def test_qc_fail_with_reason_and_notes_then_rework_at_an_earlier_step(open
         assert "Rework here at Final QC" in text and "Scrap" in text and "Rework at Painting" in text
         assert "Rework at Dispatch" not in text and "Rework at Packing" not in text
         await k.press("3")  # 1 here, 2 scrap, 3 the nearest earlier step: Painting
+        assert "Note (optional): type, then Enter" in k.flat()
+        await k.type("sand and recoat edge")
+        await k.press("enter")
         assert "Final QC: 2 sent to rework at Painting" in k.flat()
+        [rework] = events_of(queries, job, "rework")
+        assert rework["note"] == "sand and recoat edge"
         card = queries.job_card(job)
         assert card.step("PAINT").pending == 2 and card.step("FQC").awaiting == 0
 
@@ -89,7 +96,7 @@ async def test_qc_failed_quantity_decided_later_from_the_card(open_kiosk, job_at
         await k.press("f5")
         assert "Rework or scrap how many of the rejected at Final QC? Enter = all 3" in k.flat()
         await k.type("1")
-        await k.press("enter", "1")  # 1 reworked here
+        await k.press("enter", "1", "enter")  # 1 reworked here, no note
         assert "Final QC: 1 sent to rework at Final QC" in k.flat()
         assert queries.job_card(job).step("FQC").awaiting == 2
 
@@ -161,7 +168,7 @@ async def test_stores_issues_a_material_line_with_the_shortfall_shown(open_kiosk
         assert "PLATE-8" in text and "SHORT 40 pcs" in text and "SHORT 80 pcs" in text
         k.keystrokes = 0
         await k.press("1")
-        assert "Issue how many PLATE-8? Enter = all 40 short" in k.flat()
+        assert "Issue how many PLATE-8? Enter = all 40 pcs still to issue" in k.flat()
         await k.press("enter")
         assert k.keystrokes == 2
         assert "Issued 40 pcs of PLATE-8" in k.flat()
@@ -177,14 +184,15 @@ async def test_stores_issue_part_return_and_scrap_material(open_kiosk, new_job, 
         await k.press("2")
         await k.type("50")
         await k.press("enter")
-        assert "Issued 50 pcs of BOLT-M12, still short 30" in k.flat()
+        assert "Issued 50 pcs of BOLT-M12, still short 30 pcs" in k.flat()
         await k.press("enter")  # dismiss
         await k.scan(job)
         await k.press("2", "-")
         assert "Return how many BOLT-M12?" in k.flat()
         await k.type("10")
         await k.press("enter")
-        assert "Returned 10 pcs of BOLT-M12, still short 40" in k.flat()
+        # A return is surplus going back: the line is no shorter than before.
+        assert "Returned 10 pcs of BOLT-M12, still short 30 pcs" in k.flat()
         await k.press("enter")
         await k.scan(job)
         await k.press("2", "*")
@@ -192,15 +200,30 @@ async def test_stores_issue_part_return_and_scrap_material(open_kiosk, new_job, 
         await k.press("enter")
         assert "Damaged in handling" in k.flat()
         await k.press("1")
-        assert "Scrapped 5 pcs of BOLT-M12 (Damaged in handling), still short 45" in k.flat()
+        assert "Scrapped 5 pcs of BOLT-M12 (Damaged in handling), still short 35 pcs" in k.flat()
     kinds = [e["kind"] for e in events_of(queries, job)]
     assert kinds[:3] == ["material_scrap", "material_return", "material_issue"]
 
 
-async def test_stores_substitute_material(open_kiosk, new_job, queries):
+async def test_stores_may_not_substitute_an_item_the_config_does_not_allow(open_kiosk, new_job, queries):
     job = new_job(release=20)
     async with open_kiosk("STORES-1") as k:
         await sign_in(k, "ST1")
+        await k.scan(job)
+        await k.press("1", "f4")
+        await k.type("40")
+        await k.press("enter")
+        await k.scan("PLATE-10")
+        text = k.flat()
+        assert "NOT SAVED" in text and "No substitute is allowed for PLATE-8" in text
+        assert "a supervisor or planner must" in text
+    assert events_of(queries, job, "material_substitute") == []
+
+
+async def test_a_supervisor_substitutes_material_at_stores(open_kiosk, new_job, queries):
+    job = new_job(release=20)
+    async with open_kiosk("STORES-1") as k:
+        await sign_in(k, "S1")
         await k.scan(job)
         await k.press("1", "f4")
         assert "Substitute how many PLATE-8?" in k.flat()
@@ -208,12 +231,14 @@ async def test_stores_substitute_material(open_kiosk, new_job, queries):
         await k.press("enter")
         assert "Scan or type the item issued instead of PLATE-8" in k.flat()
         await k.scan("PLATE-10")
-        assert "Issued 40 pcs of PLATE-10 in place of PLATE-8" in k.flat()
+        assert "Issued 40 pcs of PLATE-10 in place of PLATE-8 (substitute)" in k.flat()
         [event] = events_of(queries, job, "material_substitute")
         assert (event["item"], event["item2"], event["qty"]) == ("PLATE-8", "PLATE-10", 40)
 
 
-async def test_stores_issue_more_than_short_and_return_more_than_issued_are_refused(open_kiosk, new_job, queries):
+async def test_stores_issue_beyond_the_bill_asks_why_and_return_more_than_issued_is_refused(
+    open_kiosk, new_job, queries
+):
     job = new_job(release=20)
     async with open_kiosk("STORES-1") as k:
         await sign_in(k, "ST1")
@@ -221,8 +246,10 @@ async def test_stores_issue_more_than_short_and_return_more_than_issued_are_refu
         await k.press("1")
         await k.type("41")
         await k.press("enter")
-        assert "Only 40 pcs of PLATE-8 still to issue; cannot issue 41" in k.flat()
-        assert k.line == ""
+        assert "Extra issue: 1 pcs of PLATE-8 beyond the bill of materials. Why?" in k.flat()
+        assert "Setup / first-off loss" in k.flat()
+        await k.press("escape")  # no reason, no entry
+        assert not [e for e in events_of(queries, job) if e["kind"].startswith("material")]
         await k.press("-")
         assert "Nothing of PLATE-8 is issued to job" in k.flat()
         assert k.step == "card"  # still asking how many to issue

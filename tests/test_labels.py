@@ -44,7 +44,7 @@ SHEETS = {
     ),
     "QC-1": ({"START", "PASS", "FAIL", "REWORK", "SCRAP", "DELAY", "RESUME"} | _COMMON, ("qc_fail", "scrap", "delay")),
     "DISP-1": ({"COMPLETE", "DELAY", "RESUME"} | _COMMON, ("delay",)),
-    "STORES-1": ({"SCRAP"} | _COMMON, ("material_scrap",)),
+    "STORES-1": ({"SCRAP"} | _COMMON, ("material_scrap", "extra_issue")),
 }
 # The ledger kind an action records at each terminal, to check its role may record it.
 ACTION_KIND = {

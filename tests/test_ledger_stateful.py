@@ -149,11 +149,12 @@ class LedgerMachine(RuleBasedStateMachine):
         card = self.card()
         steps = card.steps
         parts = (
-            [s.pending for s in steps]
+            [s.pending for s in steps if s.kind != "dispatch"]
             + [s.awaiting for s in steps]
             + [s.scrapped for s in steps]
-            + [card.finished, card.dispatched]
+            + [card.ready_for_dispatch, card.dispatched]
         )
+        assert card.finished == card.ready_for_dispatch + card.dispatched, card
         assert all(p >= 0 for p in parts), card
         assert sum(parts) == card.released, card
         assert 0 <= card.released <= JOB_QTY

@@ -18,14 +18,18 @@ from textual.keys import _character_to_key
 from textual.widgets import DataTable, Static
 
 from conftest import SUPERVISOR
+from floorterm.clock import to_plant
 from floorterm.errors import PermissionDenied
 from floorterm.ledger import Actor
 from floorterm.queries import Queries
 from floorterm.reports import Reports
+from floorterm.screens.widgets import JobCardView
+from floorterm.shift import render_html, shift_report, shift_window
 from floorterm.screens.office import (
     ExportCancelled,
     OfficeApp,
     OfficeForm,
+    OfficeHeader,
     OfficeHome,
     OfficeJobScreen,
     OfficeReportsScreen,
@@ -140,10 +144,51 @@ async def test_home_shows_who_and_the_stages_once(open_office, delayed_job):
         assert isinstance(o.screen, OfficeHome)
         # One home screen on top of Textual's default screen: on_mount ran once.
         assert len(o.app.screen_stack) == 2
-        who = plain(o.screen.query_one("#office-who", Static))
-        assert "Vic Viewer (v1, viewer)" in who and "read only" in who
-        text = plain(o.screen.query_one("#office-summary", Static))
+        header = plain(o.screen.query_one("#office-header", Static))
+        assert "Vic Viewer (v1, viewer)" in header
+        assert "Read only" in plain(o.screen.query_one("#office-who", Static))
+        text = o.screen.summary_text()
         assert "Cutting" in text and "Dispatch" in text
+
+
+async def test_the_home_summary_redraws_only_the_lines_that_changed(open_office, delayed_job, make_job, clock):
+    """Over SSH every redraw is sent: a re-read that finds the same figures draws nothing."""
+    async with open_office("v1", "viewer", size=(80, 24)) as o:
+        home = o.screen
+
+        def contents() -> dict[str, object]:
+            return {line.id: line.content for line in home.query("#office-summary Static").results(Static)}
+
+        before = contents()
+        assert "summary-CUT" in before and "summary-counts" in before
+        home.reload()
+        await o.settle()
+        assert all(contents()[key] is value for key, value in before.items())  # not one line redrawn
+        make_job(release=5)  # Cutting gets 5 more pieces in one more job; no other stage changes
+        home.reload()
+        await o.settle()
+        after = contents()
+        changed = {key for key, value in before.items() if after[key] is not value}
+        assert "summary-CUT" in changed and changed <= {"summary-CUT", "summary-counts"}, changed
+        assert "25" in after["summary-CUT"].plain
+        # The whole home screen fits 80x24: no line is cut, nothing needs scrolling.
+        summary = home.query_one("#office-summary")
+        assert summary.max_scroll_y == 0
+        assert not summary.vertical_scrollbar.display or not summary.show_vertical_scrollbar
+
+
+async def test_the_header_clock_changes_on_the_minute_only(open_office, clock):
+    async with open_office("v1", "viewer") as o:
+        header = o.screen.query_one("#office-header", OfficeHeader)
+        shown = header.content
+        assert to_plant(clock(), o.app.config.tz).strftime("%H:%M") in plain(header)
+        clock.advance(seconds=59 - clock().second)
+        header.draw()
+        assert header.content is shown  # the same minute: nothing redrawn
+        clock.advance(seconds=1)
+        header.draw()
+        assert header.content is not shown
+        assert to_plant(clock(), o.app.config.tz).strftime("%H:%M") in plain(header)
 
 
 async def test_viewer_gets_no_actions_and_the_ledger_refuses_a_forced_one(open_office, delayed_job, queries):
@@ -247,6 +292,20 @@ async def test_planner_changes_priority_and_holds_with_reasons(open_office, make
     assert {e["login_user"] for e in events(queries, number)[:3]} == {"p1"}
 
 
+async def test_an_open_card_is_redrawn_only_when_it_shows_something_new(open_office, delayed_job, clock):
+    async with open_office("v1", "viewer") as o:
+        await o.open_job(delayed_job)
+        view = o.screen.query_one("#office-card", JobCardView)
+        shown = view.content
+        o.screen.refresh_card()  # the 15 s re-read: the same card
+        await o.settle()
+        assert view.content is shown
+        clock.advance(minutes=5)  # the delay has lasted 5 minutes longer: the card says so
+        o.screen.refresh_card()
+        await o.settle()
+        assert view.content is not shown
+
+
 async def test_unknown_job_says_so_and_a_unique_partial_number_opens(open_office, make_job):
     number = make_job(number="J-7777", release=5)
     async with open_office("v1", "viewer") as o:
@@ -321,6 +380,32 @@ async def test_an_export_that_cannot_be_written_says_so(open_office, tmp_path, m
         (tmp_path / "blocked").touch()  # a file where a folder would have to be
         await o.press("4", "e")
         assert "Export failed, no file was written" in o.message()
+
+
+async def test_the_shift_handover_is_saved_as_the_report_shift_page(open_office, delayed_job, tmp_path, config, clock):
+    async with open_office("v1", "viewer") as o:
+        await o.press("5")
+        message = o.message()
+        assert message.startswith("Handover of shift"), message
+    files = sorted((tmp_path / "exports").iterdir())
+    (page,) = files  # and no temporary file left beside it
+    assert page.name.startswith("handover-") and page.name.endswith("-v1.html")
+    assert str(page) in message
+    window = shift_window(config, clock())
+    assert f"shift {window.name}" in message
+    # The very page `floorterm report shift --format html` prints for that moment.
+    assert page.read_text(encoding="utf-8") == render_html(shift_report(config, window, clock()), config)
+    assert delayed_job in page.read_text(encoding="utf-8")  # its open delay waits for the next shift
+
+
+async def test_a_handover_that_cannot_be_written_says_so(open_office, tmp_path, make_job):
+    make_job(release=5)
+    async with open_office("s1", "supervisor") as o:
+        o.app.export_dir = tmp_path / "blocked" / "exports"
+        (tmp_path / "blocked").touch()  # a file where a folder would have to be
+        await o.press("5")
+        assert "Export failed, no file was written" in o.message()
+    assert (tmp_path / "blocked").is_file()
 
 
 def test_write_export_is_whole_or_absent(tmp_path):

@@ -173,7 +173,7 @@ def test_viewer_sees_the_board_and_cannot_act(clean):
     term.wait_for("Alice Berg (alice, viewer)")
     # The plant at a glance: every stage of the config with its numbers.
     screen = term.wait_for(re.compile(r"Cutting\s+10\s+2\s+\d+\s+1\s"))  # 10 pending in 2 jobs, 1 delayed
-    assert "read only" in screen
+    assert "Read only" in screen
     for stage in ("Welding", "Final QC", "Dispatch"):
         assert stage in screen
     # The live board, read-only: both jobs in their rows.
@@ -221,7 +221,7 @@ def test_supervisor_resumes_a_delay_and_the_entry_names_user_and_key(clean):
     assert last["note"] == "material came"
     assert last["terminal"] is None
     term.keys("Escape")
-    term.wait_for("Job lookup")
+    term.wait_for("Reports and exports")  # the menu again
     term.keys("q")
     wait_until(term.pane_dead, 15, what="the ssh session to end")
 
@@ -246,6 +246,147 @@ def test_the_screen_follows_a_terminal_resize(clean):
     assert len(term.capture().rstrip("\n").splitlines()) <= 24
     term.keys("C-q")
     wait_until(term.pane_dead, 15, what="the session to end")
+
+
+# --------------------------------------------------------------------------- a quiet session
+
+IDLE_SECONDS = 20.0  # the measured window: longer than the 15 s re-read, so a repaint on every read shows
+IDLE_BOUND = 50.0  # bytes a second the client may receive while nothing changes (before: ~500 B/s)
+# The board's jobs here are minutes old, so when the minute turns inside the window their age
+# cells and the stage summaries are redrawn (measured 4,468 bytes once); a window without that
+# sends 0. The old full repaint sent ~18 KB on every 15 s re-read: at least 900 B/s over 20 s.
+BOARD_IDLE_BOUND = 300.0
+
+
+class CountingRelay:
+    """127.0.0.1:port -> sshd: passes one SSH connection through and counts what the server sends.
+
+    The count is of the encrypted SSH stream the client receives: screen output, SSH framing,
+    keep-alives: what the office PC's link carries."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received = 0  # bytes server -> client
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._accept, daemon=True)]
+        self.threads[0].start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                continue
+            server = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            for src, dst, counted in ((client, server, False), (server, client, True)):
+                thread = threading.Thread(target=self._pipe, args=(src, dst, counted), daemon=True)
+                thread.start()
+                self.threads.append(thread)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, counted: bool) -> None:
+        src.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                data = src.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            if counted:
+                with self.lock:
+                    self.received += len(data)
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for end in (src, dst):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def count(self) -> int:
+        with self.lock:
+            return self.received
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_an_idle_home_screen_sends_next_to_nothing(clean):
+    """Issue 12: while nobody types and nothing changes, the home screen sends (almost) nothing.
+
+    Before: the whole summary was redrawn on every 15 s re-read (~7 KB of screen each time,
+    over 500 B/s on the link at 80x24). Now only a changed line is redrawn, and the header
+    clock changes once a minute. Measured here: the bytes the SSH client receives (the
+    encrypted stream, keep-alives included) over IDLE_SECONDS on the home screen at 80x24."""
+    site = clean
+    relay = CountingRelay(site.sshd.port)
+    try:
+        args = site.sshd.client_args(site.keys["alice"])
+        args[args.index("-p") + 1] = str(relay.port)
+        term = Tmux(["ssh", "-tt", *args, site.sshd.target], width=80, height=24)
+        site.terminals.append(term)
+        term.wait_for(re.compile(r"replay\srefused"))  # the summary has been read and drawn (\s: a no-break space)
+        time.sleep(3.0)  # the first frames and the terminal's answers are through
+        start, began = relay.count(), time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        received, seconds = relay.count() - start, time.monotonic() - began
+        rate = received / seconds
+        print(f"idle home screen over SSH at 80x24: {received} bytes in {seconds:.1f} s = {rate:.1f} B/s")
+        assert rate < IDLE_BOUND, f"{received} bytes in {seconds:.1f} s while nothing changed"
+        # And the session is alive: a key still gets an answer.
+        before = relay.count()
+        term.keys("2")
+        term.wait_for("Job number, then Enter")
+        assert relay.count() > before
+        term.keys("C-q")
+        wait_until(term.pane_dead, 15, what="the session to end")
+    finally:
+        relay.close()
+
+
+def test_an_idle_live_board_sends_next_to_nothing(clean):
+    """The office board at 80x24 while nothing changes: only what changed is redrawn (a minute
+    of the header clock, an age that ticks over). Before, every 15 s re-read repainted the whole
+    board, about 18 KB a time (~1.2 KB/s), which BOARD_IDLE_BOUND fails by far. Measured like the home
+    screen: the bytes the SSH client receives over IDLE_SECONDS once the board has settled."""
+    site = clean
+    relay = CountingRelay(site.sshd.port)
+    try:
+        args = site.sshd.client_args(site.keys["alice"])
+        args[args.index("-p") + 1] = str(relay.port)
+        term = Tmux(["ssh", "-tt", *args, site.sshd.target], width=80, height=24)
+        site.terminals.append(term)
+        term.wait_for(re.compile(r"replay\srefused"))
+        term.keys("1")
+        term.wait_for("J-2002")
+        time.sleep(5.0)  # the first paint, the rest of the rows and the terminal's answers are through
+        start, began = relay.count(), time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        received, seconds = relay.count() - start, time.monotonic() - began
+        rate = received / seconds
+        print(f"idle live board over SSH at 80x24: {received} bytes in {seconds:.1f} s = {rate:.1f} B/s")
+        assert rate < BOARD_IDLE_BOUND, f"{received} bytes in {seconds:.1f} s while nothing changed"
+        before = relay.count()
+        term.keys("3")  # alive: a key still gets an answer
+        term.wait_for("DELAYED (")
+        assert relay.count() > before
+        term.keys("C-q")
+        wait_until(term.pane_dead, 15, what="the session to end")
+    finally:
+        relay.close()
 
 
 # --------------------------------------------------------------------------- no way out

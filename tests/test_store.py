@@ -253,7 +253,17 @@ def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, c
     ledger = Ledger(store, config)
     ledger.add_operator("C1", "Carl Cutter", "operator")
     with store.db.atomic():  # a job as schema 1 stored it: no creation entry, which later schemas' events carry
-        ledger._insert_job(JobSpec("J-1", 5, "machined_part"))
+        job = m.Job.create(number="J-1", qty=5, routing="machined_part", created_at=dt.datetime(2026, 11, 23, 6, 0))
+        # Its balances written without the models too (schema 7 added columns to them).
+        zero = dict.fromkeys(("received", "completed", "rejected", "reworked", "scrapped", "rework_in"), 0)
+        zero.update(pending=0, awaiting=0, started=False)
+        balance = peewee.Table("step_balance", ("step_id", "job_id", "stage", *zero)).bind(store.db)
+        for seq, code in enumerate(config.routing("machined_part").stages, start=1):
+            stage = config.stage(code)
+            step = m.JobStep.create(
+                job=job, seq=seq, stage=code, name=stage.name, kind=stage.kind, work_centre=stage.work_centre
+            )
+            balance.insert(step_id=step.id, job_id=job.id, stage=code, **zero).execute()
     cut = m.JobStep.get(m.JobStep.stage == "CUT")
     # An entry as schema 1 stored it, written without the models (they know a column schema 1 lacks).
     written = dt.datetime(2026, 11, 23, 7, 0)
@@ -295,7 +305,7 @@ def test_db_upgrade_brings_a_schema_1_store_with_entries_up_to_date(blank_url, c
             None,
             written,
         )
-        assert [e.words for e in queries.recent_entries("CUT-1")] == ["note at Cutting"]
+        assert [e.words for e in queries.recent_entries("CUT-1")] == ["note at Cutting · laser lens cleaned"]
         ledger = Ledger(store, config)
         ledger.add_operator("S1", "Sam Supervisor", "supervisor")
         ledger.release("J-1", 5, actor=SUPERVISOR)

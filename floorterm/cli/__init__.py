@@ -7,7 +7,8 @@ commands that need them, so `floorterm --help` and a scripted `floorterm record`
 
 This package is the entry point (main, build_parser); each command group is a module with
 add_commands(commands) and its cmd_* functions: db, operators, jobs, record, outbox, entries,
-report (report and export), screens (demo, kiosk, board), office (office and ssh), printing, bench.
+report (report and export), screens (demo, kiosk, board), office (office and ssh), serve (the
+screens in a web browser), printing, bench, simulate.
 common holds what they share (exit codes, Context, argparse helpers, output).
 """
 
@@ -18,7 +19,21 @@ import contextlib
 import os
 import sys
 
-from floorterm.cli import bench, db, entries, jobs, office, operators, outbox, printing, record, report, screens
+from floorterm.cli import (
+    bench,
+    db,
+    entries,
+    jobs,
+    office,
+    operators,
+    outbox,
+    printing,
+    record,
+    report,
+    screens,
+    serve,
+    simulate,
+)
 from floorterm.cli.common import (
     EXIT_HELP,
     EXIT_INTERRUPTED,
@@ -160,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_commands(commands)  # report, export
     screens.add_commands(commands)  # demo, kiosk, board
     office.add_commands(commands)  # office, ssh
+    serve.add_commands(commands)  # serve (and its hidden per-tab serve-session)
     printing.add_commands(commands)
     bench.add_commands(commands)
+    simulate.add_commands(commands)
     return parser
 
 

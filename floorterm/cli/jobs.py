@@ -45,10 +45,19 @@ def add_commands(commands) -> None:
         "the files are right. Jobs already in the store with the same data are left alone, so "
         "importing a file twice changes nothing; a job already in the store with different data "
         "is reported, never overwritten. A control character in a code (job, item, routing) is "
-        "refused; free text loses its control characters, and the summary says where.\n" + from_doc,
+        "refused; free text loses its control characters, and the summary says where.\n\n"
+        "An ERP's own column names, priority words (urgent/high/normal/low work out of the box) and "
+        "date formats are mapped in the config's [import.jobs] and [import.materials] sections "
+        "(docs/erp.md).\n" + from_doc,
     )
     imp.add_argument("file", metavar="JOBS.csv", help="the jobs file (UTF-8 CSV, header line first)")
     imp.add_argument("--materials", metavar="MATERIALS.csv", help="the bill of materials of those jobs")
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the files and show which jobs would be created, which are unchanged and which "
+        "conflict with the store; write nothing (exit 1 when the import would be refused)",
+    )
     _creator_options(imp)
     imp.set_defaults(func=cmd_jobs_import)
 
@@ -66,7 +75,9 @@ def add_commands(commands) -> None:
         default="",
         help="planned completion day (the job is flagged late after it)",
     )
-    add.add_argument("--priority", metavar="N", default="", help="1 (most urgent) .. 9; default 5")
+    add.add_argument(
+        "--priority", metavar="N", default="", help="1 (most urgent) .. 9, or urgent/high/normal/low; default 5"
+    )
     add.add_argument("--inspection", default="", help="inspection instructions shown at QC")
     add.add_argument("--notes", default="", help="notes shown on the job card")
     _creator_options(add)
@@ -138,6 +149,8 @@ def cmd_jobs_import(ctx: Context, args) -> int:
                 f"{exc}\nNothing was imported: {problems} problem{'s' if problems != 1 else ''}; "
                 "fix the file and import it again."
             ) from None
+        if args.dry_run:
+            return _jobs_dry_run(specs, notices)
         show = _stderr_is_tty() and len(specs) > IMPORT_PROGRESS_ROWS
         with progress_bar("Importing jobs", len(specs), show=show) as update:
             try:
@@ -151,6 +164,43 @@ def cmd_jobs_import(ctx: Context, args) -> int:
                 raise type(exc)(f"{exc}\nNothing was imported.") from None
     print(f"{created} created, {unchanged} unchanged")
     _print_notices(notices)
+    return EXIT_OK
+
+
+def _jobs_dry_run(specs, notices) -> int:
+    """What `jobs import` would do with these jobs, read from the store; nothing is written."""
+    from floorterm import models as m
+    from floorterm.cli.common import EXIT_REFUSED
+
+    create, unchanged, conflicts = [], [], []
+    for spec in specs:
+        existing = m.Job.get_or_none(m.Job.number == spec.number)
+        if existing is None:
+            create.append(spec)
+            continue
+        diffs = spec.differences(existing, existing.materials)
+        if diffs:
+            conflicts.extend(diffs)
+        else:
+            unchanged.append(spec)
+    print("Dry run: nothing was written.")
+    for spec in create:
+        details = [f"{spec.qty} × {spec.routing}", f"priority {spec.priority}"]
+        if spec.planned_end:
+            details.append(f"planned end {spec.planned_end.isoformat()}")
+        if spec.materials:
+            details.append(f"{len(spec.materials)} material line{'s' if len(spec.materials) != 1 else ''}")
+        where = f" ({spec.source} line {spec.line})" if spec.line else ""
+        print(f"would create {spec.number}: {', '.join(details)}{where}")
+    for spec in unchanged:
+        print(f"unchanged {spec.number}: already in the store with the same data")
+    for line in conflicts:
+        print(f"conflict: {line}")
+    print(f"{len(create)} would be created, {len(unchanged)} unchanged, {len(conflicts)} conflicts")
+    _print_notices(notices)
+    if conflicts:
+        print("The import would be refused: nothing would be imported.", file=sys.stderr)
+        return EXIT_REFUSED
     return EXIT_OK
 
 
@@ -272,8 +322,8 @@ def print_card(card, config, out=None) -> None:
     facts = [("Order", card.order_ref), ("Customer", card.customer), ("Product", card.product)]
     say("    ".join(f"{k}: {_cell(v, tz, limit=None)}" for k, v in facts if v))
     say(
-        f"Quantity {card.qty}    released {card.released}    finished {card.finished}    "
-        f"dispatched {card.dispatched}    scrapped {card.scrapped}"
+        f"Quantity {card.qty}    released {card.released}    finished {card.finished} "
+        f"(ready {card.ready_for_dispatch} + dispatched {card.dispatched})    scrapped {card.scrapped}"
     )
     planned = f"{_cell(card.planned_start, tz) or '?'} → {_cell(card.planned_end, tz) or '?'}"
     say(f"Routing {card.routing}    planned {planned}")
@@ -281,13 +331,23 @@ def print_card(card, config, out=None) -> None:
         say(f"Flags: {', '.join(card.flags)}")
     if card.current_stage:
         where = f" ({card.work_centre})" if card.work_centre else ""
-        say(f"Now at: {card.current_stage}{where}")
+        who = ", ".join(p for p in (card.owner, card.supervisor and f"supervisor {card.supervisor}") if p)
+        say(f"Now at: {card.current_stage}{where}" + (f"    owner: {who}" if who else ""))
+    for line in card.outside:  # units of an outside step at a supplier
+        say(f"Outside: {line}")
     if card.delay:
         say(
             f"Delayed: {card.delay.label} ({card.delay.reason}) since {_plant_time(card.delay.since, tz)}, "
             f"{format_duration(card.delay.seconds)}"
         )
+    if card.job_delay and card.job_delay is not card.delay:
+        say(
+            f"Whole job delayed: {card.job_delay.label} ({card.job_delay.reason}) since "
+            f"{_plant_time(card.job_delay.since, tz)}, {format_duration(card.job_delay.seconds)}"
+        )
     say(f"QC: {card.qc}")
+    if card.rework:
+        say(card.rework[:1].upper() + card.rework[1:])
     say(f"Dispatch: {card.dispatch_status}")
     if card.inspection:
         say(f"Inspection: {_cell(card.inspection, tz, limit=None)}")
@@ -337,20 +397,25 @@ def print_card(card, config, out=None) -> None:
     )
     if card.material:
         say()
+
+        def qty(n: int, unit: str, zero: str = "0") -> str:  # every material quantity with its unit
+            return f"{n} {unit}" if n else zero
+
         rows = [
             {
-                "item": l.item + (f" (for {l.substitute_for})" if l.substitute_for else ""),
+                "item": f"{l.substitute_for} → {l.item} (substitute)" if l.substitute_for else l.item,
                 "description": l.description,
-                "unit": l.unit,
-                "required": l.needed,
-                "issued": l.issued,
-                "returned": l.returned,
-                "scrapped": l.scrapped,
-                "short": l.short,
+                "required": qty(l.needed, l.unit)
+                + (f" ({qty(l.substituted, l.unit)} by substitute)" if l.substituted else ""),
+                "issued": qty(l.issued, l.unit, f"0 {l.unit}"),
+                "returned": qty(l.returned, l.unit, ""),
+                "scrapped": qty(l.scrapped, l.unit, ""),
+                "extra": qty(l.extra, l.unit, ""),
+                "short": qty(l.short, l.unit, ""),
             }
             for l in card.material
         ]
-        _table(rows, ["item", "description", "unit", "required", "issued", "returned", "scrapped", "short"], tz, out)
+        _table(rows, ["item", "description", "required", "issued", "returned", "scrapped", "extra", "short"], tz, out)
     say()
     say(f"As of {_plant_time(card.as_of, tz)} ({config.timezone})")
 

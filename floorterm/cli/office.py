@@ -13,8 +13,8 @@ def add_commands(commands) -> None:
         commands,
         "office",
         "the office screens for one person: run by sshd as an SSH key's forced command",
-        "The board summary, job lookup, reports and exports for the person named by --user. Meant "
-        "as the forced command of an SSH key (make the line with `floorterm ssh authorized-key`; "
+        "The board summary, job lookup, reports, exports and the shift handover for the person named "
+        "by --user. Meant as the forced command of an SSH key (make the line with `floorterm ssh authorized-key`; "
         "see docs/ssh.md): the person is who the administrator wrote there, never anything the SSH "
         "client sends. Viewers only look; supervisors and planners get their actions, and every "
         "entry records the person and the key that logged in.",

@@ -47,9 +47,15 @@ def add_commands(commands) -> None:
         "add operators from a CSV file (columns badge,name,role); all or nothing",
         "Add the operators of a CSV file with the columns badge, name, role. Badges already in the "
         "store with the same name and role are left alone; any problem in the file is reported "
-        "and nothing is added.",
+        "and nothing is added. The config's [import.operators] maps other column names and role "
+        "words (docs/erp.md).",
     )
     imp.add_argument("file", metavar="FILE.csv", help="the CSV file (UTF-8)")
+    imp.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show which badges would be added, which are unchanged and which conflict; write nothing",
+    )
     imp.set_defaults(func=cmd_operators_import)
     ops.set_defaults(func=_needs_subcommand(ops))
 
@@ -95,9 +101,11 @@ def cmd_operators_import(ctx: Context, args) -> int:
 
     notices = []
     try:
-        rows = read_operators_csv(args.file, notices)
+        rows = read_operators_csv(args.file, notices, config=ctx.config)
     except InputError as exc:
         raise InputError(f"{exc}\nNothing was imported.") from None
+    if args.dry_run:
+        return _operators_dry_run(ctx, rows, notices)
     with ctx.store() as store:
         try:
             added, unchanged = ctx.ledger(store).import_operators(rows)
@@ -105,4 +113,35 @@ def cmd_operators_import(ctx: Context, args) -> int:
             raise type(exc)(f"{exc}\nNothing was imported.") from None
     print(f"{added} added, {unchanged} unchanged")
     _print_notices(notices)
+    return EXIT_OK
+
+
+def _operators_dry_run(ctx: Context, rows, notices) -> int:
+    """What `operators import` would do, read from the store; nothing is written."""
+    import sys
+
+    from floorterm import models as m
+    from floorterm.cli.common import EXIT_REFUSED
+
+    add, unchanged, conflicts = [], [], []
+    with ctx.store():
+        for badge, name, role in rows:
+            existing = m.Operator.get_or_none(m.Operator.badge == badge)
+            if existing is None:
+                add.append(f"would add {badge}: {name} ({role})")
+            elif (existing.name, existing.role) == (name, role):
+                unchanged.append(badge)
+            else:
+                conflicts.append(
+                    f"conflict: badge {badge} exists as {existing.name} ({existing.role}); "
+                    f"the file says {name} ({role})"
+                )
+    print("Dry run: nothing was written.")
+    for line in add + [f"unchanged {b}" for b in unchanged] + conflicts:
+        print(line)
+    print(f"{len(add)} would be added, {len(unchanged)} unchanged, {len(conflicts)} conflicts")
+    _print_notices(notices)
+    if conflicts:
+        print("The import would be refused: nothing would be imported.", file=sys.stderr)
+        return EXIT_REFUSED
     return EXIT_OK

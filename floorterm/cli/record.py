@@ -20,11 +20,30 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "send QTY rejected at a step to rework at that step or an earlier one (--to-step)",
     ),
     "scrap": ("scrap", ("step", "qty", "reason"), "scrap QTY rejected at a step, with a scrap reason"),
-    "delay": ("delay", ("step", "reason"), "open a delay at a step, with a delay reason"),
-    "resume": ("resume", ("step",), "close the open delay at a step"),
+    "delay": (
+        "delay",
+        ("step", "whole_job", "reason"),
+        "open a delay at a step (nothing need be pending there yet), or of the whole job without --step",
+    ),
+    "resume": ("resume", ("step", "whole_job"), "close the open delay at a step, or the whole job's without --step"),
     "qc-pass": ("qc_pass", ("step", "qty"), "record QTY passed at a QC step"),
     "qc-fail": ("qc_fail", ("step", "qty", "reason"), "record QTY failed at a QC step, with a QC fail reason"),
-    "issue": ("material_issue", ("item", "qty"), "issue QTY units of a material item to the job"),
+    "send": (
+        "send",
+        ("step", "qty", "supplier", "reference"),
+        "send QTY pending at an outside step (galvanising, plating...) to a supplier, with its delivery note",
+    ),
+    "receive": (  # and --rejected M --reason R (added below; a file writes those as a reject line)
+        "receive",
+        ("step", "qty", "supplier", "reference"),
+        "receive units back from a supplier at an outside step: QTY good ones move on like a completion, "
+        "--rejected ones wait for a rework or scrap decision (with --reason)",
+    ),
+    "issue": (
+        "material_issue",
+        ("item", "qty", "reason"),
+        "issue QTY units of a material item to the job (beyond what is still to issue: an extra issue, with --reason)",
+    ),
     "return": ("material_return", ("item", "qty"), "return QTY issued units of an item to stores"),
     "material-scrap": (
         "material_scrap",
@@ -43,7 +62,19 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "note": ("note", ("step",), "add a note (--note) to the job, or to one of its steps"),
     "void": ("void", ("entry",), "cancel an earlier entry (--entry UUID or id); --note says why"),
 }
-STEP_KINDS = ("start", "complete", "reject", "rework", "scrap", "delay", "resume", "qc_pass", "qc_fail")
+STEP_KINDS = (
+    "start",
+    "complete",
+    "reject",
+    "rework",
+    "scrap",
+    "delay",
+    "resume",
+    "qc_pass",
+    "qc_fail",
+    "send",
+    "receive",
+)
 
 
 _OPTION_HELP = {
@@ -62,10 +93,37 @@ _OPTION_HELP = {
     "to_step": ("--to-step", dict(metavar="STAGE", help="the step that reworks it (default: the same step)")),
     "entry": ("--entry", dict(metavar="UUID", help="the entry to void: its UUID or its id (see `jobs history`)")),
     "priority": ("--priority", dict(metavar="N", dest="qty", help="the new priority, 1 (most urgent) .. 9")),
+    "whole_job": (
+        "--whole-job",
+        dict(
+            action="store_true",
+            help="the delay of the whole job, not of a step (the default without --step and --terminal). "
+            "A job-level delay is information and time: it shows on the card and the board and counts "
+            "in delay reports, but stops no entry; put the job on hold to stop work",
+        ),
+    ),
+    "supplier": (
+        "--supplier",
+        dict(metavar="CODE", help="the supplier's code from the config's [[suppliers]], e.g. ZINKO"),
+    ),
+    "rejected": (
+        "--rejected",
+        dict(metavar="M", default=0, help="units that came back rejected (they wait for a rework or scrap decision)"),
+    ),
     "reference": (
         "--reference",
         dict(metavar="TEXT", help="the delivery note or shipment reference, e.g. DN-4411 (at most 64 characters)"),
     ),
+}
+# An option that means something else for one action: (action, option) -> help.
+_ACTION_OPTION_HELP = {
+    ("issue", "reason"): "needed for an extra issue (more than is still to issue): a code from the config's "
+    "extra_issue pick-list, e.g. SETUP, BREAK, DRAWING, REISSUE",
+    ("receive", "qty"): "the good units back (0 when all came back rejected)",
+    ("receive", "reason"): "the reject reason for the --rejected units (the config's reject pick-list)",
+    ("receive", "supplier"): "take the units back from this supplier's batches (default: the oldest batch out)",
+    ("receive", "reference"): "the supplier's delivery note for the return, e.g. LS-2291",
+    ("send", "reference"): "our delivery note for the units sent, e.g. DN-4411 (at most 64 characters)",
 }
 
 
@@ -86,7 +144,13 @@ def add_commands(commands) -> None:
             sub.add_argument("job", metavar="JOB", help="the job number")
         for option in options:
             flag, kwargs = _OPTION_HELP[option]
+            if (action, option) in _ACTION_OPTION_HELP:
+                kwargs = {**kwargs, "help": _ACTION_OPTION_HELP[(action, option)]}
             sub.add_argument(flag, **kwargs)
+        if action == "receive":
+            for option in ("rejected", "reason"):
+                flag, kwargs = _OPTION_HELP[option]
+                sub.add_argument(flag, **{**kwargs, "help": _ACTION_OPTION_HELP.get((action, option), kwargs["help"])})
         who = sub.add_argument_group("who and where")
         who.add_argument(
             "--operator",
@@ -151,8 +215,26 @@ def cmd_record(ctx: Context, args) -> int:
     actor = Actor(args.operator, terminal=terminal, login_user=_login_user(args.login_user))
     with ctx.store() as store:
         stage = getattr(args, "step", None)
-        if kind in STEP_KINDS and not stage and terminal:
+        whole_job = getattr(args, "whole_job", False)
+        if whole_job and stage:
+            raise InputError("Give --step or --whole-job, not both")
+        if kind in STEP_KINDS and not stage and terminal and not whole_job:
+            # delay / resume at a terminal none of whose steps the job passes: the whole job's.
             stage = default_step(config, args.job, terminal)
+        if kind == "receive":
+            receipts = ctx.ledger(store).receive(
+                args.job,
+                stage,
+                args.qty,
+                rejected=args.rejected,
+                reason=args.reason,
+                supplier=args.supplier,
+                reference=args.reference,
+                actor=actor,
+                note=args.note,
+                uuid=args.uuid,
+            )
+            return _print_receipts(receipts, args.json)
         receipt = ctx.ledger(store).record(
             kind,
             getattr(args, "job", None),
@@ -167,8 +249,16 @@ def cmd_record(ctx: Context, args) -> int:
             voids=getattr(args, "entry", None),
             uuid=args.uuid,
             reference=getattr(args, "reference", None),
+            supplier=getattr(args, "supplier", None),
         )
-    if args.json:
+    return _print_receipts([receipt], args.json)
+
+
+def _print_receipts(receipts, as_json: bool) -> int:
+    """Each receipt's message (or, with --json, the first receipt as JSON: a receive with
+    rejected units lists both of its entries under "entries")."""
+    receipt = receipts[0]
+    if as_json:
         data = {
             "event_id": receipt.event_id,
             "uuid": receipt.uuid,
@@ -179,12 +269,21 @@ def cmd_record(ctx: Context, args) -> int:
             "message": receipt.message,
             "committed_at": receipt.committed_at,
             "duplicate": receipt.duplicate,
+            "warning": receipt.warning,
         }
+        if receipt.kind == "receive" or len(receipts) > 1:
+            data["entries"] = [
+                {"event_id": r.event_id, "uuid": r.uuid, "kind": r.kind, "qty": r.qty, "message": r.message}
+                for r in receipts
+            ]
         json.dump(jsonable(data), sys.stdout, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         import re
 
-        named = re.search(rf"(?<![\w./-]){re.escape(receipt.job)}(?![\w./-])", receipt.message)
-        print(receipt.message if named else f"{receipt.job}: {receipt.message}")
+        for each in receipts:
+            named = re.search(rf"(?<![\w./-]){re.escape(each.job)}(?![\w./-])", each.message)
+            print(each.message if named else f"{each.job}: {each.message}")
+    if receipt.warning:  # saved; someone should know (a release while material is still to issue)
+        print(f"Warning: {receipt.warning}", file=sys.stderr)
     return EXIT_OK

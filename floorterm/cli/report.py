@@ -22,8 +22,33 @@ from floorterm.cli.common import (
     emit,
 )
 
-REPORTS = ("wip", "stages", "exceptions", "delays", "rejections", "ageing", "bottlenecks")  # = reports.REPORTS
+REPORTS = (  # = reports.REPORTS
+    "wip",
+    "stages",
+    "exceptions",
+    "delays",
+    "rejections",
+    "ageing",
+    "bottlenecks",
+    "outside",
+)
 FLOW_REPORTS = ("flow", "variance", "quality")  # = flow.FLOW_REPORTS
+EXCEPTION_KINDS = (  # = reports.EXCEPTION_KINDS (docs/exceptions.md)
+    "delayed",
+    "late",
+    "due_soon",
+    "ageing",
+    "pending_qc",
+    "pending_rework",
+    "ready_for_dispatch",
+    "material_short",
+    "priority_changed",
+    "on_hold",
+    "replay_refused",
+    "material_idle",
+    "not_updated",
+    "late_entries",
+)
 SHIFT_REPORT = "shift"  # floorterm.shift: the shift handover
 
 
@@ -35,9 +60,12 @@ def add_commands(commands) -> None:
         choices=REPORTS + FLOW_REPORTS + (SHIFT_REPORT,),
         help="wip (open jobs, pending quantity at each stage), stages (the board's stage "
         "summary), exceptions (delayed, late, due soon, ageing, QC and rework pending, "
-        "ready for dispatch, material short, priority changed, on hold, refused on replay), delays (delay "
+        "ready for dispatch, material short, priority changes, on hold, refused on replay, material issued but "
+        "not started, not updated, late entries per terminal: docs/exceptions.md), delays (delay "
         "time by reason), rejections (rejected quantity by reason and stage), ageing "
-        "(how long work waits, by stage), bottlenecks (worst stage first); over a period "
+        "(how long work waits, by stage), bottlenecks (worst stage first), outside (units at suppliers now: "
+        "job, outside step, supplier, quantity, sent when, out for how long, delivery note; docs/outside.md); "
+        "over a period "
         "(docs/flow.md): flow (per stage: units in and out, unit-hours, waits, queue and "
         "work time, first-pass yield, delay hours), variance (material used against the "
         "bill of materials), quality (first-pass yield by QC stage and product, repeat "
@@ -46,7 +74,10 @@ def add_commands(commands) -> None:
         "and what waits for the next shift)",
     )
     _format_option(report, choices=FORMATS + ("html",))
-    period = report.add_argument_group("period (for delays, rejections, flow, variance and quality; default: today)")
+    period = report.add_argument_group(
+        "period (for delays, rejections, flow, variance and quality, and the priority changes and late entries "
+        "of exceptions; default: today)"
+    )
     period.add_argument("--since", metavar="DATE", type=_date, help="first plant day, YYYY-MM-DD")
     period.add_argument(
         "--until",
@@ -59,6 +90,19 @@ def add_commands(commands) -> None:
         choices=("today", "yesterday", "week", "shift"),
         help="a plant-time period: today, yesterday, this week (from Monday) or the current shift",
     )
+    report.add_argument(
+        "--kind",
+        metavar="K",
+        choices=EXCEPTION_KINDS,
+        help="report exceptions: only list K, one of " + ", ".join(EXCEPTION_KINDS) + "; priority_changed, "
+        "material_idle, not_updated and late_entries then have their own columns (docs/exceptions.md)",
+    )
+    report.add_argument(
+        "--owner",
+        metavar="WHO",
+        help="report exceptions: only the rows at stages this department ([[stages]] owner, any case) or "
+        "supervisor badge answers for; a row without a stage counts at the step its job waits at",
+    )
     handover = report.add_argument_group("shift (for report shift; default: the shift running now, up to now)")
     handover.add_argument(
         "--shift", metavar="NAME", help="the latest shift of that name that has started ([[shifts]] in the config)"
@@ -66,7 +110,13 @@ def add_commands(commands) -> None:
     handover.add_argument(
         "--date", metavar="DATE", type=_date, help="with --shift: that shift starting on plant day YYYY-MM-DD"
     )
-    report.set_defaults(func=cmd_report)
+    report.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the report to FILE instead of stdout; FILE appears (or is replaced) only once the whole "
+        "report is on the disk (for a nightly job: docs/erp.md)",
+    )
+    report.set_defaults(func=cmd_report_out)
 
     export = _sub(commands, "export", "export data for other systems")
     export_what = export.add_subparsers(title="what", metavar="WHAT")
@@ -91,6 +141,44 @@ def add_commands(commands) -> None:
         help="write to FILE instead of stdout; FILE appears (or is replaced) only once the whole export is on the disk",
     )
     events.set_defaults(func=cmd_export_events)
+
+    confirmations = _sub(
+        export_what,
+        "confirmations",
+        "production confirmations for the ERP, each entry exactly once per consumer",
+        "Write every production confirmation (start, complete, QC pass and fail, reject, rework, "
+        "scrap, dispatch; a void as a reversing row with negative quantities) that the consumer "
+        "has not taken yet, then remember in the store how far it got - only once the file is "
+        "whole on the disk. A crash before that repeats rows in the next export, never loses "
+        "them; each row carries its entry_uuid so the receiver drops a repeat. A new consumer "
+        "starts from the first entry. The columns and a cron / systemd setup: docs/erp.md.",
+    )
+    confirmations.add_argument(
+        "--consumer",
+        metavar="NAME",
+        required=True,
+        help="who receives the rows, e.g. erp: 1-32 of a-z A-Z 0-9 - _ . (each consumer has its own cursor)",
+    )
+    confirmations.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="csv (a header line first) or json; default csv"
+    )
+    confirmations.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write to FILE instead of stdout; FILE appears (or is replaced) only once the whole export is "
+        "on the disk, and only then does the cursor move (use it: stdout cannot be synced)",
+    )
+    confirmations.add_argument(
+        "--since",
+        metavar="ID|DATE",
+        help="a repair: also write again every confirmation after entry ID, or committed from plant day "
+        "YYYY-MM-DD on; the cursor still only moves forward",
+    )
+    confirmations.set_defaults(func=cmd_export_confirmations)
+
+    listing = _sub(export_what, "consumers", "list the consumers of export confirmations and how far each got")
+    _format_option(listing)
+    listing.set_defaults(func=cmd_export_consumers)
     export.set_defaults(func=_needs_subcommand(export))
 
 
@@ -122,6 +210,10 @@ def cmd_report(ctx: Context, args) -> int:
     from floorterm.reports import Reports
 
     config = ctx.config
+    if args.kind and args.name != "exceptions":
+        raise UsageError(f"--kind is for report exceptions, not report {args.name}")
+    if args.owner is not None and args.name != "exceptions":
+        raise UsageError(f"--owner is for report exceptions, not report {args.name}")
     if args.name == SHIFT_REPORT:
         return _report_shift(ctx, args, utcnow())
     if args.shift or args.date:
@@ -130,7 +222,7 @@ def cmd_report(ctx: Context, args) -> int:
     if args.format == "html":
         return _report_html(ctx, args.name, window)
     with ctx.store():
-        headers, rows = Reports(config).as_rows(args.name, **window)
+        headers, rows = Reports(config).as_rows(args.name, **window, kind=args.kind, owner=args.owner)
     emit(
         [dict(zip(headers, row)) for row in rows],
         args.format,
@@ -263,3 +355,94 @@ def _write_events(events: Iterable[dict], fmt: str, handle) -> tuple[int, int]:
         count += 1
         last = event["id"]
     return count, last
+
+
+def _since_entry(ctx: Context, text: str | None) -> int | None:
+    """--since of export confirmations: an entry id, or a plant day (the entries committed from it on)."""
+    from floorterm.confirmations import first_id_at
+    from floorterm.inputs import parse_date
+
+    if text is None:
+        return None
+    value = text.strip()
+    if value.isascii() and value.isdigit():
+        return int(value)
+    try:
+        day = parse_date(value, field="--since")
+    except Exception:
+        raise UsageError(f"--since {text!r}: give an entry id (digits) or a plant day YYYY-MM-DD") from None
+    local = dt.datetime.combine(day, dt.time(0), tzinfo=ctx.config.tz)
+    return first_id_at(local.astimezone(dt.timezone.utc).replace(tzinfo=None))
+
+
+def cmd_export_confirmations(ctx: Context, args) -> int:
+    from floorterm import confirmations
+    from floorterm.errors import InputError
+
+    try:
+        name = confirmations.consumer_name(args.consumer)
+    except InputError as exc:
+        raise UsageError(f"--consumer: {exc}") from None
+    out_path = args.out
+    if out_path:
+        from floorterm.outfiles import OutputFiles
+
+        emit_rows = confirmations.writer_for(args.format, name)
+
+        def write(rows) -> None:
+            with OutputFiles() as output:
+                emit_rows(rows, output.open(out_path, "w", encoding="utf-8", newline=""))
+
+    else:
+        write = confirmations.stdout_writer(args.format, name)
+    with ctx.store() as store:
+        since = _since_entry(ctx, args.since)
+        result = confirmations.export(store, name, write, since=since)
+    where = f" to {out_path}" if out_path else ""
+    waiting = f"; {result.holes} id range(s) not yet visible are looked for again next time" if result.holes else ""
+    _info(
+        f"Exported {result.rows} confirmation{'s' if result.rows != 1 else ''} for {name}{where} "
+        f"({result.entries_seen} new entr{'ies' if result.entries_seen != 1 else 'y'} read); "
+        f"{name} is at entry {result.last_event_id}{waiting}"
+    )
+    return EXIT_OK
+
+
+def cmd_export_consumers(ctx: Context, args) -> int:
+    from floorterm import confirmations
+
+    with ctx.store():
+        rows = [
+            {
+                "consumer": c.name,
+                "last_entry": c.last,
+                "waiting_ids": sum(b - a + 1 for a, b, _ in c.holes),
+                "exported_rows": c.exported_rows,
+                "exports": c.revision,
+            }
+            for c in confirmations.consumers()
+        ]
+    emit(
+        rows,
+        args.format,
+        ["consumer", "last_entry", "waiting_ids", "exported_rows", "exports"],
+        ctx.config.tz,
+        empty="no consumers yet: the first `export confirmations --consumer NAME` makes one",
+    )
+    return EXIT_OK
+
+
+def cmd_report_out(ctx: Context, args) -> int:
+    """`report ... --out FILE`: the report's stdout into FILE, whole or not at all (floorterm.outfiles)."""
+    if not getattr(args, "out", None):
+        return cmd_report(ctx, args)
+    import contextlib
+
+    from floorterm.outfiles import OutputFiles
+
+    with OutputFiles() as output:
+        handle = output.open(args.out, "w", encoding="utf-8", newline="")
+        with contextlib.redirect_stdout(handle):
+            code = cmd_report(ctx, args)
+    _info(f"Wrote the {args.name} report to {args.out}")
+    return code

@@ -34,6 +34,12 @@ def add_commands(commands) -> None:
     demo.add_argument(
         "--fresh", action="store_true", help="delete the SQLite store file first and seed a new one (SQLite only)"
     )
+    demo.add_argument(
+        "--live",
+        action="store_true",
+        help="open the board while a small simulated plant (floorterm simulate) records entries in the "
+        "background, so the board moves",
+    )
     demo.set_defaults(func=cmd_demo)
 
     kiosk = _sub(commands, "kiosk", "run the operator kiosk of one terminal in this terminal window")
@@ -46,7 +52,13 @@ def add_commands(commands) -> None:
     kiosk.set_defaults(func=cmd_kiosk)
 
     board = _sub(commands, "board", "run the live WIP board in this terminal window")
-    board.add_argument("--tv", action="store_true", help="large text for a TV on the shop floor")
+    board.add_argument(
+        "--tv",
+        action="store_true",
+        help="large text for a TV on the shop floor, paging through all jobs; locked like a kiosk "
+        "(leaving needs a supervisor's badge)",
+    )
+    board.add_argument("--unlocked", action="store_true", help="with --tv: allow leaving with Ctrl-Q (for setup)")
     board.add_argument(
         "--terminal",
         metavar="ID",
@@ -62,6 +74,8 @@ def cmd_demo(ctx: Context, args) -> int:
 
     config = ctx.config
     path = ctx.sqlite_path()
+    if args.live and args.seed_only:
+        raise UsageError("--live opens the board; --seed-only opens nothing: give one of them")
     if args.fresh:
         if path is None:
             raise UsageError(
@@ -88,13 +102,41 @@ def cmd_demo(ctx: Context, args) -> int:
                 f"Demo store ready at {store.display_url}: {summary.jobs} jobs, {summary.events} entries, "
                 f"{summary.operators} operators ({summary.seconds:g} s)"
             )
-            for situation, number in summary.samples.items():
-                _info(f"  {situation}: {number}")
+            if args.seed_only:  # the launcher lists badges and jobs to try itself
+                for situation, number in summary.samples.items():
+                    _info(f"  {situation}: {number}")
     finally:
         store.close()
     if args.seed_only:
         return EXIT_OK
+    if args.live:
+        return _run_live(ctx)
     return _run_app(ctx, mode="launcher")
+
+
+def _run_live(ctx: Context) -> int:
+    """The demo board while 11 simulated terminals (one at each of the demo plant's) record an entry
+    every ~4 s each beside it."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "floorterm.bench.simulate", "--db", ctx.store_url]
+    command += ["--config", str(ctx.config.path), "--terminals", "11", "--pace", "4"]
+    posix = os.name == "posix"
+    plant = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=posix
+    )
+    try:
+        return _run_app(ctx, mode="board")
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if posix:
+                os.killpg(plant.pid, signal.SIGTERM)  # it and its terminal processes
+            else:
+                plant.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            plant.wait(15)
 
 
 def _run_app(ctx: Context, **options) -> int:
@@ -121,4 +163,6 @@ def cmd_kiosk(ctx: Context, args) -> int:
 
 def cmd_board(ctx: Context, args) -> int:
     terminal = _terminal_arg(ctx.config, args.terminal) if args.terminal else None
-    return _run_app(ctx, mode="board", tv=args.tv, terminal=terminal)
+    if args.unlocked and not args.tv:
+        raise UsageError("--unlocked is for a --tv board; the office board is never locked")
+    return _run_app(ctx, mode="board", tv=args.tv, terminal=terminal, unlocked=args.unlocked)

@@ -1,6 +1,6 @@
 """Benchmark of the live WIP board (DESIGN.md §7).
 
-    python -m floorterm.board_bench --db URL [--open-jobs 2000] [--samples 60] [--burst 100] [--config PATH]
+    python -m floorterm.bench.board --db URL [--open-jobs 2000] [--samples 60] [--burst 100] [--config PATH]
 
 URL must be an EMPTY store (a throw-away SQLite file or PostgreSQL database; it is initialised
 and filled here). A real board (Textual, headless, 160x48) runs in this process. Measured:
@@ -252,12 +252,16 @@ async def _measure(config: Config, config_path: str, url: str, store, samples: i
         app = BenchApp(config, url, mode="board", store=store)
         started = time.perf_counter()
         async with app.run_test(size=(160, 48)):
+            give_up = time.monotonic() + 120
             while not (
                 isinstance(app.screen, BoardScreen)
                 and app.screen.loaded
                 and not app.screen._busy
                 and len(app.screen.table.models) == len(rows)
             ):
+                if time.monotonic() > give_up:
+                    shown = len(app.screen.table.models) if isinstance(app.screen, BoardScreen) else 0
+                    raise RuntimeError(f"the board did not show its {len(rows)} rows within 120 s ({shown} shown)")
                 await asyncio.sleep(0.005)
             marks["all_rows"] = time.perf_counter()
             results["app_start_to_board_screen_s"] = marks["screen_mounted"] - started
@@ -328,7 +332,7 @@ def measure_reads(config: Config, repeat: int = 5) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m floorterm.board_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m floorterm.bench.board", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="an EMPTY store URL (sqlite:///PATH or postgresql://...)")
     parser.add_argument("--config", default=None, help="config file (default: the repository's config.toml)")
     parser.add_argument("--open-jobs", type=int, default=2000)
@@ -339,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     from floorterm import models as m
     from floorterm.store import init_store
 
-    config_path = args.config or str(Path(__file__).resolve().parent.parent / "config.toml")
+    config_path = args.config or str(Path(__file__).resolve().parents[2] / "config.toml")
     config = load_config(config_path)
     store, _ = init_store(args.db)
     if m.Job.select().exists():

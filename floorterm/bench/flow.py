@@ -1,6 +1,6 @@
 """Benchmark of `report flow` for a week (DESIGN.md §7: < 2 s on the 20,000-job / 1M-event store).
 
-    python -m floorterm.flow_bench --db URL [--days 7] [--runs 5] [--config PATH]
+    python -m floorterm.bench.flow --db URL [--days 7] [--runs 5] [--config PATH]
 
 Reads only: point it at a filled store (e.g. one built by `floorterm demo --seed-only --jobs
 20000`). The period is the last `--days` of the store's own data (up to its newest entry), and
@@ -49,7 +49,7 @@ def measure(config, days: float = 7, runs: int = 5) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m floorterm.flow_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m floorterm.bench.flow", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="a filled store URL (sqlite:///PATH or postgresql://...)")
     parser.add_argument("--config", default=None, help="config file (default: the repository's config.toml)")
     parser.add_argument("--days", type=float, default=7)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from floorterm.store import Store
 
-    config = load_config(args.config or Path(__file__).resolve().parent.parent / "config.toml")
+    config = load_config(args.config or Path(__file__).resolve().parents[2] / "config.toml")
     store = Store.open(args.db)
     try:
         r = measure(config, args.days, args.runs)

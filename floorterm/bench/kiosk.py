@@ -2,7 +2,7 @@
 confirmation on screen, measured through the real kiosk screen, plus the keystrokes of the
 common paths.
 
-    python -m floorterm.kiosk_bench --db sqlite:////tmp/bench.db [--iterations 200]
+    python -m floorterm.bench.kiosk --db sqlite:////tmp/bench.db [--iterations 200]
                                     [--terminal WELD-1] [--size 80x24] [--writers 19]
 
 How it measures: the kiosk app runs headless (Textual's test driver, the same screen code
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from floorterm.bench import percentiles
+from floorterm.bench.store import percentiles
 from floorterm.config import Config, find_config_path, load_config
 from floorterm.ledger import Actor, Ledger
 from floorterm.queries import Queries
@@ -42,7 +42,7 @@ from floorterm.store import Store, init_store, sqlite_path_from_url
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m floorterm.kiosk_bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m floorterm.bench.kiosk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", metavar="URL", help="the store (default: build a small demo store)")
     parser.add_argument("--config", metavar="PATH", help="the config file (default as for floorterm)")
     parser.add_argument("--terminal", default="WELD-1", help="the kiosk terminal to run as (default WELD-1)")
