@@ -176,9 +176,9 @@ def run_app(
         if problem:
             print(problem, file=sys.stderr)
             return 2
-    if (mode == "kiosk" or (mode == "board" and tv)) and not unlocked:
-        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z / ctrl+c must stay plain keys
     app = FloortermApp(config, store_url, mode=mode, terminal=terminal, unlocked=unlocked, tv=tv)
+    if app.locked:
+        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z / ctrl+c must stay plain keys (read at run)
     app.run()
     return app.return_code or 0
 

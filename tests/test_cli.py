@@ -1407,3 +1407,14 @@ def test_board_unlocked_is_only_for_a_tv_board(tmp_path, capsys):
     assert main(["--db", str(db), "board", "--unlocked"]) == 2
     assert "--unlocked is for a --tv board" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_the_cli_lists_of_reports_are_the_cores():
+    """cli/report.py spells the report and list names out so building the parser loads no
+    models; they must stay the core's own."""
+    from floorterm import flow, reports
+    from floorterm.cli import report as cli_report
+
+    assert cli_report.REPORTS == reports.REPORTS
+    assert cli_report.EXCEPTION_KINDS == reports.EXCEPTION_KINDS
+    assert cli_report.FLOW_REPORTS == flow.FLOW_REPORTS

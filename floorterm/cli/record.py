@@ -8,6 +8,7 @@ import sys
 from floorterm.cli.common import EXIT_OK, Context, _login_user, _needs_subcommand, _sub
 from floorterm.clock import jsonable
 from floorterm.errors import InputError
+from floorterm.rules import STEP_KINDS
 
 ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "release": ("release", ("qty",), "release QTY of a planned job to its first step"),
@@ -62,19 +63,6 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "note": ("note", ("step",), "add a note (--note) to the job, or to one of its steps"),
     "void": ("void", ("entry",), "cancel an earlier entry (--entry UUID or id); --note says why"),
 }
-STEP_KINDS = (
-    "start",
-    "complete",
-    "reject",
-    "rework",
-    "scrap",
-    "delay",
-    "resume",
-    "qc_pass",
-    "qc_fail",
-    "send",
-    "receive",
-)
 
 
 _OPTION_HELP = {
